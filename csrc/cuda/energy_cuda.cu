@@ -1,0 +1,218 @@
+// CUDA exact energies. Ising and Potts: one thread per configuration. Pair-kernel models: one
+// thread per (configuration, site), as in the paper's CUDA code; a site's thread sums its
+// interaction with every image (explicit) or with every displacement of the folded kernel
+// (kernel), and warps reduce the per-site terms before one atomic add per warp and configuration.
+#include <cuda_runtime.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "engine.hpp"
+#include "lattice.hpp"
+
+namespace deepspin {
+namespace {
+
+constexpr int kThreads = 256;
+
+void check(cudaError_t status, const char* what) {
+    if (status != cudaSuccess) {
+        cudaGetLastError();  // clear a sticky launch error so later calls report their own
+        throw std::runtime_error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(status));
+    }
+}
+
+cudaStream_t as_stream(std::uintptr_t stream) { return reinterpret_cast<cudaStream_t>(stream); }
+
+unsigned grid_for(int64_t work) {
+    const int64_t blocks = (work + kThreads - 1) / kThreads;
+    return static_cast<unsigned>(blocks < 65535 * 16 ? blocks : 65535 * 16);
+}
+
+// Adds `value` to out[config]; when every lane of the warp holds the same config (N % 32 == 0,
+// full warps), the warp reduces first and one lane adds.
+__device__ void add_site_term(double* out, int64_t config, double value, bool warp_uniform) {
+    if (warp_uniform) {
+        for (int offset = 16; offset > 0; offset >>= 1) value += __shfl_down_sync(0xffffffffu, value, offset);
+        if ((threadIdx.x & 31) == 0) atomicAdd(out + config, value);
+    } else {
+        atomicAdd(out + config, value);
+    }
+}
+
+__global__ void ising_kernel(const int8_t* __restrict__ spins, int64_t batch, int L, double J, double* out) {
+    const int N = L * L;
+    for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < batch; c += int64_t(gridDim.x) * blockDim.x) {
+        const int8_t* s = spins + c * N;
+        int bonds = 0;
+        for (int r = 0; r < L; ++r)
+            for (int col = 0; col < L; ++col)
+                bonds += s[r * L + col] * (s[wrap_add(r, 1, L) * L + col] + s[r * L + wrap_add(col, 1, L)]);
+        out[c] = -J * bonds;
+    }
+}
+
+__global__ void potts_kernel(const double* __restrict__ theta, int64_t batch, int L, double J, double* out) {
+    const int N = L * L;
+    for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < batch; c += int64_t(gridDim.x) * blockDim.x) {
+        const double* t = theta + c * N;
+        double sum = 0.0;
+        for (int r = 0; r < L; ++r)
+            for (int col = 0; col < L; ++col) {
+                const double here = t[r * L + col];
+                sum += cos(here - t[wrap_add(r, 1, L) * L + col]) + cos(here - t[r * L + wrap_add(col, 1, L)]);
+            }
+        out[c] = J * sum;
+    }
+}
+
+// Folded-kernel method, one thread per (config, site): field_a = sum_d K[d] s_{a+d}.
+template <typename Real>
+__global__ void pair_kernel_kernel(const int8_t* __restrict__ spins, int64_t batch, int L,
+                                   const double* __restrict__ K, double half_J, double* out) {
+    extern __shared__ unsigned char shared_raw[];
+    Real* k = reinterpret_cast<Real*>(shared_raw);
+    const int N = L * L;
+    for (int i = threadIdx.x; i < N; i += blockDim.x) k[i] = static_cast<Real>(K[i]);
+    __syncthreads();
+    const bool warp_uniform = (N % 32) == 0;
+    const int64_t work = batch * N;
+    // The loop bound is rounded up to whole blocks so that every lane reaches the warp reduction.
+    const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+    const int64_t rounded = ((work + stride - 1) / stride) * stride;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < rounded; i += stride) {
+        double term = 0.0;
+        int64_t c = 0;
+        if (i < work) {
+            c = i / N;
+            const int a = static_cast<int>(i - c * N), ra = a / L, ca = a % L;
+            const int8_t* s = spins + c * N;
+            Real field = 0;
+            for (int dr = 0; dr < L; ++dr) {
+                const int8_t* srow = s + wrap_add(ra, dr, L) * L;
+                const Real* krow = k + dr * L;
+                for (int dc = 0; dc < L; ++dc) field += krow[dc] * srow[wrap_add(ca, dc, L)];
+            }
+            term = half_J * s[a] * static_cast<double>(field);
+        }
+        if (warp_uniform) {
+            add_site_term(out, c, term, true);
+        } else if (i < work) {
+            add_site_term(out, c, term, false);
+        }
+    }
+}
+
+// Explicit method, one thread per (config, site): field_a = sum_v f(|v|) s_{a+v}, f evaluated per term.
+template <typename Real>
+__global__ void pair_explicit_kernel(const int8_t* __restrict__ spins, int64_t batch, int L,
+                                     const int32_t* __restrict__ vectors, const double* __restrict__ weights,
+                                     int64_t n_vectors, int model, double k, double half_J, double* out) {
+    const int N = L * L;
+    const bool warp_uniform = (N % 32) == 0;
+    const int64_t work = batch * N;
+    const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+    const int64_t rounded = ((work + stride - 1) / stride) * stride;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < rounded; i += stride) {
+        double term = 0.0;
+        int64_t c = 0;
+        if (i < work) {
+            c = i / N;
+            const int a = static_cast<int>(i - c * N), ra = a / L, ca = a % L;
+            const int8_t* s = spins + c * N;
+            Real field = 0;
+            for (int64_t v = 0; v < n_vectors; ++v) {
+                const int dx = vectors[2 * v], dy = vectors[2 * v + 1];
+                const Real w = model == kTabulated
+                                   ? static_cast<Real>(weights[v])
+                                   : radial<Real>(model, static_cast<Real>(k), sqrt(static_cast<Real>(dx * dx + dy * dy)));
+                const int rb = ((ra + dx) % L + L) % L, cb = ((ca + dy) % L + L) % L;
+                field += w * s[rb * L + cb];
+            }
+            term = half_J * s[a] * static_cast<double>(field);
+        }
+        if (warp_uniform) {
+            add_site_term(out, c, term, true);
+        } else if (i < work) {
+            add_site_term(out, c, term, false);
+        }
+    }
+}
+
+}  // namespace
+
+std::pair<int, std::string> cuda_device_count() {
+    int count = 0;
+    const cudaError_t status = cudaGetDeviceCount(&count);
+    if (status != cudaSuccess) {
+        cudaGetLastError();
+        return {0, std::string("cudaGetDeviceCount failed: ") + cudaGetErrorString(status)};
+    }
+    if (count == 0) return {0, "no CUDA device present"};
+    return {count, ""};
+}
+
+void ising_energy_cuda(const int8_t* spins, int64_t batch, int L, double J, double* out, std::uintptr_t stream) {
+    if (batch == 0) return;
+    ising_kernel<<<grid_for(batch), kThreads, 0, as_stream(stream)>>>(spins, batch, L, J, out);
+    check(cudaGetLastError(), "ising_kernel launch");
+}
+
+void potts_energy_cuda(const double* theta, int64_t batch, int L, double J, double* out, std::uintptr_t stream) {
+    if (batch == 0) return;
+    potts_kernel<<<grid_for(batch), kThreads, 0, as_stream(stream)>>>(theta, batch, L, J, out);
+    check(cudaGetLastError(), "potts_kernel launch");
+}
+
+void pair_kernel_energy_cuda(const int8_t* spins, int64_t batch, int L, const double* kernel, double J, bool fp32,
+                             double* out, std::uintptr_t stream) {
+    if (batch == 0) return;
+    const int64_t work = batch * L * L;
+    check(cudaMemsetAsync(out, 0, sizeof(double) * batch, as_stream(stream)), "cudaMemsetAsync");
+    const size_t shared = size_t(L) * L * (fp32 ? sizeof(float) : sizeof(double));
+    if (fp32) {
+        if (shared > 48 * 1024)
+            check(cudaFuncSetAttribute(pair_kernel_kernel<float>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       int(shared)), "cudaFuncSetAttribute");
+        pair_kernel_kernel<float><<<grid_for(work), kThreads, shared, as_stream(stream)>>>(spins, batch, L, kernel,
+                                                                                            0.5 * J, out);
+    } else {
+        if (shared > 48 * 1024)
+            check(cudaFuncSetAttribute(pair_kernel_kernel<double>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       int(shared)), "cudaFuncSetAttribute");
+        pair_kernel_kernel<double><<<grid_for(work), kThreads, shared, as_stream(stream)>>>(spins, batch, L, kernel,
+                                                                                             0.5 * J, out);
+    }
+    check(cudaGetLastError(), "pair_kernel_kernel launch");
+}
+
+void pair_explicit_energy_cuda(const int8_t* spins, int64_t batch, int L, const int32_t* vectors,
+                               const double* weights, int64_t n_vectors, int model, double k, double J, bool fp32,
+                               double* out, std::uintptr_t stream) {
+    if (batch == 0) return;
+    const int64_t work = batch * L * L;
+    check(cudaMemsetAsync(out, 0, sizeof(double) * batch, as_stream(stream)), "cudaMemsetAsync");
+    if (fp32)
+        pair_explicit_kernel<float><<<grid_for(work), kThreads, 0, as_stream(stream)>>>(
+            spins, batch, L, vectors, weights, n_vectors, model, k, 0.5 * J, out);
+    else
+        pair_explicit_kernel<double><<<grid_for(work), kThreads, 0, as_stream(stream)>>>(
+            spins, batch, L, vectors, weights, n_vectors, model, k, 0.5 * J, out);
+    check(cudaGetLastError(), "pair_explicit_kernel launch");
+}
+
+void* cuda_malloc(std::size_t bytes) {
+    void* ptr = nullptr;
+    check(cudaMalloc(&ptr, bytes ? bytes : 1), "cudaMalloc");
+    return ptr;
+}
+void cuda_free(void* ptr) { cudaFree(ptr); }
+void cuda_copy_to_device(void* dst, const void* src, std::size_t bytes) {
+    check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to device");
+}
+void cuda_copy_to_host(void* dst, const void* src, std::size_t bytes) {
+    check(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+}
+void cuda_synchronize() { check(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
+
+}  // namespace deepspin

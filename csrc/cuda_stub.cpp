@@ -1,0 +1,32 @@
+// Stand-ins for the CUDA entry points when the extension is built without CUDA
+// (DEEPSPIN_CUDA=0 or no nvcc at build time): they report why and never run.
+#include <stdexcept>
+
+#include "engine.hpp"
+
+namespace deepspin {
+namespace {
+[[noreturn]] void no_cuda() {
+    throw std::runtime_error("deepspin._core was built without CUDA (DEEPSPIN_CUDA=0 or no nvcc at build time)");
+}
+}  // namespace
+
+std::pair<int, std::string> cuda_device_count() {
+    return {0, "deepspin._core was built without CUDA (DEEPSPIN_CUDA=0 or no nvcc at build time)"};
+}
+void ising_energy_cuda(const int8_t*, int64_t, int, double, double*, std::uintptr_t) { no_cuda(); }
+void potts_energy_cuda(const double*, int64_t, int, double, double*, std::uintptr_t) { no_cuda(); }
+void pair_kernel_energy_cuda(const int8_t*, int64_t, int, const double*, double, bool, double*, std::uintptr_t) {
+    no_cuda();
+}
+void pair_explicit_energy_cuda(const int8_t*, int64_t, int, const int32_t*, const double*, int64_t, int, double,
+                               double, bool, double*, std::uintptr_t) {
+    no_cuda();
+}
+void* cuda_malloc(std::size_t) { no_cuda(); }
+void cuda_free(void*) {}
+void cuda_copy_to_device(void*, const void*, std::size_t) { no_cuda(); }
+void cuda_copy_to_host(void*, const void*, std::size_t) { no_cuda(); }
+void cuda_synchronize() { no_cuda(); }
+
+}  // namespace deepspin

@@ -1,0 +1,9 @@
+"""Named errors of deepspin. Both subclass the built-in type a caller would catch anyway."""
+
+
+class BackendUnavailableError(RuntimeError):
+    """The requested backend cannot run here (not built, no device, missing package)."""
+
+
+class DatasetError(ValueError):
+    """A dataset file is truncated, foreign, of an unknown schema, or fails its checksum."""

@@ -1,0 +1,311 @@
+"""Hamiltonians of 2-D periodic lattice spin models (SPEC section 2).
+
+Each Hamiltonian is an immutable object holding validated parameters; the backend and the method
+are arguments of :meth:`Hamiltonian.energy`, not subclasses. Energies are float64 in units of J.
+
+- :class:`Ising`: ``E = -J sum s[r,c] (s[r+1,c] + s[r,c+1])``.
+- :class:`PairPotential` (and :class:`ScreenedCoulomb`, :class:`SinusoidalCoulomb`):
+  ``E = (J/2) sum_{a,b} sum_n s_a s_b f(|r_b - r_a + L n|)`` over ``0 < |v| <= rcut``.
+- :class:`PlanarPotts`: ``E = J sum [cos(t[r,c] - t[r+1,c]) + cos(t[r,c] - t[r,c+1])]``.
+
+Reference: K. Mills and I. Tamblyn, Phys. Rev. E 97, 032119 (2018).
+"""
+from __future__ import annotations
+
+from typing import Callable, ClassVar
+
+import numpy as np
+
+from . import lattice
+from .backends import resolve
+from .validation import (
+    CHUNK,
+    check_angles,
+    check_choice,
+    check_lattice_size,
+    check_real,
+    check_spins,
+    is_cupy_array,
+)
+
+PRECISIONS = ("float64", "float32")
+METHODS = ("kernel", "explicit")
+
+
+class Hamiltonian:
+    """Base class: parameter storage, printing, equality and the batched, chunked ``energy``."""
+
+    #: Registry name (``deepspin.hamiltonian(name, L, ...)``).
+    name: ClassVar[str] = ""
+    #: ``"ising"`` for +1/-1 spins, ``"angle"`` for real angles.
+    spin_kind: ClassVar[str] = "ising"
+
+    def __init__(self, L: int, **params: float) -> None:
+        self._L = check_lattice_size(L)
+        self._params = params
+
+    @property
+    def L(self) -> int:
+        """Linear lattice size; a configuration is ``(L, L)``."""
+        return self._L
+
+    @property
+    def N(self) -> int:
+        """Number of sites ``L * L``."""
+        return self._L * self._L
+
+    @property
+    def params(self) -> dict:
+        """Parameters other than ``L``, as given to the constructor (after validation)."""
+        return dict(self._params)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in {"L": self._L, **self._params}.items())
+        return f"{type(self).__name__}({args})"
+
+    def _key(self) -> tuple:
+        return (type(self), self._L, tuple(sorted(self._params.items())))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Hamiltonian) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    # -- energies -----------------------------------------------------------------------------
+    def check(self, configs):
+        """Validate configurations for this Hamiltonian: ``(batch, single)`` (SPEC section 1)."""
+        if self.spin_kind == "angle":
+            return check_angles(configs, self._L)
+        return check_spins(configs, self._L)
+
+    def energy(self, configs, backend: str = "auto", method: str | None = None, precision: str = "float64"):
+        """Exact energies of one ``(L, L)`` configuration (a float) or a ``(B, L, L)`` batch.
+
+        Parameters
+        ----------
+        configs : array_like or cupy.ndarray
+            +1/-1 spins (any integer or float dtype) or, for Potts, finite angles.
+        backend : {"auto", "cuda", "cupy", "cpu", "numpy"}
+            Where to compute; ``"auto"`` picks the fastest available one.
+        method : {"kernel", "explicit"}, optional
+            Pair-kernel models only: folded-kernel quadratic form (default) or the paper's
+            term-by-term image sum.
+        precision : {"float64", "float32"}
+            Arithmetic of pair-kernel sums (float32 errors are documented in docs/conventions.md);
+            Ising energies are exact integers and Potts is always float64.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape ``(B,)`` (a CuPy array when CuPy input ran on a GPU
+        backend), or a float for a single configuration.
+        """
+        engine = resolve(backend)
+        method = self._check_method(method)
+        check_choice("precision", precision, PRECISIONS)
+        if is_cupy_array(configs) and not engine.accepts_device_arrays:
+            configs = configs.get()
+        batch, single = self.check(configs)
+        step = max(1, CHUNK * 64 // self.N)
+        parts = [
+            self._compute(engine, batch[i : i + step], method, precision == "float32")
+            for i in range(0, batch.shape[0], step)
+        ]
+        xp = _array_module(parts[0] if parts else batch)
+        energies = xp.concatenate(parts) if parts else xp.zeros(0, dtype=xp.float64)
+        return float(energies[0]) if single else energies
+
+    def _check_method(self, method):
+        if method is not None:
+            raise ValueError(f"{type(self).__name__} has a single exact method; pass method=None, got {method!r}")
+        return None
+
+    def _compute(self, engine, batch, method, fp32):
+        raise NotImplementedError
+
+
+def _array_module(array):
+    if is_cupy_array(array):
+        import cupy
+
+        return cupy
+    return np
+
+
+class Ising(Hamiltonian):
+    """Nearest-neighbour Ising model, ``E = -J sum_<ij> s_i s_j`` on the ``L x L`` torus."""
+
+    name = "ising"
+
+    def __init__(self, L: int, J: float = 1.0) -> None:
+        super().__init__(L, J=check_real("J", J))
+
+    @property
+    def J(self) -> float:
+        return self._params["J"]
+
+    def _compute(self, engine, batch, method, fp32):
+        return engine.ising(batch, self.J)
+
+
+class PlanarPotts(Hamiltonian):
+    """Planar ("modified") Potts model of continuous angles in ``[0, pi)``.
+
+    ``E = J sum_{r,c} [cos(t[r,c] - t[r+1,c]) + cos(t[r,c] - t[r,c+1])]``; all angles equal give
+    ``2 N J``.
+    """
+
+    name = "potts"
+    spin_kind = "angle"
+
+    def __init__(self, L: int, J: float = 1.0) -> None:
+        super().__init__(L, J=check_real("J", J))
+
+    @property
+    def J(self) -> float:
+        return self._params["J"]
+
+    def _compute(self, engine, batch, method, fp32):
+        return engine.potts(batch, self.J)
+
+
+class PairPotential(Hamiltonian):
+    """A user-defined radial pair interaction ``f(d)`` summed over periodic images.
+
+    ``E = (J/2) sum_{a,b in cell} sum_{n in Z^2} s_a s_b f(|r_b - r_a + L n|)``, terms with
+    ``0 < d <= rcut`` (SPEC section 2). ``f`` must be vectorised (NumPy array in, array out) and
+    finite on ``(0, rcut]``; it is evaluated once per image vector when the object is built, so
+    the folded-kernel method is as fast as for the built-in models on every backend.
+    """
+
+    name = "pair"
+    _radial_code: ClassVar[int] = 2  # deepspin._core.RADIAL_TABULATED
+
+    def __init__(self, L: int, f: Callable[[np.ndarray], np.ndarray], rcut: float, J: float = 1.0,
+                 name: str = "custom", *, _params: dict | None = None) -> None:
+        if not callable(f):
+            raise ValueError(f"f must be a vectorised callable f(d) -> array, got {f!r}")
+        L = check_lattice_size(L)
+        rcut = check_real("rcut", rcut, minimum=1.0)
+        super().__init__(L, **(_params or {}), rcut=rcut, J=check_real("J", J))
+        self._f = f
+        self._label = str(name)
+        self._vectors = lattice.image_vectors(rcut)
+        weights = np.asarray(f(lattice.vector_norms(self._vectors)), dtype=np.float64)
+        if weights.shape != (len(self._vectors),) or not np.all(np.isfinite(weights)):
+            raise ValueError(
+                f"f must map an array of {len(self._vectors)} distances to as many finite values; "
+                f"got shape {weights.shape}"
+                + ("" if weights.shape != (len(self._vectors),) else " with non-finite values")
+            )
+        weights.setflags(write=False)
+        self._weights = weights
+        self._kernel = lattice.folded_kernel(L, weights, self._vectors)
+        self._kernel.setflags(write=False)
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return text if type(self) is not PairPotential else f"{text[:-1]}, f={self._f!r}, name={self._label!r})"
+
+    def _key(self) -> tuple:
+        return super()._key() + ((self._f, self._label) if type(self) is PairPotential else ())
+
+    @property
+    def label(self) -> str:
+        """Name of a user-defined potential (the class's registry name for built-in models)."""
+        return self._label
+
+    @property
+    def rcut(self) -> float:
+        return self._params["rcut"]
+
+    @property
+    def J(self) -> float:
+        return self._params["J"]
+
+    @property
+    def kernel(self) -> np.ndarray:
+        """Folded periodic kernel ``K`` (L, L), read-only: ``K[dx mod L, dy mod L] = sum_n f(|(dx,dy) + L n|)``."""
+        return self._kernel
+
+    @property
+    def image_vectors(self) -> np.ndarray:
+        """Image vectors ``(n, 2)`` of the explicit sum (``0 < |v| <= rcut``), read-only."""
+        return self._vectors
+
+    @property
+    def weights(self) -> np.ndarray:
+        """``f(|v|)`` for every image vector, read-only."""
+        return self._weights
+
+    @property
+    def term_count(self) -> int:
+        """Ordered (site, image) terms of the explicit sum per configuration."""
+        return self.N * len(self._vectors)
+
+    def radial(self, d):
+        """The pair interaction ``f(d)``."""
+        return self._f(np.asarray(d, dtype=np.float64))
+
+    def _check_method(self, method):
+        return "kernel" if method is None else check_choice("method", method, METHODS)
+
+    def _compute(self, engine, batch, method, fp32):
+        if method == "kernel":
+            return engine.pair_kernel(batch, self._kernel, self.J, fp32)
+        k = self._params.get("k", 0.0)
+        return engine.pair_explicit(batch, self._vectors, self._weights, self._radial_code, k, self.J, fp32)
+
+
+class ScreenedCoulomb(PairPotential):
+    """Screened Coulomb (Yukawa) interaction ``f(d) = exp(-k d) / d`` (antiferromagnetic for J > 0).
+
+    ``rcut=None`` means ``8 * L`` (64 for the paper's 8x8 lattice).
+    """
+
+    name = "screened-coulomb"
+    _radial_code = 0  # deepspin._core.RADIAL_SCREENED_COULOMB
+
+    def __init__(self, L: int, k: float = 0.5, rcut: float | None = None, J: float = 1.0) -> None:
+        k = check_real("k", k, minimum=0.0)
+        L = check_lattice_size(L)
+        super().__init__(L, self._radial_function(k), 8.0 * L if rcut is None else rcut, J=J,
+                         name=self.name, _params={"k": k})
+
+    @property
+    def k(self) -> float:
+        return self._params["k"]
+
+    @staticmethod
+    def _radial_function(k):
+        return lambda d: np.exp(-k * d) / d
+
+
+class SinusoidalCoulomb(ScreenedCoulomb):
+    """Sinusoidally attenuated screened Coulomb interaction ``f(d) = exp(-k d) sin(d) / d``."""
+
+    name = "sinusoidal-coulomb"
+    _radial_code = 1  # deepspin._core.RADIAL_SINUSOIDAL_COULOMB
+
+    @staticmethod
+    def _radial_function(k):
+        return lambda d: np.exp(-k * d) * np.sin(d) / d
+
+
+_REGISTRY = {cls.name: cls for cls in (Ising, ScreenedCoulomb, SinusoidalCoulomb, PlanarPotts)}
+#: Names accepted by :func:`hamiltonian`.
+HAMILTONIANS = tuple(_REGISTRY)
+
+
+def hamiltonian(name: str, L: int, **params) -> Hamiltonian:
+    """Build a Hamiltonian by registry name: ``ising``, ``screened-coulomb``, ``sinusoidal-coulomb``, ``potts``."""
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        raise ValueError(f"unknown Hamiltonian {name!r}; choose one of {', '.join(HAMILTONIANS)}")
+    try:
+        return cls(L, **params)
+    except TypeError as exc:  # an unknown keyword: say which ones exist
+        import inspect
+
+        allowed = [p for p in inspect.signature(cls).parameters if p != "L"]
+        raise ValueError(f"{name}: unexpected parameters {sorted(params)}; allowed: {allowed}") from exc

@@ -1,0 +1,131 @@
+"""Input checks shared by every public entry point (SPEC section 1).
+
+Every function raises :class:`ValueError` with a message that says what was expected, what arrived
+and, for bad values, the first offending index ``(config, row, col)``.
+"""
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+
+#: Configurations validated and converted per step: bounds the temporary memory of a huge batch.
+CHUNK = 1 << 18
+
+
+def is_cupy_array(x) -> bool:
+    """True for a ``cupy.ndarray`` (checked without importing CuPy)."""
+    return type(x).__module__.split(".")[0] == "cupy"
+
+
+def _as_batch(configs, L: int | None, what: str):
+    """Return (array of shape (B, L, L), single) with shape checks only."""
+    xp_array = configs if is_cupy_array(configs) else np.asarray(configs)
+    if xp_array.dtype == bool:
+        raise ValueError(f"{what}: got a bool array; spins must be +1/-1 (e.g. np.where(mask, 1, -1).astype(np.int8))")
+    if xp_array.dtype.kind not in "iuf":
+        raise ValueError(f"{what}: expected a numeric array, got dtype {xp_array.dtype}")
+    single = xp_array.ndim == 2
+    if xp_array.ndim not in (2, 3):
+        raise ValueError(
+            f"{what}: expected one (L, L) configuration or a (B, L, L) batch, got an array of shape {xp_array.shape}"
+        )
+    batch = xp_array[None] if single else xp_array
+    if batch.shape[1] != batch.shape[2]:
+        raise ValueError(f"{what}: configurations must be square (L, L), got {batch.shape[1:]}")
+    if L is not None and batch.shape[1] != L:
+        raise ValueError(f"{what}: this Hamiltonian has L={L}, got configurations with L={batch.shape[1]}")
+    return batch, single
+
+
+def _first_index(bad_mask, offset: int) -> tuple[int, ...]:
+    index = np.argwhere(np.asarray(bad_mask.get() if is_cupy_array(bad_mask) else bad_mask))[0]
+    index[0] += offset
+    return tuple(int(i) for i in index)
+
+
+def check_spins(configs, L: int | None = None, what: str = "configs"):
+    """Validate Ising-like configurations and return ``(spins, single)``.
+
+    ``spins`` is a C-contiguous ``int8`` array of shape ``(B, L, L)`` holding only +1/-1 (a NumPy
+    array, or a CuPy array when a CuPy array came in); ``single`` is True when one ``(L, L)``
+    configuration was given. Any integer or float dtype holding exactly +1/-1 is accepted.
+    """
+    batch, single = _as_batch(configs, L, what)
+    xp = _xp(batch)
+    if batch.dtype == np.int8 and batch.flags.c_contiguous:
+        out = batch
+    else:
+        out = xp.empty(batch.shape, dtype=np.int8)
+    for start in range(0, batch.shape[0], CHUNK):
+        chunk = batch[start : start + CHUNK]
+        bad = (chunk != 1) & (chunk != -1)
+        if bool(bad.any()):
+            index = _first_index(bad, start)
+            raise ValueError(
+                f"{what}: spins must be exactly +1 or -1; found {chunk[(index[0] - start,) + index[1:]]!r} "
+                f"at index {index}"
+            )
+        if out is not batch:
+            out[start : start + CHUNK] = chunk
+    return out, single
+
+
+def check_angles(configs, L: int | None = None, what: str = "configs"):
+    """Validate planar-Potts angles (finite reals) and return ``(theta float64 (B, L, L), single)``.
+
+    SPEC: angles live in ``[0, pi)``; any finite value is accepted since the energy depends only on
+    angle differences through ``cos``, but NaN and inf are rejected.
+    """
+    batch, single = _as_batch(configs, L, what)
+    xp = _xp(batch)
+    theta = xp.ascontiguousarray(batch, dtype=np.float64)
+    for start in range(0, theta.shape[0], CHUNK):
+        bad = ~xp.isfinite(theta[start : start + CHUNK])
+        if bool(bad.any()):
+            index = _first_index(bad, start)
+            raise ValueError(f"{what}: angles must be finite; found {theta[index]!r} at index {index}")
+    return theta, single
+
+
+def _xp(array):
+    if is_cupy_array(array):
+        import cupy
+
+        return cupy
+    return np
+
+
+def check_lattice_size(L, minimum: int = 2) -> int:
+    """Return ``L`` as an int, rejecting non-integers and sizes below ``minimum``."""
+    if isinstance(L, bool) or not isinstance(L, Integral) or L < minimum:
+        raise ValueError(f"L must be an integer >= {minimum}, got {L!r}")
+    return int(L)
+
+
+def check_real(name: str, value, *, minimum: float | None = None, inclusive: bool = True) -> float:
+    """Return ``value`` as a finite float, optionally bounded below."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    value = float(value)
+    if minimum is not None and (value < minimum if inclusive else value <= minimum):
+        relation = ">=" if inclusive else ">"
+        raise ValueError(f"{name} must be {relation} {minimum}, got {value!r}")
+    return value
+
+
+def check_choice(name: str, value, choices) -> str:
+    """Return ``value`` if it is one of ``choices``, else a ValueError listing them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def as_generator(seed) -> np.random.Generator:
+    """Turn ``None``, an int or a :class:`numpy.random.Generator` into a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, Integral) and not isinstance(seed, bool) and seed >= 0):
+        return np.random.default_rng(seed)
+    raise ValueError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")

@@ -1,0 +1,101 @@
+"""Build deepspin: a CMake-built pybind11 core (``deepspin._core``) plus pure-Python packages.
+
+Environment variables read at build time:
+
+- ``DEEPSPIN_CUDA``: ``1`` to require CUDA kernels, ``0`` to build without them; unset means
+  "build CUDA kernels if a CUDA compiler is found".
+- ``DEEPSPIN_CUDA_ARCHS``: CMake CUDA architectures, default ``80-real;90`` (sm_80 and sm_90
+  SASS plus compute_90 PTX for newer GPUs).
+- ``DEEPSPIN_BUILD_TYPE``: CMake build type, default ``Release``.
+
+The CUDA choice and the architectures are passed to CMake on *every* configure, so a stale
+CMake cache in ``build/`` never decides the build.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+
+
+def read_version() -> str:
+    text = (ROOT / "python" / "deepspin" / "_version.py").read_text()
+    return re.search(r'__version__ = "([^"]+)"', text).group(1)
+
+
+def find_nvcc() -> str | None:
+    for candidate in (os.environ.get("CUDACXX"), shutil.which("nvcc"), "/usr/local/cuda/bin/nvcc"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def cuda_choice() -> tuple[bool, str | None]:
+    """Return (build_cuda, nvcc_path) from DEEPSPIN_CUDA and the compilers present."""
+    wanted = os.environ.get("DEEPSPIN_CUDA", "auto").strip().lower()
+    nvcc = find_nvcc()
+    if wanted in ("0", "off", "false", "no"):
+        return False, None
+    if wanted in ("1", "on", "true", "yes") and nvcc is None:
+        raise RuntimeError("DEEPSPIN_CUDA=1 but no nvcc was found (set CUDACXX or put nvcc on PATH)")
+    return nvcc is not None, nvcc
+
+
+class CMakeExtension(Extension):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, sources=[])
+
+
+class CMakeBuild(build_ext):
+    def build_extension(self, ext: CMakeExtension) -> None:
+        import pybind11
+
+        out_dir = Path(self.get_ext_fullpath(ext.name)).resolve().parent
+        build_dir = Path(self.build_temp).resolve() / "cmake"
+        build_dir.mkdir(parents=True, exist_ok=True)
+        with_cuda, nvcc = cuda_choice()
+        archs = os.environ.get("DEEPSPIN_CUDA_ARCHS", "80-real;90")
+        args = [
+            f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={out_dir}",
+            f"-DPython_EXECUTABLE={sys.executable}",
+            f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
+            f"-DCMAKE_BUILD_TYPE={os.environ.get('DEEPSPIN_BUILD_TYPE', 'Release')}",
+            f"-DDEEPSPIN_VERSION={read_version()}",
+            f"-DDEEPSPIN_CUDA={'ON' if with_cuda else 'OFF'}",
+            f"-DCMAKE_CUDA_ARCHITECTURES={archs}",
+        ]
+        if with_cuda:
+            args.append(f"-DCMAKE_CUDA_COMPILER={nvcc}")
+        if shutil.which("ninja") and not (build_dir / "Makefile").exists():
+            args.append("-GNinja")
+        subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build_dir), *args], check=True)
+        jobs = str(os.cpu_count() or 2)
+        subprocess.run(["cmake", "--build", str(build_dir), "--parallel", jobs], check=True)
+
+
+setup(
+    name="deepspin",
+    version=read_version(),
+    description="Exact energies of 2-D lattice spin models (CUDA/C++/NumPy) and neural-network surrogates",
+    long_description=(ROOT / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    package_dir={"": "python", "deepspin.surrogate": "surrogate"},
+    packages=["deepspin", "deepspin.backends", "deepspin.surrogate"],
+    package_data={"deepspin": ["py.typed", "_core.pyi"]},
+    ext_modules=[CMakeExtension("deepspin._core")],
+    cmdclass={"build_ext": CMakeBuild},
+    install_requires=["numpy>=1.24"],
+    extras_require={
+        "cuda": ["cupy-cuda13x>=13"],
+        "test": ["pytest>=7"],
+    },
+    entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},
+    zip_safe=False,
+)
