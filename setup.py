@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
@@ -87,7 +87,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     package_dir={"": "python", "deepspin.surrogate": "surrogate"},
-    packages=["deepspin", "deepspin.backends", "deepspin.surrogate"],
+    packages=find_packages(where="python", exclude=["deepspin.surrogate*"])
+    + ["deepspin.surrogate"] + [f"deepspin.surrogate.{p}" for p in find_packages(where="surrogate")],
     package_data={"deepspin": ["py.typed", "_core.pyi"]},
     ext_modules=[CMakeExtension("deepspin._core")],
     cmdclass={"build_ext": CMakeBuild},

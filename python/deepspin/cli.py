@@ -1,0 +1,46 @@
+"""The ``deepspin`` command line (also ``python -m deepspin``).
+
+Each command group lives in a module of :mod:`deepspin.commands` exposing ``register(subparsers)``;
+a command's handler takes the parsed arguments and returns an exit code. Bad input ends with a
+one-line message on stderr and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ._version import __version__
+from .errors import BackendUnavailableError
+
+#: Modules of deepspin.commands that add subcommands, in --help order.
+COMMAND_MODULES = ("engine",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deepspin",
+        description="Exact energies of 2-D lattice spin models, datasets, Monte Carlo and NN surrogates.",
+    )
+    parser.add_argument("--version", action="version", version=f"deepspin {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"deepspin.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (ValueError, BackendUnavailableError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"deepspin {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"deepspin {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Neural-network surrogates of spin Hamiltonians (Keras 3), importable as ``deepspin.surrogate``."""
