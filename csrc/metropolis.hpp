@@ -6,8 +6,8 @@
 // Layout: chain g = t * chains_per_temperature + c runs at temperature index t. Spins are int8
 // (G, N) C-ordered (site a = row * L + col), the state of a chain is its spins, its energy and its
 // magnetization sum M = sum_a s_a (plus, for pair models, the local fields h = M s). A call advances
-// every chain from sweep `sweep_start` by `n_sweeps` sweeps; a sweep visits the sites in order
-// a = 0 .. N-1, attempting one flip each. After sweep number `done` (1-based) a measurement is taken
+// every chain from sweep `sweep_start` by `n_sweeps` sweeps; a sweep is N attempted flips of randomly
+// chosen sites (metropolis_chain.hpp). After sweep number `done` (1-based) a measurement is taken
 // when done > burn_in and (done - burn_in) % interval == 0. The _cuda versions take device pointers
 // and run on `stream`; the _cpu ones take host pointers, threads <= 0 means the OpenMP default.
 #pragma once

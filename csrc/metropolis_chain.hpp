@@ -55,33 +55,49 @@ struct ByteLattice {
     DS_HD void store() const {}
 };
 
+// Random-site proposals. Attempt i of sweep t uses the words 2(i mod 2) (site) and 2(i mod 2) + 1
+// (acceptance) of Philox block t * ceil(N / 2) + i / 2. The site word w picks row (w >> 16) * L >> 16
+// and column (w & 0xffff) * L >> 16: every site has a positive probability that does not depend on the
+// configuration, so each attempt satisfies detailed balance and the chain is irreducible. (A fixed
+// sweep order is not: it can lock into cycles of zero-energy flips, which Metropolis accepts with
+// probability one, and then keeps a memory of its start; this is visible on a 3x3 Ising torus.)
+struct Site {
+    int row, col;
+};
+
+DS_HD Site random_site(uint32_t w, int L) {
+    return Site{static_cast<int>(((w >> 16) * static_cast<uint32_t>(L)) >> 16),
+                static_cast<int>(((w & 0xFFFFu) * static_cast<uint32_t>(L)) >> 16)};
+}
+
+DS_HD uint64_t blocks_per_sweep(int N) { return (static_cast<uint64_t>(N) + 1) / 2; }
+
 // Nearest-neighbour Ising chain g. A site with spin up-bit b and u up neighbours has
 // s_a * sum(neighbours) = 2k - 4 with k = b ? u : 4 - u, and flipping it changes -sum s s' by 4k - 8.
 template <class Lattice>
 DS_HD void ising_chain(int8_t* spins, int64_t* energy, int64_t* magnet, int64_t g, int L, const uint64_t* thr,
                        double J, const SweepPlan& plan, const Measurements& out) {
     const int N = L * L;
-    const uint64_t blocks_per_sweep = (N + 3) / 4;
     Lattice s(spins, N);
     int64_t e = *energy, mag = *magnet, accepted = 0;
     uint32_t r[4];
     for (int64_t sweep = plan.sweep_start; sweep < plan.sweep_start + plan.n_sweeps; ++sweep) {
-        const uint64_t first_block = static_cast<uint64_t>(sweep) * blocks_per_sweep;
-        int a = 0;
-        for (int row = 0; row < L; ++row) {
-            const int above = (row == 0 ? L - 1 : row - 1) * L, below = (row == L - 1 ? 0 : row + 1) * L;
-            for (int col = 0; col < L; ++col, ++a) {
-                if ((a & 3) == 0) philox_block(plan.seed, static_cast<uint32_t>(g), kSweepStream, first_block + (a >> 2), r);
-                const int left = row * L + (col == 0 ? L - 1 : col - 1), right = row * L + (col == L - 1 ? 0 : col + 1);
-                const int u = s.up(above + col) + s.up(below + col) + s.up(left) + s.up(right);
-                const int b = s.up(a);
-                const int k = b ? u : 4 - u;
-                const bool accept = r[a & 3] < thr[k];
-                s.flip_if(a, accept);
-                e += accept ? 4 * k - 8 : 0;
-                mag += accept ? 2 - 4 * b : 0;
-                accepted += accept;
-            }
+        const uint64_t first_block = static_cast<uint64_t>(sweep) * blocks_per_sweep(N);
+        for (int i = 0; i < N; ++i) {
+            if ((i & 1) == 0) philox_block(plan.seed, static_cast<uint32_t>(g), kSweepStream, first_block + (i >> 1), r);
+            const Site site = random_site(r[2 * (i & 1)], L);
+            const int row = site.row * L, col = site.col;
+            const int above = (site.row == 0 ? N - L : row - L), below = (site.row == L - 1 ? 0 : row + L);
+            const int left = row + (col == 0 ? L - 1 : col - 1), right = row + (col == L - 1 ? 0 : col + 1);
+            const int a = row + col;
+            const int u = s.up(above + col) + s.up(below + col) + s.up(left) + s.up(right);
+            const int b = s.up(a);
+            const int k = b ? u : 4 - u;
+            const bool accept = r[2 * (i & 1) + 1] < thr[k];
+            s.flip_if(a, accept);
+            e += accept ? 4 * k - 8 : 0;
+            mag += accept ? 2 - 4 * b : 0;
+            accepted += accept;
         }
         if (is_measurement(sweep + 1, plan.burn_in, plan.interval)) record(out, g, sweep + 1, plan, J * e, mag, N);
     }
@@ -92,20 +108,22 @@ DS_HD void ising_chain(int8_t* spins, int64_t* energy, int64_t* magnet, int64_t 
 }
 
 // Pair-kernel chain g: O(1) energy change from the local fields, O(N) field update per accepted flip.
-DS_HD void pair_chain(int8_t* s, double* h, double* energy, int64_t* magnet, int64_t g, int N, const double* M,
+DS_HD void pair_chain(int8_t* s, double* h, double* energy, int64_t* magnet, int64_t g, int L, const double* M,
                       double beta, double J, const SweepPlan& plan, const Measurements& out) {
-    const uint64_t blocks_per_sweep = (N + 3) / 4;
+    const int N = L * L;
     double e = *energy;
     int64_t mag = *magnet, accepted = 0;
     uint32_t r[4];
     for (int64_t sweep = plan.sweep_start; sweep < plan.sweep_start + plan.n_sweeps; ++sweep) {
-        const uint64_t first_block = static_cast<uint64_t>(sweep) * blocks_per_sweep;
-        for (int a = 0; a < N; ++a) {
-            if ((a & 3) == 0) philox_block(plan.seed, static_cast<uint32_t>(g), kSweepStream, first_block + (a >> 2), r);
+        const uint64_t first_block = static_cast<uint64_t>(sweep) * blocks_per_sweep(N);
+        for (int i = 0; i < N; ++i) {
+            if ((i & 1) == 0) philox_block(plan.seed, static_cast<uint32_t>(g), kSweepStream, first_block + (i >> 1), r);
+            const Site site = random_site(r[2 * (i & 1)], L);
+            const int a = site.row * L + site.col;
             const int sa = s[a];
             const double* row = M + static_cast<int64_t>(a) * N;
             const double dE = -2.0 * J * sa * (h[a] - row[a] * sa);
-            if (dE <= 0.0 || static_cast<double>(r[a & 3]) + 0.5 < 4294967296.0 * exp(-beta * dE)) {
+            if (dE <= 0.0 || static_cast<double>(r[2 * (i & 1) + 1]) + 0.5 < 4294967296.0 * exp(-beta * dE)) {
                 const double c = -2.0 * sa;
                 for (int b = 0; b < N; ++b) h[b] += c * row[b];
                 s[a] = static_cast<int8_t>(-sa);

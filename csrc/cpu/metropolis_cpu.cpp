@@ -26,9 +26,9 @@ DS_CLONES void ising_chain_cpu(int8_t* spins, int64_t* energy, int64_t* magnet, 
         ising_chain<ByteLattice>(spins, energy, magnet, g, L, thr, J, plan, out);
 }
 
-DS_CLONES void pair_chain_cpu(int8_t* s, double* h, double* energy, int64_t* magnet, int64_t g, int N,
+DS_CLONES void pair_chain_cpu(int8_t* s, double* h, double* energy, int64_t* magnet, int64_t g, int L,
                               const double* M, double beta, double J, const SweepPlan& plan, const Measurements& out) {
-    pair_chain(s, h, energy, magnet, g, N, M, beta, J, plan, out);
+    pair_chain(s, h, energy, magnet, g, L, M, beta, J, plan, out);
 }
 }  // namespace
 
@@ -49,7 +49,7 @@ void metropolis_pair_cpu(int8_t* spins, double* fields, double* energy, int64_t*
     const int N = L * L;
 #pragma omp parallel for schedule(dynamic, 4) num_threads(thread_count(threads))
     for (int64_t g = 0; g < chains; ++g)
-        pair_chain_cpu(spins + g * N, fields + g * N, energy + g, magnet + g, g, N, matrix,
+        pair_chain_cpu(spins + g * N, fields + g * N, energy + g, magnet + g, g, L, matrix,
                        betas[g / chains_per_temperature], J, plan, out);
 }
 

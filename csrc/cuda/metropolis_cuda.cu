@@ -40,7 +40,7 @@ __global__ void pair_kernel(int8_t* spins, double* fields, double* energy, int64
     const int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (g >= chains) return;
     const int N = L * L;
-    pair_chain(spins + g * N, fields + g * N, energy + g, magnet + g, g, N, matrix,
+    pair_chain(spins + g * N, fields + g * N, energy + g, magnet + g, g, L, matrix,
                betas[g / chains_per_temperature], J, plan, out);
 }
 

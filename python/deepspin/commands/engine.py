@@ -11,10 +11,14 @@ from ..hamiltonians import HAMILTONIANS, hamiltonian
 from ..io import load_configs, save_npy
 
 
-def add_hamiltonian_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options that define a built-in Hamiltonian (shared by every command that needs one)."""
+def add_hamiltonian_arguments(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """Options that define a built-in Hamiltonian (shared by every command that needs one).
+
+    ``default`` makes ``--hamiltonian`` optional with that model.
+    """
     group = parser.add_argument_group("Hamiltonian")
-    group.add_argument("--hamiltonian", required=True, choices=HAMILTONIANS, help="model name")
+    group.add_argument("--hamiltonian", required=default is None, default=default, choices=HAMILTONIANS,
+                       help="model name" + (f" (default {default})" if default else ""))
     group.add_argument("--L", type=int, required=True, help="linear lattice size")
     group.add_argument("--J", type=float, default=1.0, help="coupling (default 1)")
     group.add_argument("--k", type=float, default=None, help="screening constant of the Coulomb models (default 0.5)")

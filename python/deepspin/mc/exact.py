@@ -211,7 +211,7 @@ def specific_heat_peak(L: int, J: float = 1.0, bracket: tuple[float, float] | No
     return t_max, heat(t_max)
 
 
-def enumerate_thermodynamics(H: Hamiltonian, temperatures, backend: str = "auto") -> dict:
+def enumerate_thermodynamics(H: Hamiltonian, temperatures, backend: str = "auto", chunk: int = 1 << 16) -> dict:
     """Exact ``<E>/N``, ``C/N`` and ``<|m|>`` of any +1/-1 Hamiltonian with ``N <= 25`` by enumeration.
 
     Sums ``exp(-(E - E_ref)/T)`` over all ``2^N`` configurations in chunks (``E_ref`` is the lowest
@@ -227,7 +227,7 @@ def enumerate_thermodynamics(H: Hamiltonian, temperatures, backend: str = "auto"
     beta = 1.0 / temperatures
     shift = math.inf
     sums = np.zeros((4, len(beta)))  # sum of w, w*dE, w*dE^2, w*|m| with dE = E - shift
-    for configs in enumeration.chunks(H.L):
+    for configs in enumeration.chunks(H.L, chunk):
         energies = np.asarray(H.energy(configs, backend=backend), dtype=np.float64)
         absm = np.abs(configs.astype(np.float64).mean(axis=(1, 2)))
         low = float(energies.min())

@@ -16,10 +16,16 @@ reproduces the compiled chains exactly:
 
 - chain ``g = t * chains + c`` runs at temperature ``T_t``; its random words come from Philox4x32-10
   with key ``seed`` and counter ``(block, g, purpose)`` (``csrc/philox.hpp``);
-- the initial configuration is random: spin ``a`` is +1 iff the top bit of word ``a`` of the
-  chain's initial stream is set;
-- a sweep visits sites ``a = 0 .. N-1`` (C order) and proposes flipping each; with the next random
-  word ``r`` the flip is accepted iff ``r + 0.5 < 2^32 min(1, exp(-dE / T))``;
+- the initial configuration is random (spin ``a`` is +1 iff the top bit of word ``a`` of the
+  chain's initial stream is set) or ordered (all +1, the ferromagnetic ground state; a random start
+  of a ferromagnet at low T freezes into long-lived stripe domains that a short burn-in does not
+  remove);
+- a sweep is ``N`` attempts; attempt ``i`` of sweep ``t`` takes the words ``2i`` (site) and ``2i + 1``
+  (acceptance ``r``) of the chain's stream from block ``t * ceil(N / 2)`` on. The site word ``w`` picks
+  row ``(w >> 16) * L >> 16`` and column ``(w & 0xffff) * L >> 16``; the flip is accepted iff
+  ``r + 0.5 < 2^32 min(1, exp(-dE / T))``. Random sites (rather than a fixed sweep order, which can
+  lock into cycles of zero-energy flips that Metropolis always accepts) keep every chain irreducible;
+  the site probabilities do not depend on the configuration, so detailed balance holds exactly;
 - after ``burn_in`` sweeps, every ``interval``-th sweep is measured: ``E``, ``E^2`` and ``|m|``
   (``m = sum(s) / N``) are accumulated per chain in float64.
 """
@@ -43,6 +49,8 @@ from .temperatures import check_temperatures
 
 #: Backends of :func:`run`.
 BACKENDS = ("auto", "cpu", "cuda", "generic")
+#: Initial configurations of :func:`run`.
+STARTS = ("auto", "random", "ordered")
 _SWEEP_STREAM, _INITIAL_STREAM = 0, 1
 
 
@@ -115,6 +123,7 @@ class MCResult:
     seed: int
     backend: str
     model: str
+    start: str
     moments: np.ndarray  # (T, chains, 3): sum E, sum E^2, sum |m| over the measurements
     accepted: np.ndarray  # (T, chains)
     configs: np.ndarray  # (T, chains, L, L) final configurations
@@ -203,20 +212,22 @@ class _GenericSampler:
         N = L * L
         flat = state.spins.reshape(G, N)
         chains = np.arange(G, dtype=np.int64)
-        blocks = (N + 3) // 4
+        blocks = (N + 1) // 2
         plan = self.plan
         for _ in range(n_sweeps):
-            sweep = state.sweeps_done
-            words = _core.philox_words(plan.seed, chains, _SWEEP_STREAM, sweep * blocks, blocks)[:, :N]
-            threshold_words = words.astype(np.float64) + 0.5
-            for a in range(N):
-                old = flat[:, a].astype(np.int64)
-                flat[:, a] = -flat[:, a]
+            words = _core.philox_words(plan.seed, chains, _SWEEP_STREAM, state.sweeps_done * blocks, blocks)
+            sites = words[:, 0 : 2 * N : 2].astype(np.int64)
+            sites = ((sites >> 16) * L >> 16) * L + ((sites & 0xFFFF) * L >> 16)
+            acceptance_words = words[:, 1 : 2 * N : 2].astype(np.float64) + 0.5
+            for i in range(N):
+                index = (chains, sites[:, i])
+                old = flat[index]
+                flat[index] = -old
                 proposed = _evaluate(self.operator, state.spins, "energy")
-                accept = threshold_words[:, a] < acceptance_scale(self.beta, proposed - state.energy)
-                flat[~accept, a] = old[~accept]
+                accept = acceptance_words[:, i] < acceptance_scale(self.beta, proposed - state.energy)
+                flat[index] = np.where(accept, -old, old)
                 state.energy = np.where(accept, proposed, state.energy)
-                state.magnet -= 2 * old * accept
+                state.magnet -= 2 * old.astype(np.int64) * accept
                 state.accepted += accept
             state.sweeps_done += 1
             if state.sweeps_done > plan.burn_in and (state.sweeps_done - plan.burn_in) % plan.interval == 0:
@@ -326,7 +337,7 @@ def _resolve_model(model, L, backend, magnetization):
 
 def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps: int = 2000,
         burn_in: int | None = None, interval: int = 1, seed: int | None = 0, backend: str = "auto",
-        magnetization=None, timeseries: bool = False, checkpoint=None, checkpoint_every: float = 60.0,
+        magnetization=None, start: str = "auto", timeseries: bool = False, checkpoint=None, checkpoint_every: float = 60.0,
         progress: bool = False) -> MCResult:
     """Run ``chains`` independent Metropolis chains at each temperature and return their statistics.
 
@@ -351,6 +362,9 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         ``auto``: CUDA when available, else CPU, for Hamiltonians; ``generic`` for operators.
     magnetization : callable, optional
         Generic path: an operator ``configs -> (B,)`` magnetizations per site.
+    start : {"auto", "random", "ordered"}
+        Initial configurations: random, or all +1. ``auto``: ordered for a ferromagnetic
+        :class:`~deepspin.Ising` (``J > 0``), random otherwise.
     timeseries : bool
         Keep every measurement of ``E`` and ``m`` (``result.series_energy``, ``series_magnet``).
     checkpoint : path, optional
@@ -372,6 +386,10 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         raise ValueError(f"seed must be an integer in [0, 2^64) or None, got {seed!r}")
     seed = int(seed)
     kind, L, operator, magnet_op, device, label = _resolve_model(model, L, backend, magnetization)
+    if start not in STARTS:
+        raise ValueError(f"start must be one of {', '.join(map(repr, STARTS))}; got {start!r}")
+    if start == "auto":
+        start = "ordered" if isinstance(model, Ising) and model.J > 0 else "random"
     G = chains * len(temperatures)
     if G >= 2**32:
         raise ValueError(f"chains x temperatures = {G} exceeds the 2^32 - 1 Philox chain indices")
@@ -385,7 +403,7 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         sampler = _GenericSampler(operator, magnet_op, betas, chains, plan)
     config = {"model": label, "path": kind, "L": L, "temperatures": temperatures.tolist(), "chains": chains,
               "sweeps": sweeps, "burn_in": burn_in, "interval": interval, "seed": str(seed),
-              "timeseries": bool(timeseries)}
+              "start": start, "timeseries": bool(timeseries)}
     state = _start_or_resume(sampler, config, checkpoint, G, L, seed, timeseries)
     _advance(sampler, state, burn_in + sweeps, checkpoint, checkpoint_every, config, progress)
     T = len(temperatures)
@@ -394,7 +412,7 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         series = {k: getattr(state, k).reshape(T, chains, -1) for k in ("series_energy", "series_magnet")}
     moments = state.moments.reshape(T, chains, 3)
     return MCResult(temperatures=temperatures, L=L, chains=chains, sweeps=sweeps, burn_in=burn_in, interval=interval,
-                    seed=seed, backend=device or "generic", model=label, moments=moments,
+                    seed=seed, backend=device or "generic", model=label, start=start, moments=moments,
                     accepted=state.accepted.reshape(T, chains), configs=state.spins.reshape(T, chains, L, L),
                     **series)
 
@@ -407,7 +425,7 @@ def _start_or_resume(sampler, config, checkpoint, G, L, seed, timeseries) -> Cha
             saved, arrays = ckpt.load(checkpoint)
             ckpt.check_matches(checkpoint, saved, config)
             return ChainState.from_arrays(arrays)
-    spins = initial_spins(seed, G, L)
+    spins = initial_spins(seed, G, L) if config["start"] == "random" else np.ones((G, L, L), dtype=np.int8)
     n_meas = measurement_count(config["burn_in"] + config["sweeps"], config["burn_in"], config["interval"])
     series = dict(series_energy=np.zeros((G, n_meas)), series_magnet=np.zeros((G, n_meas))) if timeseries else {}
     return ChainState(sweeps_done=0, spins=spins, magnet=spins.sum(axis=(1, 2), dtype=np.int64),

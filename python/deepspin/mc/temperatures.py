@@ -16,7 +16,7 @@ def check_temperatures(temperatures) -> np.ndarray:
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(
-            f"temperatures must be finite and > 0 (k_B = 1); got T={t[i]!r} at index {i}. "
+            f"temperatures must be finite and > 0 (k_B = 1); got T={float(t[i])!r} at index {i}. "
             "T = 0 is the ground state, not a Metropolis temperature"
         )
     return t
