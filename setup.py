@@ -92,10 +92,10 @@ setup(
     package_data={"deepspin": ["py.typed", "_core.pyi"]},
     ext_modules=[CMakeExtension("deepspin._core")],
     cmdclass={"build_ext": CMakeBuild},
-    install_requires=["numpy>=1.24"],
+    install_requires=["numpy>=1.24", "matplotlib>=3.6", "tqdm>=4.60"],
     extras_require={
         "cuda": ["cupy-cuda13x>=13"],
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "scipy>=1.9"],
     },
     entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},
     zip_safe=False,

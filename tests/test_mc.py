@@ -201,6 +201,7 @@ def test_checkpoint_resume_is_bit_for_bit(tmp_path, monkeypatch, H, backend, one
         original(self, state, n)
 
     monkeypatch.setattr(sampler, "advance", interrupted)
+    monkeypatch.setattr(metropolis, "MIN_CHUNK_ATTEMPTS", 0)  # many small chunks
     with pytest.raises(KeyboardInterrupt):
         run(H, [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs)
     monkeypatch.setattr(sampler, "advance", original)

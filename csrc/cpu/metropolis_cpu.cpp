@@ -13,7 +13,7 @@ int thread_count(int threads) { return threads > 0 ? threads : omp_get_max_threa
 // One chain per call, compiled for AVX2 as well where the CPU has it (the OpenMP-outlined loop
 // bodies would not inherit target_clones, so the chains are run through these functions).
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define DS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define DS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define DS_CLONES
 #endif
@@ -29,7 +29,33 @@ DS_CLONES void ising_chain_cpu(int8_t* spins, int64_t* energy, int64_t* magnet, 
 // kLanes chains of one block at once, lattices of N <= 64 sites in one word each: the same
 // arithmetic as ising_chain<BitLattice>, written lane by lane so that the compiler vectorises Philox
 // and the bit operations across chains. Results equal the one-chain code bit for bit.
-constexpr int kLanes = 8;
+constexpr int kLanes = 16;
+
+// philox_block(seed, g0 + l, kSweepStream, block) for the kLanes chains, rounds outermost so that the
+// lanes vectorise (the same arithmetic as philox4x32_10 in philox.hpp).
+inline void philox_lanes(uint64_t block, int64_t g0, uint32_t key0, uint32_t key1, uint32_t r[4][kLanes]) {
+    for (int l = 0; l < kLanes; ++l) {
+        r[0][l] = static_cast<uint32_t>(block);
+        r[1][l] = static_cast<uint32_t>(block >> 32);
+        r[2][l] = static_cast<uint32_t>(g0 + l);
+        r[3][l] = kSweepStream;
+    }
+    for (int round = 0; round < 10; ++round) {
+#pragma omp simd
+        for (int l = 0; l < kLanes; ++l) {
+            const uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * r[0][l];
+            const uint64_t p1 = static_cast<uint64_t>(0xCD9E8D57u) * r[2][l];
+            const uint32_t c0 = static_cast<uint32_t>(p1 >> 32) ^ r[1][l] ^ key0;
+            const uint32_t c2 = static_cast<uint32_t>(p0 >> 32) ^ r[3][l] ^ key1;
+            r[0][l] = c0;
+            r[1][l] = static_cast<uint32_t>(p1);
+            r[2][l] = c2;
+            r[3][l] = static_cast<uint32_t>(p0);
+        }
+        key0 += 0x9E3779B9u;
+        key1 += 0xBB67AE85u;
+    }
+}
 
 DS_CLONES void ising_lanes_cpu(int8_t* spins, int64_t* energy, int64_t* magnet, int64_t g0, int L,
                                const uint64_t* thresholds, int64_t chains_per_temperature, double J,
@@ -51,13 +77,7 @@ DS_CLONES void ising_lanes_cpu(int8_t* spins, int64_t* energy, int64_t* magnet, 
         for (int i = 0; i < N; i += 2) {
             uint32_t r[4][kLanes];
             const uint64_t block = first_block + (i >> 1);
-#pragma omp simd
-            for (int l = 0; l < kLanes; ++l) {
-                uint32_t c[4] = {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
-                                 static_cast<uint32_t>(g0 + l), kSweepStream};
-                philox4x32_10(c, key0, key1);
-                for (int w = 0; w < 4; ++w) r[w][l] = c[w];
-            }
+            philox_lanes(block, g0, key0, key1, r);
             for (int half = 0; half < 2 && i + half < N; ++half) {
 #pragma omp simd
                 for (int l = 0; l < kLanes; ++l) {

@@ -52,6 +52,8 @@ BACKENDS = ("auto", "cpu", "cuda", "generic")
 #: Initial configurations of :func:`run`.
 STARTS = ("auto", "random", "ordered")
 _SWEEP_STREAM, _INITIAL_STREAM = 0, 1
+#: Compiled kernels run at least this many attempts per call (progress and checkpoints in between).
+MIN_CHUNK_ATTEMPTS = 30_000_000
 
 
 def acceptance_scale(beta, dE) -> np.ndarray:
@@ -437,7 +439,10 @@ def _advance(sampler, state: ChainState, total: int, checkpoint, every: float, c
     """Advance to ``total`` sweeps in chunks, with a progress bar and periodic checkpoints."""
     from tqdm.auto import tqdm
 
-    chunk = 1 if sampler.path == "generic" else max(1, math.ceil(total / 100))
+    # Compiled kernels: about 100 progress steps, each of at least MIN_CHUNK_ATTEMPTS attempts.
+    chunk = 1
+    if sampler.path != "generic":
+        chunk = max(math.ceil(total / 100), math.ceil(MIN_CHUNK_ATTEMPTS / state.spins.size))
     last_save = time.monotonic()
     with tqdm(total=total, initial=state.sweeps_done, unit="sweep", disable=not progress, leave=False,
               desc=f"Metropolis ({sampler.path})") as bar:
