@@ -191,7 +191,8 @@ class PairPotential(Hamiltonian):
         self._f = f
         self._label = str(name)
         self._vectors = lattice.image_vectors(rcut)
-        weights = np.asarray(f(lattice.vector_norms(self._vectors)), dtype=np.float64)
+        with np.errstate(all="ignore"):  # a non-finite value is reported below, by name
+            weights = np.asarray(f(lattice.vector_norms(self._vectors)), dtype=np.float64)
         if weights.shape != (len(self._vectors),) or not np.all(np.isfinite(weights)):
             raise ValueError(
                 f"f must map an array of {len(self._vectors)} distances to as many finite values; "

@@ -64,7 +64,7 @@ def check_spins(configs, L: int | None = None, what: str = "configs"):
         if bool(bad.any()):
             index = _first_index(bad, start)
             raise ValueError(
-                f"{what}: spins must be exactly +1 or -1; found {chunk[(index[0] - start,) + index[1:]]!r} "
+                f"{what}: spins must be exactly +1 or -1; found {chunk[(index[0] - start,) + index[1:]].item()!r} "
                 f"at index {index}"
             )
         if out is not batch:
@@ -85,7 +85,7 @@ def check_angles(configs, L: int | None = None, what: str = "configs"):
         bad = ~xp.isfinite(theta[start : start + CHUNK])
         if bool(bad.any()):
             index = _first_index(bad, start)
-            raise ValueError(f"{what}: angles must be finite; found {theta[index]!r} at index {index}")
+            raise ValueError(f"{what}: angles must be finite; found {theta[index].item()!r} at index {index}")
     return theta, single
 
 
