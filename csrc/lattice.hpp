@@ -54,6 +54,17 @@ DS_HD uint64_t pack_spins(const int8_t* s, int N) {
     return x;
 }
 
+// The same packing from N / 8 little-endian words of int8 spins (N % 8 == 0): the sign bit of
+// each byte is moved to bit 8w + i by a multiply that gathers eight byte-wise bits into one byte.
+DS_HD uint64_t pack_spin_words(const uint64_t* words, int N) {
+    uint64_t x = 0;
+    for (int w = 0; w < N / 8; ++w) {
+        const uint64_t signs = (words[w] >> 7) & 0x0101010101010101ull;
+        x |= ((signs * 0x0102040810204080ull) >> 56) << (8 * w);
+    }
+    return x;
+}
+
 // sum_d K[d] C(d) for a packed configuration x; K is the folded kernel, row-major (L, L).
 template <typename Real>
 DS_HD Real packed_kernel_sum(uint64_t x, int L, const Real* K) {

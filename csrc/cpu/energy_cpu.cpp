@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "engine.hpp"
@@ -84,8 +85,17 @@ __attribute__((target_clones("arch=x86-64-v3", "default")))
 void packed_range(const int8_t* spins, int64_t first, int64_t last, int L, const Real* k, double half_J,
                   double* out) {
     const int N = L * L;
-    for (int64_t c = first; c < last; ++c)
-        out[c] = half_J * static_cast<double>(packed_kernel_sum<Real>(pack_spins(spins + c * N, N), L, k));
+    uint64_t words[kPackedMaxL];
+    for (int64_t c = first; c < last; ++c) {
+        uint64_t x;
+        if (N % 8 == 0) {
+            std::memcpy(words, spins + c * N, N);
+            x = pack_spin_words(words, N);
+        } else {
+            x = pack_spins(spins + c * N, N);
+        }
+        out[c] = half_J * static_cast<double>(packed_kernel_sum<Real>(x, L, k));
+    }
 }
 
 template <typename Real>

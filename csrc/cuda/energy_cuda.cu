@@ -103,6 +103,23 @@ __global__ void pair_kernel_kernel(const int8_t* __restrict__ spins, int64_t bat
     }
 }
 
+// Folded-kernel method for L <= 8, one thread per configuration: pack the spins into one word and
+// sum K[d] C(d) over the N displacements with popcounts (see packed_kernel_sum in lattice.hpp).
+template <typename Real>
+__global__ void pair_kernel_packed_kernel(const int8_t* __restrict__ spins, int64_t batch, int L,
+                                          const double* __restrict__ K, double half_J, bool word_loads,
+                                          double* out) {
+    __shared__ Real k[kPackedMaxL * kPackedMaxL];
+    const int N = L * L;
+    for (int i = threadIdx.x; i < N; i += blockDim.x) k[i] = static_cast<Real>(K[i]);
+    __syncthreads();
+    for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < batch; c += int64_t(gridDim.x) * blockDim.x) {
+        const int8_t* s = spins + c * N;
+        const uint64_t x = word_loads ? pack_spin_words(reinterpret_cast<const uint64_t*>(s), N) : pack_spins(s, N);
+        out[c] = half_J * static_cast<double>(packed_kernel_sum<Real>(x, L, k));
+    }
+}
+
 // Explicit method, one thread per (config, site): field_a = sum_v f(|v|) s_{a+v}, f evaluated per term.
 template <typename Real>
 __global__ void pair_explicit_kernel(const int8_t* __restrict__ spins, int64_t batch, int L,
@@ -167,6 +184,18 @@ void potts_energy_cuda(const double* theta, int64_t batch, int L, double J, doub
 void pair_kernel_energy_cuda(const int8_t* spins, int64_t batch, int L, const double* kernel, double J, bool fp32,
                              double* out, std::uintptr_t stream) {
     if (batch == 0) return;
+    if (L <= kPackedMaxL) {
+        // 8-byte loads need N % 8 == 0 and an 8-byte aligned batch (CuPy and NumPy allocations are).
+        const bool word_loads = (L * L) % 8 == 0 && reinterpret_cast<std::uintptr_t>(spins) % 8 == 0;
+        if (fp32)
+            pair_kernel_packed_kernel<float><<<grid_for(batch), kThreads, 0, as_stream(stream)>>>(
+                spins, batch, L, kernel, 0.5 * J, word_loads, out);
+        else
+            pair_kernel_packed_kernel<double><<<grid_for(batch), kThreads, 0, as_stream(stream)>>>(
+                spins, batch, L, kernel, 0.5 * J, word_loads, out);
+        check(cudaGetLastError(), "pair_kernel_packed_kernel launch");
+        return;
+    }
     const int64_t work = batch * L * L;
     check(cudaMemsetAsync(out, 0, sizeof(double) * batch, as_stream(stream)), "cudaMemsetAsync");
     const size_t shared = size_t(L) * L * (fp32 ? sizeof(float) : sizeof(double));
