@@ -316,6 +316,7 @@ class Maximization:
     activations: np.ndarray  # (steps + 1,) channel mean activation before the first step and after each
     spins: np.ndarray        # int8 sign of ``image`` (0 -> +1): the nearest spin configuration
     spin_activation: float   # channel mean activation of ``spins``
+    windows: tuple[int, int] | None  # strides of the layer's windows on the input (None if not on its grid)
 
 
 def parse_clamp(text: str) -> tuple[int, int, np.ndarray]:
@@ -335,7 +336,7 @@ def parse_clamp(text: str) -> tuple[int, int, np.ndarray]:
         else:
             values = [int(p) for p in parts[2:]]
     except ValueError:
-        raise ValueError(f"clamp block {text!r}: row and col must be integers and values +1/-1 (or a run of +/-)") from None
+        raise ValueError(f"clamp block {text!r}: row and col must be integers, values +1/-1 or a run of +/-") from None
     k = math.isqrt(len(values))
     if k * k != len(values) or k == 0:
         raise ValueError(f"clamp block {text!r}: need k*k values for a k x k block (9 for 3x3), got {len(values)}")
@@ -396,12 +397,20 @@ def maximize_activation(model: keras.Model, filter_index: int, steps: int = 100,
     spins = np.where(x >= 0, 1, -1).astype(np.int8)
     _, spin_activation, _ = gradient_of(spins[None].astype(np.float32))
     return Maximization(layer.name, int(filter_index), objective, start, x, clamped, np.asarray(activations),
-                        spins, spin_activation)
+                        spins, spin_activation, _windows(layer, shape))
+
+
+def _windows(layer, shape) -> tuple[int, int] | None:
+    """The layer's strides if it reads the model input at the input's own resolution with a stride > 1."""
+    spatial = layer.input.shape[1:3] if layer.data_format == "channels_last" else layer.input.shape[2:4]
+    if tuple(spatial) != tuple(shape[:2]) or max(layer.strides) == 1:
+        return None
+    return tuple(layer.strides)
 
 
 def _input_shape(model) -> tuple[int, ...]:
     if len(model.inputs) != 1:
-        raise ValueError(f"activation maximisation needs a model with one input, {model.name!r} has {len(model.inputs)}")
+        raise ValueError(f"activation maximisation needs a one-input model; {model.name!r} has {len(model.inputs)}")
     shape = tuple(model.inputs[0].shape[1:])
     if None in shape or len(shape) not in (2, 3):
         raise ValueError(f"model input must have a fixed shape (rows, cols) or (rows, cols, channels), got {shape}")
@@ -448,7 +457,11 @@ def _clamp_mask(shape, clamp) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plot_maximizations(results, path) -> None:
-    """One row per :class:`Maximization`: the optimised input (RdBu, -1 red .. +1 blue, clamped blocks outlined) and its activation per step."""
+    """One row per :class:`Maximization`: the optimised input and its activation per step.
+
+    The input is drawn in RdBu from -1 (red) to +1 (blue), clamped sites outlined in black and,
+    when the layer reads the input directly with a stride, grey lines where its windows start.
+    """
     results = list(results)
     if not results:
         raise ValueError("plot_maximizations needs at least one result")
@@ -463,12 +476,18 @@ def plot_maximizations(results, path) -> None:
         shown = ax_image.imshow(image, cmap="RdBu", vmin=-1, vmax=1, interpolation="nearest")
         for r, c in zip(*np.nonzero(clamped)):
             ax_image.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="k", linewidth=1.2))
+        if result.windows is not None:  # where consecutive windows of the convolution start
+            for r in range(result.windows[0], image.shape[0], result.windows[0]):
+                ax_image.axhline(r - 0.5, color="0.5", linewidth=0.8)
+            for c in range(result.windows[1], image.shape[1], result.windows[1]):
+                ax_image.axvline(c - 0.5, color="0.5", linewidth=0.8)
         ax_image.set_title(f"{result.layer} filter {result.filter}")
         ax_image.set_xticks([])
         ax_image.set_yticks([])
         fig.colorbar(shown, ax=ax_image, fraction=0.046, pad=0.04)
         ax_curve.plot(np.arange(len(result.activations)), result.activations, color="C0")
-        ax_curve.axhline(result.spin_activation, color="C3", linestyle="--", label=f"sign(input): {result.spin_activation:.4g}")
+        ax_curve.axhline(result.spin_activation, color="C3", linestyle="--",
+                         label=f"sign(input): {result.spin_activation:.4g}")
         ax_curve.set_xlabel("gradient-ascent step")
         ax_curve.set_ylabel("mean channel activation")
         ax_curve.set_title(f"objective: {result.objective}")

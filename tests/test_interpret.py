@@ -1,4 +1,4 @@
-"""``deepspin.surrogate.interpret`` and ``deepspin interpret``: the demonstration CNN, kernel grids, activation maximisation.
+"""``deepspin.surrogate.interpret`` and ``deepspin interpret``: demonstration CNN, kernel grid, activation maximisation.
 
 Closed forms used: for a convolution whose stride equals its kernel size (the paper's
 demonstration network) every position sees its own block ``x_p``, so the channel's output
@@ -15,9 +15,10 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+keras = pytest.importorskip("keras")
 
 from deepspin.cli import main  # noqa: E402
 from deepspin.surrogate import interpret  # noqa: E402
@@ -51,7 +52,7 @@ def rises(activations):
 
 
 def paper_like_cnn(L=8):
-    """The first layers of the paper CNN in plain Keras: (L, L) -> channel -> upscale to 16 -> reducing + non-reducing conv."""
+    """The paper CNN's first layers in plain Keras: (L, L) -> channel -> upscale to 16 -> two convolutions."""
     keras.utils.set_random_seed(1)
     inputs = keras.Input(shape=(L, L), name="spins")
     x = keras.layers.Reshape((L, L, 1), name="channel")(inputs)
@@ -155,6 +156,7 @@ def test_pre_activation_ascent_reaches_the_closed_form_maximum():
         block = result.spins[3 * r : 3 * r + 3, 3 * c : 3 * c + 3]
         np.testing.assert_array_equal(block[strong], np.sign(w)[strong])
     assert result.spin_activation == pytest.approx(best, rel=1e-4, abs=1e-6)
+    assert result.windows == (3, 3)  # the figure marks the nine blocks
 
 
 def test_activation_ascent_moves_only_active_positions():
@@ -211,6 +213,7 @@ def test_kernels_and_maximize_on_a_saved_paper_like_cnn(tmp_path, capsys):
     assert rises(table[:, 1]) and rises(table[:, 2])
     result = interpret.maximize_activation(interpret.load_model(path), 5, steps=30)
     assert result.image.shape == (8, 8) and rises(result.activations)
+    assert result.windows is None  # the convolution reads the upscaled 16x16 map, not the lattice
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
@@ -223,7 +226,8 @@ def test_other_backends_follow_the_same_ascent(tmp_path, backend):
     here = interpret.maximize_activation(model, 2, steps=20, step_size=0.2, seed=1).activations
     code = ("import json, sys; from deepspin.surrogate import interpret; "
             "m = interpret.load_model(sys.argv[1]); "
-            "print(json.dumps(interpret.maximize_activation(m, 2, steps=20, step_size=0.2, seed=1).activations.tolist()))")
+            "r = interpret.maximize_activation(m, 2, steps=20, step_size=0.2, seed=1); "
+            "print(json.dumps(r.activations.tolist()))")
     env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env, check=True)
     there = np.array(json.loads(out.stdout.strip().splitlines()[-1]))

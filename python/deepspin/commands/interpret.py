@@ -25,7 +25,8 @@ def run_kernels(args) -> int:
 
     model = interpret.load_model(args.model)
     count = interpret.plot_kernels(model, args.output, columns=args.columns)
-    print(f"wrote {count} kernel panels of layer {interpret.first_conv(model).name!r} to {args.output}", file=sys.stderr)
+    layer = interpret.first_conv(model).name
+    print(f"wrote {count} kernel panels of layer {layer!r} to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -73,7 +74,8 @@ def register(sub) -> None:
     )
     t.add_argument("-o", "--output", required=True, help="model file to write (.keras)")
     t.add_argument("--samples", type=int, default=200_000, help="training configurations (default 200000, the paper's)")
-    t.add_argument("--test-samples", type=int, default=None, help="held-out configurations for the MAE (default samples/10)")
+    t.add_argument("--test-samples", type=int, default=None,
+                   help="held-out configurations for the MAE (default samples/10)")
     t.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
     t.add_argument("--batch-size", type=int, default=256, help="batch size (default 256)")
     t.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
