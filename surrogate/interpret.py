@@ -95,7 +95,7 @@ class DemoRun:
 
 
 def train_demo(samples: int = DEMO_SAMPLES, epochs: int = 20, seed: int = 0, test_samples: int | None = None,
-               batch_size: int = 256, learning_rate: float = 1e-3, progress: bool = True, **model_args) -> DemoRun:
+               batch_size: int = 256, learning_rate: float = 1e-3, progress: bool = True) -> DemoRun:
     """Train :func:`demo_model` on ``samples`` uniform random 9x9 configurations (the paper: 200,000).
 
     Labels are exact energies from :class:`deepspin.Ising`. Training minimises the mean squared
@@ -113,12 +113,15 @@ def train_demo(samples: int = DEMO_SAMPLES, epochs: int = 20, seed: int = 0, tes
     test_samples = max(1, samples // 10) if test_samples is None else test_samples
     if not isinstance(test_samples, int) or test_samples < 1:
         raise ValueError(f"test_samples must be a positive integer, got {test_samples!r}")
-    L = model_args.get("L", DEMO_L)
-    spins, energies = demo_data(samples + test_samples, seed, L)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not (learning_rate > 0 and math.isfinite(learning_rate)):
+        raise ValueError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
+    spins, energies = demo_data(samples + test_samples, seed)
     x = spins.astype(np.float32)
     y = energies.astype(np.float32)[:, None]
     keras.utils.set_random_seed(seed)
-    model = demo_model(**model_args)
+    model = demo_model()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse")
     callbacks = [_Progress(epochs, math.ceil(samples / batch_size))] if progress else []
     history = model.fit(x[:samples], y[:samples], batch_size=batch_size, epochs=epochs, shuffle=True,

@@ -241,6 +241,8 @@ def test_other_backends_follow_the_same_ascent(tmp_path, backend):
     (["kernels", "{tmp}/missing.keras", "-o", "{tmp}/k.png"], "no such model file"),
     (["kernels", "{tmp}/dense.keras", "-o", "{tmp}/k.png"], "has no keras.layers.Conv2D"),
     (["train", "--samples", "0", "-o", "{tmp}/d.keras"], "samples must be a positive integer"),
+    (["train", "--learning-rate", "-1", "-o", "{tmp}/d.keras"], "learning_rate must be a positive"),
+    (["kernels", "{model}", "-o", "{tmp}/k.xyz"], "Format 'xyz' is not supported"),
 ])
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, args, message):
     small_demo().save(tmp_path / "demo.keras")
