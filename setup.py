@@ -95,6 +95,7 @@ setup(
     install_requires=["numpy>=1.24"],
     extras_require={
         "cuda": ["cupy-cuda13x>=13"],
+        "surrogate": ["keras>=3", "matplotlib>=3.5", "tqdm"],
         "test": ["pytest>=7"],
     },
     entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},
