@@ -95,6 +95,7 @@ setup(
     install_requires=["numpy>=1.24", "matplotlib>=3.6", "tqdm>=4.60"],
     extras_require={
         "cuda": ["cupy-cuda13x>=13"],
+        "surrogate": ["keras>=3"],
         "test": ["pytest>=7", "scipy>=1.9"],
     },
     entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},

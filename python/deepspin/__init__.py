@@ -9,6 +9,7 @@ Exact energies run on compiled CUDA and C++/OpenMP kernels, CuPy, or a NumPy ref
 Conventions (signs, image sums, cutoff rule, classes) are in docs/conventions.md.
 Importing deepspin never imports TensorFlow, Keras, CuPy or scikit-learn.
 """
+from . import enumeration
 from ._version import __version__
 from .backends import backends, resolve as resolve_backend
 from .errors import BackendUnavailableError, DatasetError
@@ -37,6 +38,7 @@ __all__ = [
     "SinusoidalCoulomb",
     "backends",
     "class_to_energy",
+    "enumeration",
     "energy_to_class",
     "hamiltonian",
     "ising_class",

@@ -132,10 +132,8 @@ def _array_module(array):
     return np
 
 
-class Ising(Hamiltonian):
-    """Nearest-neighbour Ising model, ``E = -J sum_<ij> s_i s_j`` on the ``L x L`` torus."""
-
-    name = "ising"
+class _NearestNeighbour(Hamiltonian):
+    """A nearest-neighbour model with a single coupling ``J``."""
 
     def __init__(self, L: int, J: float = 1.0) -> None:
         super().__init__(L, J=check_real("J", J))
@@ -144,11 +142,17 @@ class Ising(Hamiltonian):
     def J(self) -> float:
         return self._params["J"]
 
+
+class Ising(_NearestNeighbour):
+    """Nearest-neighbour Ising model, ``E = -J sum_<ij> s_i s_j`` on the ``L x L`` torus."""
+
+    name = "ising"
+
     def _compute(self, engine, batch, method, fp32):
         return engine.ising(batch, self.J)
 
 
-class PlanarPotts(Hamiltonian):
+class PlanarPotts(_NearestNeighbour):
     """Planar ("modified") Potts model of continuous angles in ``[0, pi)``.
 
     ``E = J sum_{r,c} [cos(t[r,c] - t[r+1,c]) + cos(t[r,c] - t[r,c+1])]``; all angles equal give
@@ -157,13 +161,6 @@ class PlanarPotts(Hamiltonian):
 
     name = "potts"
     spin_kind = "angle"
-
-    def __init__(self, L: int, J: float = 1.0) -> None:
-        super().__init__(L, J=check_real("J", J))
-
-    @property
-    def J(self) -> float:
-        return self._params["J"]
 
     def _compute(self, engine, batch, method, fp32):
         return engine.potts(batch, self.J)
@@ -191,7 +188,8 @@ class PairPotential(Hamiltonian):
         self._f = f
         self._label = str(name)
         self._vectors = lattice.image_vectors(rcut)
-        weights = np.asarray(f(lattice.vector_norms(self._vectors)), dtype=np.float64)
+        with np.errstate(all="ignore"):  # a non-finite value is reported below, by name
+            weights = np.asarray(f(lattice.vector_norms(self._vectors)), dtype=np.float64)
         if weights.shape != (len(self._vectors),) or not np.all(np.isfinite(weights)):
             raise ValueError(
                 f"f must map an array of {len(self._vectors)} distances to as many finite values; "
