@@ -84,7 +84,8 @@ DS_HD void ising_chain(int8_t* spins, int64_t* energy, int64_t* magnet, int64_t 
     for (int64_t sweep = plan.sweep_start; sweep < plan.sweep_start + plan.n_sweeps; ++sweep) {
         const uint64_t first_block = static_cast<uint64_t>(sweep) * blocks_per_sweep(N);
         for (int i = 0; i < N; ++i) {
-            if ((i & 1) == 0) philox_block(plan.seed, static_cast<uint32_t>(g), kSweepStream, first_block + (i >> 1), r);
+            if ((i & 1) == 0)
+                philox_block(plan.seed, static_cast<uint32_t>(g), kSweepStream, first_block + (i >> 1), r);
             const Site site = random_site(r[2 * (i & 1)], L);
             const int row = site.row * L, col = site.col;
             const int above = (site.row == 0 ? N - L : row - L), below = (site.row == L - 1 ? 0 : row + L);
@@ -117,7 +118,8 @@ DS_HD void pair_chain(int8_t* s, double* h, double* energy, int64_t* magnet, int
     for (int64_t sweep = plan.sweep_start; sweep < plan.sweep_start + plan.n_sweeps; ++sweep) {
         const uint64_t first_block = static_cast<uint64_t>(sweep) * blocks_per_sweep(N);
         for (int i = 0; i < N; ++i) {
-            if ((i & 1) == 0) philox_block(plan.seed, static_cast<uint32_t>(g), kSweepStream, first_block + (i >> 1), r);
+            if ((i & 1) == 0)
+                philox_block(plan.seed, static_cast<uint32_t>(g), kSweepStream, first_block + (i >> 1), r);
             const Site site = random_site(r[2 * (i & 1)], L);
             const int a = site.row * L + site.col;
             const int sa = s[a];

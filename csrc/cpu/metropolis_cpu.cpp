@@ -69,7 +69,8 @@ DS_CLONES void ising_lanes_cpu(int8_t* spins, int64_t* energy, int64_t* magnet, 
         e[l] = energy[g0 + l];
         mag[l] = magnet[g0 + l];
         acc[l] = 0;
-        for (int k = 0; k < 5; ++k) thr[k][l] = static_cast<int64_t>(thresholds[5 * ((g0 + l) / chains_per_temperature) + k]);
+        const uint64_t* table = thresholds + 5 * ((g0 + l) / chains_per_temperature);
+        for (int k = 0; k < 5; ++k) thr[k][l] = static_cast<int64_t>(table[k]);
     }
     const uint32_t key0 = static_cast<uint32_t>(plan.seed), key1 = static_cast<uint32_t>(plan.seed >> 32);
     for (int64_t sweep = plan.sweep_start; sweep < plan.sweep_start + plan.n_sweeps; ++sweep) {
@@ -93,7 +94,11 @@ DS_CLONES void ising_lanes_cpu(int8_t* spins, int64_t* energy, int64_t* magnet, 
                                                    ((x >> left) & 1u) + ((x >> right) & 1u));
                     const int b = static_cast<int>((x >> a) & 1u);
                     const int k = b ? u : 4 - u;
-                    const int64_t t = k == 0 ? thr[0][l] : k == 1 ? thr[1][l] : k == 2 ? thr[2][l] : k == 3 ? thr[3][l] : thr[4][l];
+                    const int64_t t = k == 0   ? thr[0][l]
+                                      : k == 1 ? thr[1][l]
+                                      : k == 2 ? thr[2][l]
+                                      : k == 3 ? thr[3][l]
+                                               : thr[4][l];
                     const bool accept = static_cast<int64_t>(r[2 * half + 1][l]) < t;
                     bits[l] = x ^ (static_cast<uint64_t>(accept) << a);
                     e[l] += accept ? 4 * k - 8 : 0;

@@ -70,8 +70,9 @@ def run_mc(args) -> int:
         model, label = _load_operator(args.operator, H.L), f"Metropolis ({Path(args.operator).name})"
     if checkpoint.exists():
         print(f"resuming from {checkpoint}", file=sys.stderr)
+    backend = args.backend if args.operator == "exact" else "generic"
     result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
-                 interval=args.interval, seed=args.seed, start=args.start, backend=args.backend if args.operator == "exact" else "generic",
+                 interval=args.interval, seed=args.seed, start=args.start, backend=backend,
                  timeseries=args.timeseries is not None, checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
                  progress=not args.no_progress)
     records = result.records()

@@ -34,7 +34,9 @@ def load(path) -> tuple[dict, dict]:
             config = json.loads(str(data["config"]))
             arrays = {k[len("state_"):]: data[k] for k in data.files if k.startswith("state_")}
     except (OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path} is not a deepspin Monte Carlo checkpoint ({exc}); delete it to start afresh") from None
+        raise ValueError(
+            f"{path} is not a deepspin Monte Carlo checkpoint ({exc}); delete it to start afresh"
+        ) from None
     if config.pop("format", None) != FORMAT:
         raise ValueError(f"{path} is not a {FORMAT} file; delete it to start afresh")
     return config, arrays

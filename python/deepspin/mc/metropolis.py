@@ -339,8 +339,8 @@ def _resolve_model(model, L, backend, magnetization):
 
 def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps: int = 2000,
         burn_in: int | None = None, interval: int = 1, seed: int | None = 0, backend: str = "auto",
-        magnetization=None, start: str = "auto", timeseries: bool = False, checkpoint=None, checkpoint_every: float = 60.0,
-        progress: bool = False) -> MCResult:
+        magnetization=None, start: str = "auto", timeseries: bool = False, checkpoint=None,
+        checkpoint_every: float = 60.0, progress: bool = False) -> MCResult:
     """Run ``chains`` independent Metropolis chains at each temperature and return their statistics.
 
     Parameters
