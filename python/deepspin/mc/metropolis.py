@@ -35,6 +35,7 @@ import dataclasses
 import math
 import time
 from numbers import Integral
+from pathlib import Path
 
 import numpy as np
 
@@ -420,13 +421,10 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
 
 
 def _start_or_resume(sampler, config, checkpoint, G, L, seed, timeseries) -> ChainState:
-    if checkpoint is not None:
-        from pathlib import Path
-
-        if Path(checkpoint).exists():
-            saved, arrays = ckpt.load(checkpoint)
-            ckpt.check_matches(checkpoint, saved, config)
-            return ChainState.from_arrays(arrays)
+    if checkpoint is not None and Path(checkpoint).exists():
+        saved, arrays = ckpt.load(checkpoint)
+        ckpt.check_matches(checkpoint, saved, config)
+        return ChainState.from_arrays(arrays)
     spins = initial_spins(seed, G, L) if config["start"] == "random" else np.ones((G, L, L), dtype=np.int8)
     n_meas = measurement_count(config["burn_in"] + config["sweeps"], config["burn_in"], config["interval"])
     series = dict(series_energy=np.zeros((G, n_meas)), series_magnet=np.zeros((G, n_meas))) if timeseries else {}
@@ -437,7 +435,7 @@ def _start_or_resume(sampler, config, checkpoint, G, L, seed, timeseries) -> Cha
 
 def _advance(sampler, state: ChainState, total: int, checkpoint, every: float, config: dict, progress: bool) -> None:
     """Advance to ``total`` sweeps in chunks, with a progress bar and periodic checkpoints."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     # Compiled kernels: about 100 progress steps, each of at least MIN_CHUNK_ATTEMPTS attempts.
     chunk = 1
