@@ -147,8 +147,9 @@ struct DeviceMc {
         : host(m), N(int64_t(m.L) * m.L),
           spins(m.spins, m.chains * N), magnet(m.magnet, sizeof(int64_t) * m.chains),
           moments(m.moments, sizeof(double) * 3 * m.chains), accepted(m.accepted, sizeof(int64_t) * m.chains),
-          series_energy(sizeof(double) * m.chains * m.series_count),
-          series_magnet(sizeof(double) * m.chains * m.series_count) {}
+          // the whole series goes in and out: a call writes only its own measurements
+          series_energy(m.series_energy, sizeof(double) * m.chains * m.series_count),
+          series_magnet(m.series_magnet, sizeof(double) * m.chains * m.series_count) {}
     Measurements measurements(int64_t series_first) const {
         const bool series = host.series_energy != nullptr;
         return Measurements{moments.get<double>(), accepted.get<int64_t>(),
