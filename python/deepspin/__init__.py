@@ -15,6 +15,7 @@ from .backends import backends, resolve as resolve_backend
 from .errors import BackendUnavailableError, DatasetError
 from .hamiltonians import (
     HAMILTONIANS,
+    CallableHamiltonian,
     Hamiltonian,
     Ising,
     PairPotential,
@@ -29,6 +30,7 @@ __all__ = [
     "__version__",
     "HAMILTONIANS",
     "BackendUnavailableError",
+    "CallableHamiltonian",
     "DatasetError",
     "Hamiltonian",
     "Ising",
