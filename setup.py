@@ -92,10 +92,10 @@ setup(
     package_data={"deepspin": ["py.typed", "_core.pyi"]},
     ext_modules=[CMakeExtension("deepspin._core")],
     cmdclass={"build_ext": CMakeBuild},
-    install_requires=["numpy>=1.24"],
+    install_requires=["numpy>=1.24", "h5py>=3.8", "tqdm>=4.60", "matplotlib>=3.6"],
     extras_require={
         "cuda": ["cupy-cuda13x>=13"],
-        "test": ["pytest>=7"],
+        "test": ["pytest>=7", "pycryptodome>=3.15"],
     },
     entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},
     zip_safe=False,

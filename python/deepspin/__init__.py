@@ -25,6 +25,7 @@ from .hamiltonians import (
     hamiltonian,
 )
 from .observables import class_to_energy, energy_to_class, ising_class, ising_energy_levels, magnetization
+from . import datasets, sampling  # numpy only: h5py, tqdm and matplotlib load lazily
 
 __all__ = [
     "__version__",
@@ -40,6 +41,7 @@ __all__ = [
     "SinusoidalCoulomb",
     "backends",
     "class_to_energy",
+    "datasets",
     "enumeration",
     "energy_to_class",
     "hamiltonian",
@@ -47,4 +49,5 @@ __all__ = [
     "ising_energy_levels",
     "magnetization",
     "resolve_backend",
+    "sampling",
 ]

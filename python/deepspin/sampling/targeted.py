@@ -281,7 +281,7 @@ def _walk(walk, targets: Targets, quota: np.ndarray, rng, sigma: float, thin: in
             d_old = targets.distance(walk.energies, target)
             d_new = targets.distance(walk.energies + dE, target)
             u = rng.random(W)
-            accepted = (d_new <= d_old) | (u < np.exp(-(d_new * d_new - d_old * d_old) / two_sigma2))
+            accepted = u < np.exp(-np.maximum(d_new * d_new - d_old * d_old, 0.0) / two_sigma2)
             walk.accept(move, accepted, dE)
             since += 1
             step += 1
