@@ -17,3 +17,12 @@ def plaquette_loops(config):
         for c in range(L):
             total += config[r, c] * config[(r + 1) % L, c] * config[r, (c + 1) % L] * config[(r + 1) % L, (c + 1) % L]
     return -float(total)
+
+
+def xy_energy(theta):
+    """Nearest-neighbour XY energy ``-sum cos(t_a - t_b)`` of angles (declares ``spin_kind = "angle"``)."""
+    t = np.asarray(theta, dtype=np.float64)
+    return -(np.cos(t - np.roll(t, -1, axis=1)) + np.cos(t - np.roll(t, -1, axis=2))).sum(axis=(1, 2))
+
+
+xy_energy.spin_kind = "angle"

@@ -15,7 +15,7 @@ from deepspin.cli import main
 from deepspin.datasets import shards as shard_module
 from deepspin.errors import DatasetError
 from deepspin.sampling import targeted, thermal, uniform
-from spin_models import plaquette_energy
+from spin_models import plaquette_energy, xy_energy
 
 TESTS = Path(__file__).resolve().parent
 PYTHON_DIR = TESTS.parent / "python"
@@ -183,6 +183,18 @@ def test_cli_user_energy_function(tmp_path):
     assert data["meta"]["hamiltonian"]["callable"] == "spin_models:plaquette_energy"
     np.testing.assert_array_equal(data["energy"], plaquette_energy(data["spins"]))
     assert data["meta"]["counts"] == [20] * 5
+
+
+def test_cli_angle_valued_energy_function(tmp_path):
+    """An energy function declaring ``spin_kind = "angle"`` gets angles in [0, pi) and the Potts-style split."""
+    out = tmp_path / "xy.h5"
+    assert main(["generate", "--hamiltonian", "spin_models:xy_energy", "--L", "3", "--sampler", "thermal",
+                 "--temperatures", "0.5,2", "--chains", "2", "--samples", "3", "--burn-in", "5", "--thin", "1",
+                 "--seed", "1", "--quiet", "-o", str(out)]) == 0
+    data = datasets.load(out, "all")
+    assert data["spins"].dtype == np.float64 and data["spins"].min() >= 0 and data["spins"].max() < np.pi
+    np.testing.assert_allclose(data["energy"], xy_energy(data["spins"]), rtol=1e-12)
+    np.testing.assert_array_equal(data["test"], datasets.split_mask(data["spins"], 0.1, kind="angles"))
 
 
 def test_cli_merge_and_plots(tmp_path, capsys):

@@ -373,13 +373,15 @@ def hamiltonian(name: str, L: int, **params) -> Hamiltonian:
     """Build a Hamiltonian by registry name: ``ising``, ``screened-coulomb``, ``sinusoidal-coulomb``, ``potts``.
 
     A name ``package.module:function`` builds a :class:`CallableHamiltonian` around that energy
-    function (``params`` may hold ``spin_kind``).
+    function; its ``spin_kind`` is ``params["spin_kind"]``, else the function's own ``spin_kind``
+    attribute (``"angle"`` for angle-valued models), else ``"ising"``.
     """
     if ":" in str(name):
         unknown = sorted(set(params) - {"spin_kind"})
         if unknown:
             raise ValueError(f"an energy function takes no parameters but spin_kind; got {unknown}")
-        return CallableHamiltonian(L, load_callable(name), path=name, **params)
+        f = load_callable(name)
+        return CallableHamiltonian(L, f, path=name, spin_kind=params.get("spin_kind", getattr(f, "spin_kind", "ising")))
     cls = _REGISTRY.get(name)
     if cls is None:
         raise ValueError(
