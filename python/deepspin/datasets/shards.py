@@ -9,6 +9,7 @@ there (a complete file of the same run: resume after an interruption) and merges
 """
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from ..sampling.common import check_shard, describe_hamiltonian
 from .split import distinct_count
 from .store import build, read, read_meta, write
 
+#: Keywords every sampler takes from :func:`sample` itself.
+SHARED = ("seed", "backend", "shards", "shard_index", "progress")
 #: Metadata that must agree between the shards of one run.
 RUN_KEYS = ("hamiltonian", "sampler", "sampler_params", "seed", "shards", "test_fraction", "run")
 
@@ -32,13 +35,15 @@ def sample(H: Hamiltonian, sampler: str, *, seed=None, backend: str = "auto", sh
                  "enumerate": sampling.enumerate_all}
     if sampler not in functions:
         raise ValueError(f"sampler must be one of {', '.join(functions)}, got {sampler!r}")
+    function = functions[sampler]
+    allowed = [name for name in inspect.signature(function).parameters if name not in ("H", *SHARED)]
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(f"sampler {sampler} takes {allowed}; got unexpected {unknown}")
     common = {"backend": backend, "shards": shards, "shard_index": shard_index, "progress": progress}
     if sampler != "enumerate":
         common["seed"] = seed
-    try:
-        return functions[sampler](H, **params, **common)
-    except TypeError as exc:
-        raise ValueError(f"sampler {sampler}: {exc}") from None
+    return function(H, **params, **common)
 
 
 def shard_path(output, shard_index: int, shards: int) -> Path:

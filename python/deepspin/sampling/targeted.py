@@ -47,10 +47,8 @@ from .common import (
     shard_share,
     stream,
 )
-from .walkers import draw_uniform, ordered_states, walkers_for
+from .walkers import RESYNC_STEPS, draw_uniform, ordered_states, walkers_for
 
-#: Steps between exact recomputations of the walkers' tracked energies.
-RESYNC_STEPS = 2048
 #: Steps between re-choosing every walker's target (a filled target is replaced at once).
 RETARGET_STEPS = 256
 
@@ -72,10 +70,15 @@ class Targets:
         if self.kind == "class":
             t = np.clip(np.searchsorted(self.lo, energies - self.tolerance), 0, len(self) - 1)
             return np.where(np.abs(self.lo[t] - energies) <= self.tolerance, t, -1)
-        edges = np.append(self.lo, self.hi[-1])
+        edges = self.edges
         t = np.searchsorted(edges, energies, side="right") - 1
         t = np.where(energies == edges[-1], len(self) - 1, t)
         return np.where((t >= 0) & (t < len(self)), t, -1)
+
+    @property
+    def edges(self) -> np.ndarray:
+        """Bin edges ``e_0 < ... < e_n`` (for ``kind="bin"``)."""
+        return np.append(self.lo, self.hi[-1])
 
     def distance(self, energies: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """Distance from each energy to its walker's target interval (0 inside)."""
@@ -248,6 +251,8 @@ def _walk(walk, targets: Targets, quota: np.ndarray, rng, sigma: float, thin: in
     counts = np.zeros(len(targets), dtype=np.int64)
     since = np.full(W, thin, dtype=np.int64)
     filled = 0
+    if total == 0:
+        return records, bins_out, counts, 0
     target = targets.nearest(walk.energies, counts < quota)
     two_sigma2 = 2.0 * sigma * sigma
     step = last_record = 0

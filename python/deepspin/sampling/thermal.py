@@ -25,8 +25,7 @@ from .common import (
     shard_share,
     stream,
 )
-from .targeted import RESYNC_STEPS
-from .walkers import draw_uniform, walkers_for
+from .walkers import RESYNC_STEPS, draw_uniform, walkers_for
 
 
 def check_temperatures(temperatures) -> np.ndarray:

@@ -36,6 +36,8 @@ from ..lattice import pair_matrix
 
 #: Largest number of sites for which pair models keep the dense N x N matrix (8 MiB at N = 1024).
 DENSE_MAX_SITES = 1024
+#: Steps between exact recomputations of tracked energies (:meth:`Walkers.resync`) in the samplers.
+RESYNC_STEPS = 2048
 
 
 def draw_uniform(spin_kind: str, shape, rng: np.random.Generator) -> np.ndarray:
