@@ -185,6 +185,19 @@ def test_cli_user_energy_function(tmp_path):
     assert data["meta"]["counts"] == [20] * 5
 
 
+def test_cli_energy_accepts_energy_functions(tmp_path, capsys):
+    """`deepspin energy` still works with the generalised --hamiltonian, and still rejects unknown names."""
+    spins = np.random.default_rng(1).choice(np.array([-1, 1], dtype=np.int8), size=(5, 4, 4))
+    np.save(tmp_path / "c.npy", spins)
+    assert main(["energy", "--hamiltonian", "spin_models:plaquette_energy", "--L", "4", str(tmp_path / "c.npy")]) == 0
+    assert [float(x) for x in capsys.readouterr().out.split()] == plaquette_energy(spins).tolist()
+    assert main(["energy", "--hamiltonian", "isingg", "--L", "4", str(tmp_path / "c.npy")]) == 2
+    assert "unknown Hamiltonian 'isingg'; choose one of ising" in capsys.readouterr().err
+    assert main(["energy", "--hamiltonian", "spin_models:plaquette_energy", "--L", "4", "--k", "1",
+                 str(tmp_path / "c.npy")]) == 2
+    assert "--k applies to the Coulomb models only" in capsys.readouterr().err
+
+
 def test_cli_angle_valued_energy_function(tmp_path):
     """An energy function declaring ``spin_kind = "angle"`` gets angles in [0, pi) and the Potts-style split."""
     out = tmp_path / "xy.h5"
@@ -204,8 +217,11 @@ def test_cli_merge_and_plots(tmp_path, capsys):
     shards = [str(datasets.shard_path(tmp_path / "sc.h5", i, 2)) for i in range(2)]
     assert main(["datasets", "merge", *shards, "-o", str(tmp_path / "merged.h5")]) == 0
     assert len(datasets.load(tmp_path / "merged.h5", "all")["energy"]) == 300
-    for figure in (["histogram", str(tmp_path / "merged.h5")], ["dos", "--L", "4"], ["hash-buckets", "--L", "3"]):
-        png = tmp_path / f"{figure[0]}.png"
+    targeted_file = tmp_path / "binned.h5"
+    datasets.save(targeted_file, targeted(deepspin.ScreenedCoulomb(4), 10, bins=4, seed=1, walkers=16))
+    for figure in (["histogram", str(tmp_path / "merged.h5")], ["histogram", str(targeted_file)], ["dos", "--L", "4"],
+                   ["hash-buckets", "--L", "3"]):
+        png = tmp_path / f"{figure[0]}-{len(figure)}-{Path(figure[-1]).stem}.png"
         assert main(["plot", *figure, "-o", str(png)]) == 0
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

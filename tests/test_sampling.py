@@ -212,6 +212,19 @@ def test_thermal_matches_exact_enumeration(all_4x4):
         assert abs(chain_means.mean() - exact) < 4 * se, (T, chain_means.mean(), exact, se)
 
 
+@pytest.mark.parametrize("H", [deepspin.ScreenedCoulomb(3, k=0.3), deepspin.SinusoidalCoulomb(4, k=0.2)], ids=repr)
+def test_thermal_pair_models_match_enumeration(H):
+    """The local-field walker samples exp(-E/T): <E> within 4 standard errors of the enumerated value."""
+    exact_set = enumerate_all(H)
+    T, chains = 1.5, 32
+    s = thermal(H, T, chains=chains, samples=100, burn_in=50, thin=2, seed=21)
+    weights = np.exp(-(exact_set.energy - exact_set.energy.min()) / T)
+    exact = (weights * exact_set.energy).sum() / weights.sum()
+    chain_means = np.array([s.energy[s.extras["chain"] == c].mean() for c in range(chains)])
+    se = chain_means.std(ddof=1) / math.sqrt(chains)
+    assert abs(chain_means.mean() - exact) < 4 * se, (chain_means.mean(), exact, se)
+
+
 def test_thermal_generic_path_walks_like_the_local_one():
     """A user function computing the Ising energy gives the very same chains as the built-in Ising walker."""
     def ising_batch(spins):
@@ -232,3 +245,33 @@ def test_thermal_reproducible_and_validated():
         thermal(deepspin.Ising(4), [1.0, -2.0])
     with pytest.raises(ValueError, match="chains must be an integer >= 1"):
         thermal(deepspin.Ising(4), 1.0, chains=0)
+
+
+# -- user energy functions -----------------------------------------------------------------------
+def test_callable_hamiltonian_checks_the_function():
+    H = deepspin.CallableHamiltonian(4, lambda s: np.zeros(3))
+    with pytest.raises(ValueError, match="one energy per configuration, shape \\(2,\\)"):
+        H.energy(np.ones((2, 4, 4)))
+    with pytest.raises(ValueError, match="non-finite"):
+        deepspin.CallableHamiltonian(4, lambda s: np.full(len(s), np.nan)).energy(np.ones((2, 4, 4)))
+    with pytest.raises(ValueError, match="backend"):
+        deepspin.CallableHamiltonian(4, plaquette_energy).energy(np.ones((2, 4, 4)), backend="cpu")
+
+
+@pytest.mark.parametrize("name, message", [
+    ("no_such_module_xyz:f", "cannot import module"),
+    ("spin_models:missing", "has no attribute"),
+    ("spin_models", "unknown Hamiltonian"),
+    ("spin_models:", "package.module:function"),
+])
+def test_energy_function_names(name, message):
+    with pytest.raises(ValueError, match=message):
+        deepspin.hamiltonian(name, 4)
+
+
+def test_energy_function_by_name_equals_loops(rng):
+    H = deepspin.hamiltonian("spin_models:plaquette_energy", 4)
+    assert H.path == "spin_models:plaquette_energy" and H.spin_kind == "ising"
+    spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(20, 4, 4))
+    assert H.energy(spins).tolist() == [plaquette_loops(s) for s in spins]
+    assert deepspin.hamiltonian("spin_models:xy_energy", 3).spin_kind == "angle"

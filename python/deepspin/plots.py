@@ -28,8 +28,8 @@ def _save(fig, path) -> None:
     _pyplot().close(fig)
 
 
-def energy_histogram(energies, path, *, levels=None, bins: int = 50, title: str = "") -> dict:
-    """Histogram of ``energies``: one bar per exact level if ``levels`` is given, else ``bins`` bins."""
+def energy_histogram(energies, path, *, levels=None, bins=50, title: str = "") -> dict:
+    """Histogram of ``energies``: one bar per exact level if ``levels`` is given, else ``bins`` (a count or edges)."""
     plt = _pyplot()
     energies = np.asarray(energies, dtype=np.float64)
     fig, ax = plt.subplots(figsize=(6, 4))

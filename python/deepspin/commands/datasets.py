@@ -128,10 +128,12 @@ def run_plot(args) -> int:
     if args.figure == "histogram":
         data = load(args.file, split=args.split)
         meta = data["meta"]
-        levels = None
+        levels, bins = None, args.bins or 50
         if "class" in data:
             levels = ising_energy_levels(meta["hamiltonian"]["L"]) * meta["hamiltonian"]["params"].get("J", 1.0)
-        plots.energy_histogram(data["energy"], args.output, levels=levels, bins=args.bins,
+        elif args.bins is None and meta.get("targets", {}).get("kind") == "bin":
+            bins = meta["targets"]["edges"]  # the targeted bins themselves
+        plots.energy_histogram(data["energy"], args.output, levels=levels, bins=bins,
                                title=f"{meta['hamiltonian']['name']} L={meta['hamiltonian']['L']}, "
                                      f"{meta['sampler']} ({args.split}, {len(data['energy']):,})")
     elif args.figure == "dos":
@@ -199,7 +201,7 @@ def register(sub) -> None:
     q = psub.add_parser("histogram", help="energy histogram of a dataset (paper Figs. 2-3)")
     q.add_argument("file")
     q.add_argument("--split", default="all", choices=("train", "test", "all"))
-    q.add_argument("--bins", type=int, default=50, help="bins for continuous energies")
+    q.add_argument("--bins", type=int, help="bins for continuous energies (default: the targeted bins, else 50)")
     q.add_argument("-o", "--output", required=True, help="PNG file")
     q.set_defaults(handler=run_plot)
     q = psub.add_parser("dos", help="density of states of the L x L Ising model by enumeration (paper Fig. 5)")
