@@ -24,7 +24,10 @@ Otherwise (continuous energies: screened Coulomb, sinusoidal, Potts, user functi
 range is estimated once per seed: the lowest and highest exact energies among the ordered patterns
 and a zero-temperature descent (and ascent) of ``W`` walkers from them and from random states, so
 the two extreme bins contain at least the configurations found there. Bins are ``[e_i, e_{i+1})``,
-the last one closed; configurations outside the edges are never recorded.
+the last one closed; configurations outside the edges are never recorded. A record's class/bin is
+decided from the walker's tracked energy (exact for integer Ising couplings; for the other models
+it agrees with the exact label to rounding, ~1e-12 relative, and is recomputed every
+``RESYNC_STEPS`` steps); the stored energies are always the exact engine's.
 """
 from __future__ import annotations
 
@@ -258,17 +261,8 @@ def _walk(walk, targets: Targets, quota: np.ndarray, rng, sigma: float, thin: in
     step = last_record = 0
     with progress_bar(total, f"targeted {walk.H.name}", progress) as bar:
         while filled < total and step < max_steps and step - last_record < patience:
-            current = targets.index(walk.energies)
-            ready = (current >= 0) & (since >= thin)
-            ready[ready] = counts[current[ready]] < quota[current[ready]]
-            if ready.any():
-                w = np.flatnonzero(ready)
-                b = current[w]
-                order = np.argsort(b, kind="stable")
-                w, b = w[order], b[order]
-                rank = np.arange(len(b)) - np.searchsorted(b, b)  # position within its target group
-                keep = rank < (quota - counts)[b]
-                w, b = w[keep], b[keep]
+            w, b = _due(targets.index(walk.energies), since >= thin, quota - counts)
+            if len(w):
                 records[filled : filled + len(w)] = walk.states[w]
                 bins_out[filled : filled + len(w)] = b
                 filled += len(w)
@@ -293,3 +287,17 @@ def _walk(walk, targets: Targets, quota: np.ndarray, rng, sigma: float, thin: in
             if step % RESYNC_STEPS == 0:
                 walk.resync()
     return records[:filled], bins_out[:filled], counts, step
+
+
+def _due(current: np.ndarray, rested: np.ndarray, deficit: np.ndarray):
+    """Walkers that record now and their targets: rested walkers inside a target that still lacks
+    samples, at most ``deficit`` per target (lowest walker index first)."""
+    ready = (current >= 0) & rested
+    ready[ready] = deficit[current[ready]] > 0
+    w = np.flatnonzero(ready)
+    b = current[w]
+    order = np.argsort(b, kind="stable")
+    w, b = w[order], b[order]
+    rank = np.arange(len(b)) - np.searchsorted(b, b)  # position within its target group
+    keep = rank < deficit[b]
+    return w[keep], b[keep]
