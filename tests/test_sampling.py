@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import deepspin
-from deepspin import enumeration
 from deepspin.sampling import enumerate_all, targeted, thermal, uniform
 from deepspin.sampling.walkers import BatchWalkers, draw_uniform, walkers_for
 from spin_models import plaquette_energy, plaquette_loops
