@@ -82,6 +82,13 @@ PYBIND11_MODULE(_core, m) {
           "(count, reason): CUDA devices usable now; reason says why when count is 0");
 
     // ---- CPU ----
+    m.def("first_invalid_spin_cpu", [](const CArray<int8_t>& spins, int threads) {
+        const int8_t* s = spins.data();
+        const int64_t n = spins.size();
+        py::gil_scoped_release release;
+        return first_invalid_spin_cpu(s, n, threads);
+    }, py::arg("spins"), py::arg("threads"), "flat index of the first value that is not +-1, or -1");
+
     m.def("ising_energy_cpu", [](const CArray<int8_t>& spins, double J, int threads) {
         auto [batch, L] = batch_shape(spins);
         auto out = empty_result(batch);

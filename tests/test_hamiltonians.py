@@ -101,7 +101,7 @@ def test_potts_staggered_by_half_pi_is_zero(backend):
 
 
 @pytest.mark.parametrize("model", PAIR_MODELS)
-@pytest.mark.parametrize("L,rcut", [(4, 32.0), (8, 64.0), (6, 9.3)])
+@pytest.mark.parametrize("L,rcut", [(4, 32.0), (8, 64.0), (6, 9.3), (12, 20.0)])
 def test_pair_backends_and_methods_agree(backend, model, L, rcut, rng):
     H = model(L, rcut=rcut)
     spins = random_spins(rng, 40, L)

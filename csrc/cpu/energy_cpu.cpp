@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "engine.hpp"
@@ -74,6 +75,38 @@ void pair_kernel_dense(const int8_t* spins, int64_t batch, int L, const double* 
             for (int c = 0; c < count; ++c) out[first + c] = 0.5 * J * static_cast<double>(e[c]);
         }
     }
+}
+
+// L <= 8: one packed word per configuration and N popcounts (see packed_kernel_sum).
+template <typename Real>
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+void packed_range(const int8_t* spins, int64_t first, int64_t last, int L, const Real* k, double half_J,
+                  double* out) {
+    const int N = L * L;
+    uint64_t words[kPackedMaxL];
+    for (int64_t c = first; c < last; ++c) {
+        uint64_t x;
+        if (N % 8 == 0) {
+            std::memcpy(words, spins + c * N, N);
+            x = pack_spin_words(words, N);
+        } else {
+            x = pack_spins(spins + c * N, N);
+        }
+        out[c] = half_J * static_cast<double>(packed_kernel_sum<Real>(x, L, k));
+    }
+}
+
+template <typename Real>
+void pair_kernel_packed(const int8_t* spins, int64_t batch, int L, const double* K, double J, double* out,
+                        int threads) {
+    std::vector<Real> k(K, K + L * L);
+    constexpr int64_t kGrain = 4096;
+    const int64_t pieces = (batch + kGrain - 1) / kGrain;
+#pragma omp parallel for schedule(static) num_threads(thread_count(threads))
+    for (int64_t p = 0; p < pieces; ++p)
+        packed_range<Real>(spins, p * kGrain, std::min(batch, (p + 1) * kGrain), L, k.data(), 0.5 * J, out);
 }
 
 // Large lattices: E = (J/2) sum_a s_a sum_d K[d] s_{a+d}, the displacement split into two
@@ -168,7 +201,10 @@ void potts_energy_cpu(const double* theta, int64_t batch, int L, double J, doubl
 void pair_kernel_energy_cpu(const int8_t* spins, int64_t batch, int L, const double* kernel, double J, bool fp32,
                             double* out, int threads) {
     const bool dense = L * L <= kDenseMaxSites;
-    if (fp32) {
+    if (L <= kPackedMaxL) {
+        fp32 ? pair_kernel_packed<float>(spins, batch, L, kernel, J, out, threads)
+             : pair_kernel_packed<double>(spins, batch, L, kernel, J, out, threads);
+    } else if (fp32) {
         dense ? pair_kernel_dense<float>(spins, batch, L, kernel, J, out, threads)
               : pair_kernel_convolution<float>(spins, batch, L, kernel, J, out, threads);
     } else {

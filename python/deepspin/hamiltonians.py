@@ -132,10 +132,8 @@ def _array_module(array):
     return np
 
 
-class Ising(Hamiltonian):
-    """Nearest-neighbour Ising model, ``E = -J sum_<ij> s_i s_j`` on the ``L x L`` torus."""
-
-    name = "ising"
+class _NearestNeighbour(Hamiltonian):
+    """A nearest-neighbour model with a single coupling ``J``."""
 
     def __init__(self, L: int, J: float = 1.0) -> None:
         super().__init__(L, J=check_real("J", J))
@@ -144,11 +142,17 @@ class Ising(Hamiltonian):
     def J(self) -> float:
         return self._params["J"]
 
+
+class Ising(_NearestNeighbour):
+    """Nearest-neighbour Ising model, ``E = -J sum_<ij> s_i s_j`` on the ``L x L`` torus."""
+
+    name = "ising"
+
     def _compute(self, engine, batch, method, fp32):
         return engine.ising(batch, self.J)
 
 
-class PlanarPotts(Hamiltonian):
+class PlanarPotts(_NearestNeighbour):
     """Planar ("modified") Potts model of continuous angles in ``[0, pi)``.
 
     ``E = J sum_{r,c} [cos(t[r,c] - t[r+1,c]) + cos(t[r,c] - t[r,c+1])]``; all angles equal give
@@ -157,13 +161,6 @@ class PlanarPotts(Hamiltonian):
 
     name = "potts"
     spin_kind = "angle"
-
-    def __init__(self, L: int, J: float = 1.0) -> None:
-        super().__init__(L, J=check_real("J", J))
-
-    @property
-    def J(self) -> float:
-        return self._params["J"]
 
     def _compute(self, engine, batch, method, fp32):
         return engine.potts(batch, self.J)

@@ -10,6 +10,11 @@ from numbers import Integral, Real
 
 import numpy as np
 
+try:
+    from . import _core
+except ImportError:  # pragma: no cover - extension not built: the NumPy scan below does the work
+    _core = None
+
 #: Configurations validated and converted per step: bounds the temporary memory of a huge batch.
 CHUNK = 1 << 18
 
@@ -54,6 +59,13 @@ def check_spins(configs, L: int | None = None, what: str = "configs"):
     """
     batch, single = _as_batch(configs, L, what)
     xp = _xp(batch)
+    if batch.dtype == np.int8 and batch.flags.c_contiguous and xp is np and _core is not None:
+        flat = _core.first_invalid_spin_cpu(batch, 0)  # one parallel pass, no temporaries
+        if flat >= 0:
+            index = np.unravel_index(flat, batch.shape)
+            raise ValueError(f"{what}: spins must be exactly +1 or -1; found {batch[index].item()!r} "
+                             f"at index {tuple(int(i) for i in index)}")
+        return batch, single
     if batch.dtype == np.int8 and batch.flags.c_contiguous:
         out = batch
     else:
