@@ -151,6 +151,13 @@ def test_targeted_bins_over_the_attainable_range(H):
     assert s.energy.min() == pytest.approx(edges[0], abs=tol) and s.energy.max() == pytest.approx(edges[-1], abs=tol)
 
 
+def test_targeted_potts_fills_the_sparse_extreme_bins():
+    """The lowest and highest Potts bins hold a tiny fraction of phase space; the default pull fills them."""
+    s = targeted(deepspin.PlanarPotts(4), 50, bins=10, seed=3)
+    assert s.meta["complete"] and s.meta["counts"] == [50] * 10
+    assert s.energy.min() < -25.6 and s.energy.max() > 25.6
+
+
 def test_targeted_user_edges_and_unreachable_bin_is_reported():
     H = deepspin.ScreenedCoulomb(4)
     s = targeted(H, 20, bins=[-1e6, -1e5, 0.0, 5.0], seed=1, walkers=32, patience=20)

@@ -100,6 +100,8 @@ def run_info(args) -> int:
     print(f"magnetization  {meta['magnetization_definition']}")
     if "complete" in meta:
         print(f"quota met      {meta['complete']}")
+    if report["overlap"]:
+        print(f"error: {report['overlap']} configurations are in both the training and the test set", file=sys.stderr)
     if report["histogram"]:
         by = report["histogram_by"]
         print(f"\n{by:>8s} {'energy':>14s} {'count':>9s} {'distinct':>9s} {'test':>7s}")
@@ -107,7 +109,7 @@ def run_info(args) -> int:
             energy = row["energy"] + 0.0  # no "-0"
             print(f"{row[by] if by != 'energy' else '':>8} {energy:>14.6g} {row['count']:>9,} {row['distinct']:>9,} "
                   f"{row['test']:>7,}")
-    return 0
+    return 1 if report["overlap"] else 0
 
 
 def run_merge(args) -> int:
@@ -166,7 +168,7 @@ def register(sub) -> None:
     g.add_argument("--per-class", type=int, help="quota per energy class or bin")
     g.add_argument("--bins", help="number of energy bins, or comma-separated edges (continuous models)")
     g.add_argument("--walkers", type=int, help="independent walkers (default 256)")
-    g.add_argument("--sigma", type=float, help="width of the Gaussian rejection (default: level spacing / bin width)")
+    g.add_argument("--sigma", type=float, help="width of the Gaussian rejection (default: Ising level spacing 4|J|; bin width / 10)")
     g.add_argument("--max-sweeps", type=int, help="give up after this many sweeps (default 20000)")
     g.add_argument("--thin", type=int, help="targeted: steps between records of a walker (default N/4); "
                    "thermal: sweeps between records (default 10)")
@@ -187,7 +189,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("datasets", help="inspect or merge dataset files")
     dsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = dsub.add_parser("info", help="metadata, per-class histogram, distinct count, split sizes, overlap")
+    q = dsub.add_parser("info", help="metadata, per-class histogram, distinct count, split sizes, overlap",
+                        description="Describe a dataset; exit code 1 if any configuration is on both sides of the split.")
     q.add_argument("file")
     q.add_argument("--json", action="store_true", help="print the report as JSON")
     q.set_defaults(handler=run_info)

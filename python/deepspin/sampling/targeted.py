@@ -185,7 +185,12 @@ def targeted(H: Hamiltonian, per_class: int, *, bins=None, seed=None, walkers: i
         Independent walkers advanced together (default 256).
     sigma : float, optional
         Width of the Gaussian rejection, energy units. Default: the level spacing ``4 |J|`` for
-        Ising classes, the bin width for bins.
+        Ising classes; a tenth of the narrowest bin for bins. Inside a bin a walker moves freely,
+        so a tight pull costs no diversity there, while a loose one lets the walkers drift off
+        the sparse extreme bins of a continuous spectrum (planar Potts 8x8 with 16 bins fills
+        every bin with ``width / 10`` but not with ``width`` or ``width / 4``). For Ising a
+        looser pull gives more distinct configurations per class (4x4, 1800 per class: 10,963
+        distinct with ``sigma = 4``, 7,725 with ``sigma = 1``).
     thin : int, optional
         Minimum steps between two records of one walker (default ``max(1, N // 4)``).
     max_sweeps : int
@@ -210,7 +215,7 @@ def targeted(H: Hamiltonian, per_class: int, *, bins=None, seed=None, walkers: i
     entropy = seed_entropy(seed)
     targets = energy_targets(H, bins, stream(entropy, 0), backend)
     if sigma is None:
-        sigma = 4.0 * abs(H.J) if targets.kind == "class" else float(np.min(targets.hi - targets.lo))
+        sigma = 4.0 * abs(H.J) if targets.kind == "class" else 0.1 * float(np.min(targets.hi - targets.lo))
     elif isinstance(sigma, bool) or not isinstance(sigma, Real) or not np.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"sigma must be a positive finite energy, got {sigma!r}")
     sigma = float(sigma)
