@@ -153,8 +153,8 @@ def test_targeted_bins_over_the_attainable_range(H):
 
 def test_targeted_potts_fills_the_sparse_extreme_bins():
     """The lowest and highest Potts bins hold a tiny fraction of phase space; the default pull fills them."""
-    s = targeted(deepspin.PlanarPotts(4), 50, bins=10, seed=3)
-    assert s.meta["complete"] and s.meta["counts"] == [50] * 10
+    s = targeted(deepspin.PlanarPotts(4), 200, bins=10, seed=3, patience=100)  # sigma = width: 73 in bin 0
+    assert s.meta["complete"] and s.meta["counts"] == [200] * 10
     assert s.energy.min() < -25.6 and s.energy.max() > 25.6
 
 
