@@ -265,3 +265,15 @@ def test_cuda_pair_matches_cpu():
     same = np.all(gpu.configs == cpu.configs, axis=(2, 3))
     assert same.mean() > 0.95
     np.testing.assert_allclose(gpu.moments[same], cpu.moments[same], rtol=1e-9)
+
+
+def test_callable_hamiltonian_runs_the_generic_path(one_thread):
+    """A Hamiltonian without a compiled kernel (an energy function) runs generically, with the same chains."""
+    H = deepspin.Ising(4)
+    wrapped = deepspin.hamiltonians.CallableHamiltonian(4, lambda batch: H.energy(batch, backend="numpy"))
+    kwargs = dict(chains=8, sweeps=20, seed=2, start="random")
+    result = run(wrapped, [1.0, 3.0], **kwargs)
+    assert result.backend == "generic"
+    np.testing.assert_array_equal(result.moments, run(H, [1.0, 3.0], backend="cpu", **kwargs).moments)
+    with pytest.raises(ValueError, match="no compiled Metropolis kernel"):
+        run(wrapped, [1.0], backend="cpu", chains=2, sweeps=2)

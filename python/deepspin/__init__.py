@@ -15,6 +15,7 @@ from .backends import backends, resolve as resolve_backend
 from .errors import BackendUnavailableError, DatasetError
 from .hamiltonians import (
     HAMILTONIANS,
+    CallableHamiltonian,
     Hamiltonian,
     Ising,
     PairPotential,
@@ -24,11 +25,13 @@ from .hamiltonians import (
     hamiltonian,
 )
 from .observables import class_to_energy, energy_to_class, ising_class, ising_energy_levels, magnetization
+from . import datasets, sampling  # numpy only: h5py, tqdm and matplotlib load lazily
 
 __all__ = [
     "__version__",
     "HAMILTONIANS",
     "BackendUnavailableError",
+    "CallableHamiltonian",
     "DatasetError",
     "Hamiltonian",
     "Ising",
@@ -38,6 +41,7 @@ __all__ = [
     "SinusoidalCoulomb",
     "backends",
     "class_to_energy",
+    "datasets",
     "enumeration",
     "energy_to_class",
     "hamiltonian",
@@ -45,4 +49,5 @@ __all__ = [
     "ising_energy_levels",
     "magnetization",
     "resolve_backend",
+    "sampling",
 ]

@@ -84,11 +84,11 @@ def run_mc(args) -> int:
 
         with atomic_path(args.timeseries, suffix=".npz.tmp") as tmp, open(tmp, "wb") as handle:
             np.savez(handle, T=result.temperatures, energy=result.series_energy, m=result.series_magnet)
-    from ..mc.plots import save_phase_diagram
+    from ..plots import phase_diagram
 
     title = (f"{H!r}: {result.chains} chains x {result.sweeps} sweeps (burn-in {result.burn_in}, "
              f"{result.start} start), seed {result.seed}")
-    save_phase_diagram(output.with_suffix(".png"), records, reference, title=title, label=label)
+    phase_diagram(records, output.with_suffix(".png"), reference, title=title, label=label)
     checkpoint.unlink(missing_ok=True)
     _print_table(records, reference(temperatures) if reference else None, result.acceptance)
     print(f"wrote {output}, {output.with_suffix('.csv')} and {output.with_suffix('.png')}"

@@ -307,7 +307,10 @@ def _resolve_model(model, L, backend, magnetization):
             raise ValueError(f"Metropolis single-spin flips need +1/-1 spins; {model!r} has continuous angles")
         if L is not None and L != model.L:
             raise ValueError(f"L={L} contradicts the Hamiltonian's L={model.L}; leave L out")
-        if backend == "generic":
+        compiled = isinstance(model, (Ising, PairPotential))
+        if not compiled and backend in ("cpu", "cuda"):
+            raise ValueError(f"{model!r} has no compiled Metropolis kernel; use backend 'auto' or 'generic'")
+        if backend == "generic" or not compiled:
             return "generic", model.L, model.energy, magnetization, None, repr(model)
         if magnetization is not None:
             raise ValueError("a magnetization operator needs backend='generic' (the compiled path measures sum(s)/N)")
