@@ -215,7 +215,8 @@ def enumerate_thermodynamics(H: Hamiltonian, temperatures, backend: str = "auto"
     """Exact ``<E>/N``, ``C/N`` and ``<|m|>`` of any +1/-1 Hamiltonian with ``N <= 25`` by enumeration.
 
     Sums ``exp(-(E - E_ref)/T)`` over all ``2^N`` configurations in chunks (``E_ref`` is the lowest
-    energy seen so far, so no weight overflows) with ``E = H.energy(configs)``.
+    energy seen so far, so no weight overflows) with ``E = H.energy(configs)``; configurations of
+    equal energy share one weight.
 
     Returns
     -------
@@ -228,9 +229,13 @@ def enumerate_thermodynamics(H: Hamiltonian, temperatures, backend: str = "auto"
     shift = math.inf
     sums = np.zeros((4, len(beta)))  # sum of w, w*dE, w*dE^2, w*|m| with dE = E - shift
     for configs in enumeration.chunks(H.L, chunk):
-        energies = np.asarray(H.energy(configs, backend=backend), dtype=np.float64)
-        absm = np.abs(configs.astype(np.float64).mean(axis=(1, 2)))
-        low = float(energies.min())
+        # Group equal energies (few distinct levels for lattice models): one weight per level.
+        energies, index = np.unique(np.asarray(H.energy(configs, backend=backend), dtype=np.float64),
+                                    return_inverse=True)
+        counts = np.bincount(index, minlength=len(energies)).astype(np.float64)
+        absm = np.bincount(index, weights=np.abs(configs.astype(np.float64).mean(axis=(1, 2))),
+                           minlength=len(energies))
+        low = float(energies[0])
         if low < shift:
             if math.isfinite(shift):  # re-reference the sums: dE grows by (shift - low), weights shrink
                 delta = shift - low
@@ -240,7 +245,7 @@ def enumerate_thermodynamics(H: Hamiltonian, temperatures, backend: str = "auto"
             shift = low
         de = energies - shift
         weights = np.exp(-np.outer(de, beta))
-        sums += np.stack([weights.sum(0), de @ weights, (de**2) @ weights, absm @ weights])
+        sums += np.stack([counts @ weights, (counts * de) @ weights, (counts * de**2) @ weights, absm @ weights])
     w0, w1, w2, wm = sums
     mean_de = w1 / w0
     variance = np.maximum(w2 / w0 - mean_de**2, 0.0)
