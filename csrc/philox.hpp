@@ -13,7 +13,7 @@ namespace deepspin {
 
 // What a stream is used for: the fourth counter word, so that streams never overlap.
 enum RandomPurpose : uint32_t {
-    kSweepStream = 0,    // one word per attempted flip: block = sweep * ceil(N / 4) + site / 4
+    kSweepStream = 0,    // two words (site, acceptance) per attempt i: block = sweep * ceil(N / 2) + i / 2
     kInitialStream = 1,  // the initial configuration: spin a is +1 iff the top bit of word a is set
 };
 
