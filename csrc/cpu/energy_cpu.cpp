@@ -14,7 +14,13 @@
 namespace deepspin {
 namespace {
 
-int thread_count(int threads) { return threads > 0 ? threads : omp_get_max_threads(); }
+// Threads for a call of about `work` inner operations: one for small calls, where waking a team
+// costs more than it saves (and much more on a loaded machine), else `threads` (<= 0: all cores).
+constexpr int64_t kMinParallelWork = 1 << 16;
+int thread_count(int threads, int64_t work) {
+    if (work < kMinParallelWork) return 1;
+    return threads > 0 ? threads : omp_get_max_threads();
+}
 
 // Configurations per block in the dense quadratic form: each matrix row is reused this often.
 constexpr int kBlock = 8;
@@ -60,7 +66,7 @@ void pair_kernel_dense(const int8_t* spins, int64_t batch, int L, const double* 
     const int N = L * L;
     const std::vector<Real> M = dense_matrix<Real>(K, L);
     const int64_t blocks = (batch + kBlock - 1) / kBlock;
-#pragma omp parallel num_threads(thread_count(threads))
+#pragma omp parallel num_threads(thread_count(threads, batch * int64_t(N) * N))
     {
         std::vector<Real> x(static_cast<size_t>(N) * kBlock);  // site-major: x[b * kBlock + c]
 #pragma omp for schedule(static)
@@ -104,7 +110,7 @@ void pair_kernel_packed(const int8_t* spins, int64_t batch, int L, const double*
     std::vector<Real> k(K, K + L * L);
     constexpr int64_t kGrain = 4096;
     const int64_t pieces = (batch + kGrain - 1) / kGrain;
-#pragma omp parallel for schedule(static) num_threads(thread_count(threads))
+#pragma omp parallel for schedule(static) num_threads(thread_count(threads, batch * int64_t(L) * L * 4))
     for (int64_t p = 0; p < pieces; ++p)
         packed_range<Real>(spins, p * kGrain, std::min(batch, (p + 1) * kGrain), L, k.data(), 0.5 * J, out);
 }
@@ -116,7 +122,7 @@ void pair_kernel_convolution(const int8_t* spins, int64_t batch, int L, const do
                              int threads) {
     const int N = L * L;
     std::vector<Real> k(K, K + N);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(thread_count(threads))
+#pragma omp parallel for schedule(dynamic, 1) num_threads(thread_count(threads, batch * int64_t(N) * N))
     for (int64_t c = 0; c < batch; ++c) {
         const int8_t* s = spins + c * N;
         Real total = 0;
@@ -143,7 +149,7 @@ void pair_explicit(const int8_t* spins, int64_t batch, int L, const int32_t* vec
     // Image vectors reduced into [0, L) once; the weight of each term is still f(|v|) of the raw vector.
     std::vector<int32_t> wrapped(2 * n_vectors);
     for (int64_t i = 0; i < 2 * n_vectors; ++i) wrapped[i] = ((vectors[i] % L) + L) % L;
-#pragma omp parallel for schedule(static) num_threads(thread_count(threads))
+#pragma omp parallel for schedule(static) num_threads(thread_count(threads, batch * int64_t(N) * n_vectors))
     for (int64_t c = 0; c < batch; ++c) {
         const int8_t* s = spins + c * N;
         double energy = 0.0;
@@ -170,7 +176,7 @@ void pair_explicit(const int8_t* spins, int64_t batch, int L, const int32_t* vec
 
 void ising_energy_cpu(const int8_t* spins, int64_t batch, int L, double J, double* out, int threads) {
     const int N = L * L;
-#pragma omp parallel for schedule(static) num_threads(thread_count(threads))
+#pragma omp parallel for schedule(static) num_threads(thread_count(threads, batch * int64_t(N)))
     for (int64_t c = 0; c < batch; ++c) {
         const int8_t* s = spins + c * N;
         int64_t bonds = 0;
@@ -185,7 +191,7 @@ void ising_energy_cpu(const int8_t* spins, int64_t batch, int L, double J, doubl
 
 void potts_energy_cpu(const double* theta, int64_t batch, int L, double J, double* out, int threads) {
     const int N = L * L;
-#pragma omp parallel for schedule(static) num_threads(thread_count(threads))
+#pragma omp parallel for schedule(static) num_threads(thread_count(threads, batch * int64_t(N) * 8))
     for (int64_t c = 0; c < batch; ++c) {
         const double* t = theta + c * N;
         double sum = 0.0;

@@ -12,7 +12,7 @@ int64_t first_invalid_spin_cpu(const int8_t* spins, int64_t count, int threads) 
     constexpr int64_t kBlock = 1 << 16;
     const int64_t blocks = (count + kBlock - 1) / kBlock;
     int64_t first = count;
-#pragma omp parallel for schedule(static) reduction(min : first) num_threads(threads > 0 ? threads : omp_get_max_threads())
+#pragma omp parallel for schedule(static) reduction(min : first) num_threads(count < (1 << 20) ? 1 : (threads > 0 ? threads : omp_get_max_threads()))
     for (int64_t b = 0; b < blocks; ++b) {
         const int64_t begin = b * kBlock, end = std::min(count, begin + kBlock);
         uint8_t bad = 0;  // (s + 1) & 0xFD is 0 iff s is +1 or -1
