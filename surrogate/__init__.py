@@ -1,1 +1,15 @@
-"""Neural-network surrogates of spin Hamiltonians (Keras 3), importable as ``deepspin.surrogate``."""
+"""Neural-network surrogates of spin Hamiltonians (Keras 3), importable as ``deepspin.surrogate``.
+
+Importing this package imports Keras (and the backend it selects, TensorFlow by default);
+``import deepspin`` alone does not.
+
+- :func:`paper_cnn`, :func:`describe`: the network of Mills & Tamblyn (2018), Fig. 1.
+- :func:`fit`, :class:`TrainConfig`, :data:`PRESETS`: training on arrays.
+- :func:`load`: a saved model as an energy operator (``energy(configs)``).
+"""
+from .architectures import describe, paper_cnn
+from .layers import PeriodicPad2D
+from .operator import SurrogateOperator, load
+from .train import PRESETS, TrainConfig, fit
+
+__all__ = ["PRESETS", "PeriodicPad2D", "SurrogateOperator", "TrainConfig", "describe", "fit", "load", "paper_cnn"]

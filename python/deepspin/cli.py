@@ -14,7 +14,7 @@ from ._version import __version__
 from .errors import BackendUnavailableError
 
 #: Modules of deepspin.commands that add subcommands, in --help order.
-COMMAND_MODULES = ("engine",)
+COMMAND_MODULES = ("engine", "surrogate")
 
 
 def build_parser() -> argparse.ArgumentParser:

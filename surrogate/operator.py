@@ -1,0 +1,81 @@
+"""A trained surrogate as an energy operator: ``energy(configs) -> float64 (B,)``.
+
+The object maps a ``(B, L, L)`` batch (or one ``(L, L)`` configuration) to energies in units of
+J, like :meth:`deepspin.Hamiltonian.energy`, so the Monte Carlo engine's generic path and the
+benchmarks accept it in place of an exact Hamiltonian. A classifier returns the energy level of
+its most probable class (``deepspin.class_to_energy``); a regressor its output. Inference runs
+in batches on the backend's default device (the GPU when TensorFlow sees one).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from deepspin.observables import class_to_energy
+
+from . import model_io
+from .targets import TARGETS, network_inputs
+
+
+class SurrogateOperator:
+    """A ``.keras`` surrogate with its metadata (target, L, Hamiltonian, training data)."""
+
+    def __init__(self, model, metadata: dict, batch_size: int = 8192) -> None:
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        shape = tuple(model.input_shape[1:])
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(f"a surrogate takes (B, L, L) inputs; this model takes {model.input_shape}")
+        self.model, self.batch_size, self.L = model, batch_size, int(shape[0])
+        self.metadata = dict(metadata)
+        self.target = self.metadata.get("target") or ("class" if model.output_shape[-1] > 1 else None)
+        if self.target not in TARGETS:
+            raise ValueError("the model file carries no deepspin metadata saying what it predicts; "
+                             "pass target='energy' or 'magnetization' to deepspin.surrogate.load")
+        if int(self.metadata.get("L", self.L)) != self.L:
+            raise ValueError(f"metadata says L={self.metadata['L']} but the model takes {shape} inputs")
+
+    @property
+    def hamiltonian(self) -> str | None:
+        """Name of the Hamiltonian whose data trained the model (``None`` if unknown)."""
+        return self.metadata.get("hamiltonian")
+
+    def __repr__(self) -> str:
+        return f"SurrogateOperator(target={self.target!r}, L={self.L}, hamiltonian={self.hamiltonian!r})"
+
+    def predict(self, configs) -> np.ndarray:
+        """The model's prediction for each configuration: int64 classes or float64 values ``(B,)``."""
+        x = network_inputs(configs)
+        if x.shape[1] != self.L:
+            raise ValueError(f"this surrogate has L={self.L}, got configurations with L={x.shape[1]}")
+        out = []
+        for start in range(0, len(x), self.batch_size):
+            y = np.asarray(self.model.predict_on_batch(x[start:start + self.batch_size]))
+            out.append(y.argmax(axis=-1).astype(np.int64) if self.target == "class" else y.reshape(-1))
+        if not out:
+            return np.zeros(0, dtype=np.int64 if self.target == "class" else np.float64)
+        return np.concatenate(out).astype(np.int64 if self.target == "class" else np.float64)
+
+    def energy(self, configs):
+        """Predicted energies (units of J): float64 ``(B,)``, or a float for one ``(L, L)`` configuration."""
+        if self.target == "magnetization":
+            raise ValueError("this surrogate predicts magnetization, not energy; use .magnetization()")
+        y = self.predict(configs)
+        energies = class_to_energy(y, self.L) if self.target == "class" else y
+        return float(energies[0]) if np.ndim(configs) == 2 else energies
+
+    __call__ = energy
+
+    def magnetization(self, configs):
+        """Predicted magnetization per site (magnetization-regression models only)."""
+        if self.target != "magnetization":
+            raise ValueError(f"this surrogate predicts {self.target}, not magnetization; use .energy()")
+        m = self.predict(configs)
+        return float(m[0]) if np.ndim(configs) == 2 else m
+
+
+def load(path, batch_size: int = 8192, target: str | None = None) -> SurrogateOperator:
+    """Load a ``.keras`` surrogate as an operator (``target`` overrides missing metadata)."""
+    model, metadata = model_io.load(path)
+    if target is not None:
+        metadata = {**metadata, "target": target}
+    return SurrogateOperator(model, metadata, batch_size)
