@@ -81,17 +81,16 @@ def _tensorflow_placement(name: str, devices) -> Placement:
     import tensorflow as tf
 
     workers, index = tf_config_workers()
-    gpus = tf.config.list_logical_devices("GPU")
-    if name == "auto":
-        name = "multiworker" if workers > 1 else "mirrored" if len(gpus) > 1 else "none"
-    if name == "none":
-        return Placement("none")
-    if name == "multiworker":
+    if name == "multiworker" or (name == "auto" and workers > 1):
+        # Must come before anything initialises TensorFlow's runtime (listing devices does).
         if workers < 2:
             raise ValueError("strategy 'multiworker' needs TF_CONFIG describing at least two workers "
                              "(see docs/surrogate.md); use --strategy mirrored on one host")
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         return Placement("multiworker", strategy.num_replicas_in_sync, index, workers, strategy.scope)
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "none" or (name == "auto" and len(gpus) < 2):
+        return Placement("none")
     if devices is None:
         devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
     strategy = tf.distribute.MirroredStrategy(devices=devices)

@@ -5,8 +5,11 @@ training split), never from test data. Batches are drawn in an order that depend
 ``(seed, epoch)``, so a run resumed after a kill sees the same batches as an uninterrupted one;
 Keras' ``BackupAndRestore`` restores weights, optimizer state and the epoch counter.
 
-Optimizers: ``adam`` (default) and ``adadelta`` (the paper's choice, learning rate 1e-3,
-batch 800). ``PRESETS["paper"]`` is the paper's setting, zero padding included.
+Optimizers: ``adam`` (default), ``adadelta`` (the paper's choice, learning rate 1e-3, batch 800)
+and plain ``sgd`` (its update is linear in the gradient, which makes it the reference for
+checking that data-parallel training equals single-device training; Adam turns rounding-level
+gradient differences into learning-rate-sized steps). ``PRESETS["paper"]`` is the paper's
+setting, zero padding included.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from .architectures import PADDINGS, paper_cnn
 from .distribute import STRATEGIES, placement
 from .targets import TARGETS, n_classes, network_inputs
 
-OPTIMIZERS = ("adam", "adadelta")
+OPTIMIZERS = ("adam", "adadelta", "sgd")
 BACKUP_DIR = "backup"
 
 
@@ -82,7 +85,8 @@ def build_model(L: int, config: TrainConfig, targets: np.ndarray):
 
 
 def compile_model(model, config: TrainConfig) -> None:
-    optimizer = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta}[config.optimizer]
+    optimizer = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta,
+                 "sgd": keras.optimizers.SGD}[config.optimizer]
     if config.target == "class":
         model.compile(optimizer(config.learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     else:
@@ -106,12 +110,12 @@ def fit(spins, targets, config: TrainConfig, *, workdir=None, resume: bool = Fal
     """
     x = network_inputs(spins)
     y = _check_targets(targets, len(x), config.target, x.shape[1])
-    keras.utils.set_random_seed(config.seed)
     train_idx, val_idx = validation_split(len(x), config.validation_fraction, config.seed)
     if len(train_idx) < config.batch_size:
         raise ValueError(f"{len(train_idx)} training samples are fewer than one batch of {config.batch_size}; "
                          "lower --batch-size or use more data")
     where = placement(config.strategy, devices)
+    keras.utils.set_random_seed(config.seed)
     workdir = _prepare_workdir(workdir, resume, where)
     with where.scope():
         if init is not None:
@@ -120,6 +124,8 @@ def fit(spins, targets, config: TrainConfig, *, workdir=None, resume: bool = Fal
             model = build_model(x.shape[1], config, y[train_idx])
         compile_model(model, config)
     data = EpochShuffled(x[train_idx], y[train_idx], config.batch_size, config.seed)
+    if where.name == "multiworker":
+        _multiworker_workarounds(model, data[0])
     validation = (x[val_idx], y[val_idx]) if len(val_idx) else None
     callbacks = [EpochSetter(data), *_callbacks(config, workdir, where, validation is not None), *callbacks]
     history = model.fit(data, validation_data=validation, validation_batch_size=config.batch_size,
@@ -138,6 +144,31 @@ def training_metadata(config: TrainConfig, meta: dict, n_train: int, history, so
         "training": {**dataclasses.asdict(config), "n_train": int(n_train), "epochs_run": epochs,
                      "last_epoch": int(history.epoch[-1]) + 1 if epochs else 0, "data": source},
     }
+
+
+def _multiworker_workarounds(model, batch) -> None:
+    """Work around two Keras 3.15 failures of ``fit`` under MultiWorkerMirroredStrategy.
+
+    1. Before the first step it all-reduces a whole ``(x, y)`` batch structure to build the model
+       symbolically, which the collective strategy rejects ("Attempt to convert a value
+       (PerReplica...)"): build from one local batch instead (only its shapes matter).
+    2. It reduces each logged scalar across workers with ``reduce("MEAN", v, axis=0)``, which
+       fails on a scalar ("Invalid reduction dimension 0"): log shape-``(1,)`` values instead,
+       which that reduction turns into the cross-worker mean.
+    """
+    build = model._maybe_symbolic_build
+
+    def build_locally(iterator=None, data_batch=None):
+        return build(data_batch=batch if data_batch is None else data_batch)
+
+    model._maybe_symbolic_build = build_locally
+    for name in ("train_step", "test_step"):
+        step = getattr(model, name)
+
+        def vector_logs(data, step=step):
+            return {key: keras.ops.reshape(value, (1,)) for key, value in step(data).items()}
+
+        setattr(model, name, vector_logs)
 
 
 def _check_targets(targets, n: int, target: str, L: int) -> np.ndarray:

@@ -35,7 +35,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--arch", default="paper", choices=("paper",), help="network architecture (the paper's CNN)")
     p.add_argument("--preset", choices=("paper",), help="paper: Adadelta, lr 1e-3, batch 800, zero padding")
     p.add_argument("--padding", choices=("periodic", "zero"), help="convolution padding (default periodic)")
-    p.add_argument("--optimizer", choices=("adam", "adadelta"), help="default adam")
+    p.add_argument("--optimizer", choices=("adam", "adadelta", "sgd"), help="default adam")
     p.add_argument("--learning-rate", type=float, help="default 1e-3")
     p.add_argument("--batch-size", type=int, help="global batch (default 800, the paper's)")
     p.add_argument("--epochs", type=int, help="epoch limit (default 100)")
