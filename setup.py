@@ -95,7 +95,10 @@ setup(
     install_requires=["numpy>=1.24"],
     extras_require={
         "cuda": ["cupy-cuda13x>=13"],
-        "test": ["pytest>=7"],
+        # Keras 3 comes with TensorFlow; TensorBoard for the training logs; plots and progress bars.
+        "surrogate": ["tensorflow>=2.21", "tensorboard>=2.21", "scikit-learn>=1.4", "matplotlib>=3.7", "tqdm>=4.60"],
+        "test": ["pytest>=7", "tensorflow>=2.21", "tensorboard>=2.21", "scikit-learn>=1.4", "matplotlib>=3.7",
+                 "tqdm>=4.60", "jax>=0.4.30"],
     },
     entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},
     zip_safe=False,

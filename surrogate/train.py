@@ -129,7 +129,8 @@ def fit(spins, targets, config: TrainConfig, *, workdir=None, resume: bool = Fal
     validation = (x[val_idx], y[val_idx]) if len(val_idx) else None
     callbacks = [EpochSetter(data), *_callbacks(config, workdir, where, validation is not None), *callbacks]
     history = model.fit(data, validation_data=validation, validation_batch_size=config.batch_size,
-                        epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+                        epochs=config.epochs, callbacks=callbacks, verbose=verbose,
+                        shuffle=False)  # EpochShuffled orders the batches; Keras' own shuffle is not resumable
     return model, history
 
 
@@ -218,15 +219,16 @@ def _callbacks(config: TrainConfig, workdir: Path | None, where, validate: bool)
         callbacks.append(keras.callbacks.BackupAndRestore(str(workdir / BACKUP_DIR)))
         if where.is_chief:
             callbacks.append(keras.callbacks.ModelCheckpoint(str(workdir / "last.keras")))
-            if _has_tensorflow():
+            if _has_tensorboard():
                 callbacks.append(keras.callbacks.TensorBoard(str(workdir / "logs")))
     return callbacks
 
 
-def _has_tensorflow() -> bool:
+def _has_tensorboard() -> bool:
+    """Keras' TensorBoard callback writes through tf.summary, which needs both packages."""
     import importlib.util
 
-    return importlib.util.find_spec("tensorflow") is not None
+    return all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "tensorboard"))
 
 
 class EpochShuffled(keras.utils.PyDataset):

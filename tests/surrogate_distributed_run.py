@@ -1,10 +1,12 @@
 """Helper of test_surrogate_train.py: one small training run in a fresh process.
 
-    python surrogate_distributed_run.py MODE OUT.npy   (MODE: none | mirrored | multiworker)
+    python surrogate_distributed_run.py local OUT_DIR        (writes none.npy and mirrored.npy)
+    python surrogate_distributed_run.py multiworker OUT.npy  (cluster from TF_CONFIG)
 
-Splits the CPU into two logical devices (so ``mirrored`` has two replicas), trains the paper CNN
-on a fixed 4x4 sample and writes its class probabilities for the first 512 configurations.
-Under ``multiworker`` the cluster comes from TF_CONFIG; all workers predict, worker 0 writes.
+Trains the paper CNN with SGD on a fixed 4x4 sample and writes its class probabilities for the
+first 512 configurations. ``local`` splits the CPU into two logical devices and trains once on
+one device and once mirrored over both; under ``multiworker`` all workers predict (a collective
+operation) and worker 0 writes.
 """
 import os
 import sys
@@ -18,7 +20,7 @@ import deepspin  # noqa: E402
 from deepspin.enumeration import configurations  # noqa: E402
 
 mode, out = sys.argv[1], sys.argv[2]
-if mode != "multiworker":
+if mode == "local":
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
@@ -28,9 +30,19 @@ from deepspin.surrogate.train import TrainConfig, fit  # noqa: E402
 x = configurations(4)
 rng = np.random.default_rng(7)
 index = rng.choice(len(x), 1600, replace=False)
-config = TrainConfig(target="class", optimizer="sgd", learning_rate=0.05, batch_size=400, epochs=2,
-                     validation_fraction=0.0, seed=3, strategy=mode)
-model, _ = fit(x[index], deepspin.ising_class(x[index]), config, verbose=0)
-probabilities = model.predict(x[:512].astype(np.float32), verbose=0)  # collective: every worker predicts
-if tf_config_workers()[1] == 0:
-    np.save(out, probabilities)
+
+
+def train(strategy):
+    config = TrainConfig(target="class", optimizer="sgd", learning_rate=0.05, batch_size=400, epochs=2,
+                         validation_fraction=0.0, seed=3, strategy=strategy)
+    model, _ = fit(x[index], deepspin.ising_class(x[index]), config, verbose=0)
+    return model.predict(x[:512].astype(np.float32), verbose=0)  # collective under multiworker
+
+
+if mode == "local":
+    for strategy in ("none", "mirrored"):
+        np.save(os.path.join(out, f"{strategy}.npy"), train(strategy))
+else:
+    probabilities = train("multiworker")
+    if tf_config_workers()[1] == 0:
+        np.save(out, probabilities)
