@@ -13,7 +13,6 @@ from pathlib import Path
 from deepspin.io import atomic_path
 
 METADATA_MEMBER = "deepspin.json"
-TARGETS = ("class", "energy", "magnetization")
 
 
 def save(model, path, metadata: dict) -> Path:

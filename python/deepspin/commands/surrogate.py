@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+# Copies of surrogate.targets.TARGETS and surrogate.distribute.STRATEGIES: importing the
+# deepspin.surrogate package imports Keras, which building the parser must not do.
 TARGETS = ("class", "energy", "magnetization")
 STRATEGIES = ("auto", "mirrored", "multiworker", "none")
 
