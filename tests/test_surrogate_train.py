@@ -122,6 +122,20 @@ def test_bad_training_input_is_rejected(small_sample):
         fit(x, y, TrainConfig(strategy="multiworker", batch_size=400), verbose=0)
 
 
+def test_paper_preset_and_explicit_options():
+    from deepspin.commands.surrogate import config_from_args
+
+    parser = cli.build_parser()
+    paper = config_from_args(parser.parse_args(["train", "d.h5", "--target", "class", "-o", "m.keras",
+                                                "--preset", "paper"]))
+    assert (paper.optimizer, paper.learning_rate, paper.batch_size, paper.padding) == ("adadelta", 1e-3, 800, "zero")
+    ours = config_from_args(parser.parse_args(["train", "d.h5", "--target", "energy", "-o", "m.keras",
+                                               "--preset", "paper", "--padding", "periodic", "--epochs", "7"]))
+    assert (ours.optimizer, ours.padding, ours.epochs, ours.target) == ("adadelta", "periodic", 7, "energy")
+    default = config_from_args(parser.parse_args(["train", "d.h5", "--target", "class", "-o", "m.keras"]))
+    assert (default.optimizer, default.padding, default.batch_size) == ("adam", "periodic", 800)
+
+
 def _dataset(hamiltonian, L, spins, energy, magnetization, test, **extra):
     return {"spins": spins, "energy": energy, "magnetization": magnetization, "test": test,
             "meta": {"hamiltonian": hamiltonian, "L": L, "params": {"J": 1.0}}, **extra}

@@ -102,6 +102,9 @@ def _all_configs(op):
 
     if not op.hamiltonian:
         raise ValueError("--all-configs needs the model's metadata to name its Hamiltonian")
+    if op.hamiltonian == "potts":
+        raise ValueError("--all-configs enumerates +1/-1 spin configurations; the planar Potts model has "
+                         "continuous angles: evaluate it on a DATASET instead")
     total = count(op.L)
     H = deepspin.hamiltonian(op.hamiltonian, op.L, **op.metadata.get("params", {}))
     truth, predicted = [], []
