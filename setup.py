@@ -92,13 +92,13 @@ setup(
     package_data={"deepspin": ["py.typed", "_core.pyi"]},
     ext_modules=[CMakeExtension("deepspin._core")],
     cmdclass={"build_ext": CMakeBuild},
-    install_requires=["numpy>=1.24"],
+    install_requires=["numpy>=1.24", "h5py>=3.8", "tqdm>=4.60", "matplotlib>=3.6"],
     extras_require={
         "cuda": ["cupy-cuda13x>=13"],
-        # Keras 3 comes with TensorFlow; TensorBoard for the training logs; plots and progress bars.
-        "surrogate": ["tensorflow>=2.21", "tensorboard>=2.21", "scikit-learn>=1.4", "matplotlib>=3.7", "tqdm>=4.60"],
-        "test": ["pytest>=7", "tensorflow>=2.21", "tensorboard>=2.21", "scikit-learn>=1.4", "matplotlib>=3.7",
-                 "tqdm>=4.60", "jax>=0.4.30"],
+        # Keras 3 comes with TensorFlow; TensorBoard for the training logs; scikit-learn for the baselines.
+        "surrogate": ["tensorflow>=2.21", "keras>=3", "tensorboard>=2.21", "scikit-learn>=1.4"],
+        "test": ["pytest>=7", "pycryptodome>=3.15", "tensorflow>=2.21", "keras>=3", "tensorboard>=2.21", "scipy>=1.9",
+                 "scikit-learn>=1.4", "jax>=0.4.30"],
     },
     entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},
     zip_safe=False,

@@ -10,6 +10,8 @@
 
 #include "engine.hpp"
 #include "lattice.hpp"
+#include "metropolis.hpp"
+#include "philox.hpp"
 
 namespace py = pybind11;
 using namespace deepspin;
@@ -71,6 +73,110 @@ int64_t vector_count(const CArray<int32_t>& vectors) {
 
 }  // namespace
 
+
+// ---- Monte Carlo helpers: the state arrays are updated in place, so they must arrive exactly as the
+// kernels need them (no silent conversion into a temporary copy). ----
+namespace {
+
+template <typename T>
+T* inout(py::array& a, const char* name, std::initializer_list<int64_t> shape) {
+    if (!a.dtype().is(py::dtype::of<T>()) || !(a.flags() & py::array::c_style) || !a.writeable())
+        throw std::invalid_argument(std::string(name) + ": expected a writeable C-contiguous array of " +
+                                    std::string(py::str(py::dtype::of<T>())) + ", got " +
+                                    std::string(py::str(a.dtype())));
+    if (a.ndim() != static_cast<py::ssize_t>(shape.size()))
+        throw std::invalid_argument(std::string(name) + ": wrong number of dimensions");
+    int i = 0;
+    for (int64_t n : shape)
+        if (a.shape(i++) != n) throw std::invalid_argument(std::string(name) + ": wrong shape");
+    return static_cast<T*>(a.mutable_data());
+}
+
+// Host-side view of one call's chain state and accumulators; `Series` is optional.
+struct McArrays {
+    int64_t chains = 0;
+    int L = 0;
+    int8_t* spins = nullptr;
+    int64_t* magnet = nullptr;
+    double* moments = nullptr;
+    int64_t* accepted = nullptr;
+    double* series_energy = nullptr;
+    double* series_magnet = nullptr;
+    int64_t series_count = 0;
+};
+
+McArrays mc_arrays(py::array& spins, py::array& magnet, py::array& moments, py::array& accepted,
+                   py::object series_energy, py::object series_magnet) {
+    McArrays m;
+    if (spins.ndim() != 3 || spins.shape(1) != spins.shape(2))
+        throw std::invalid_argument("spins: expected a (chains, L, L) int8 array");
+    m.chains = spins.shape(0);
+    m.L = static_cast<int>(spins.shape(1));
+    m.spins = inout<int8_t>(spins, "spins", {m.chains, m.L, m.L});
+    m.magnet = inout<int64_t>(magnet, "magnet", {m.chains});
+    m.moments = inout<double>(moments, "moments", {m.chains, 3});
+    m.accepted = inout<int64_t>(accepted, "accepted", {m.chains});
+    if (series_energy.is_none() != series_magnet.is_none())
+        throw std::invalid_argument("series_energy and series_magnet: pass both or neither");
+    if (!series_energy.is_none()) {
+        auto se = series_energy.cast<py::array>(), sm = series_magnet.cast<py::array>();
+        if (se.ndim() != 2) throw std::invalid_argument("series_energy: expected (chains, count)");
+        m.series_count = se.shape(1);
+        m.series_energy = inout<double>(se, "series_energy", {m.chains, m.series_count});
+        m.series_magnet = inout<double>(sm, "series_magnet", {m.chains, m.series_count});
+    }
+    return m;
+}
+
+SweepPlan sweep_plan(uint64_t seed, int64_t sweep_start, int64_t n_sweeps, int64_t burn_in, int64_t interval) {
+    if (sweep_start < 0 || n_sweeps < 0 || burn_in < 0 || interval < 1)
+        throw std::invalid_argument("need sweep_start >= 0, n_sweeps >= 0, burn_in >= 0, interval >= 1");
+    return SweepPlan{seed, sweep_start, n_sweeps, burn_in, interval};
+}
+
+Measurements host_measurements(const McArrays& m, int64_t series_first) {
+    return Measurements{m.moments, m.accepted, m.series_energy, m.series_magnet, series_first, m.series_count};
+}
+
+// Device copies of a call's arrays; `finish()` copies the updated ones back to the host.
+struct DeviceMc {
+    const McArrays& host;
+    int64_t N;
+    DeviceArray spins, magnet, moments, accepted, series_energy, series_magnet;
+    explicit DeviceMc(const McArrays& m)
+        : host(m), N(int64_t(m.L) * m.L),
+          spins(m.spins, m.chains * N), magnet(m.magnet, sizeof(int64_t) * m.chains),
+          moments(m.moments, sizeof(double) * 3 * m.chains), accepted(m.accepted, sizeof(int64_t) * m.chains),
+          // the whole series goes in and out: a call writes only its own measurements
+          series_energy(m.series_energy, sizeof(double) * m.chains * m.series_count),
+          series_magnet(m.series_magnet, sizeof(double) * m.chains * m.series_count) {}
+    Measurements measurements(int64_t series_first) const {
+        const bool series = host.series_energy != nullptr;
+        return Measurements{moments.get<double>(), accepted.get<int64_t>(),
+                            series ? series_energy.get<double>() : nullptr,
+                            series ? series_magnet.get<double>() : nullptr, series_first, host.series_count};
+    }
+    void finish() const {
+        cuda_copy_to_host(host.spins, spins.get<void>(), host.chains * N);
+        cuda_copy_to_host(host.magnet, magnet.get<void>(), sizeof(int64_t) * host.chains);
+        cuda_copy_to_host(host.moments, moments.get<void>(), sizeof(double) * 3 * host.chains);
+        cuda_copy_to_host(host.accepted, accepted.get<void>(), sizeof(int64_t) * host.chains);
+        if (host.series_energy != nullptr) {
+            const std::size_t bytes = sizeof(double) * host.chains * host.series_count;
+            cuda_copy_to_host(host.series_energy, series_energy.get<void>(), bytes);
+            cuda_copy_to_host(host.series_magnet, series_magnet.get<void>(), bytes);
+        }
+    }
+};
+
+int64_t temperature_count(const McArrays& m, int64_t chains_per_temperature) {
+    if (chains_per_temperature < 1 || m.chains % chains_per_temperature != 0)
+        throw std::invalid_argument("chains must be a multiple of chains_per_temperature >= 1");
+    return m.chains / chains_per_temperature;
+}
+
+}  // namespace
+
 PYBIND11_MODULE(_core, m) {
     m.doc() = "deepspin compiled core: exact energies of 2-D lattice spin models (CPU/OpenMP and CUDA)";
     m.attr("__version__") = DEEPSPIN_VERSION;
@@ -82,6 +188,13 @@ PYBIND11_MODULE(_core, m) {
           "(count, reason): CUDA devices usable now; reason says why when count is 0");
 
     // ---- CPU ----
+    m.def("first_invalid_spin_cpu", [](const CArray<int8_t>& spins, int threads) {
+        const int8_t* s = spins.data();
+        const int64_t n = spins.size();
+        py::gil_scoped_release release;
+        return first_invalid_spin_cpu(s, n, threads);
+    }, py::arg("spins"), py::arg("threads"), "flat index of the first value that is not +-1, or -1");
+
     m.def("ising_energy_cpu", [](const CArray<int8_t>& spins, double J, int threads) {
         auto [batch, L] = batch_shape(spins);
         auto out = empty_result(batch);
@@ -220,4 +333,122 @@ PYBIND11_MODULE(_core, m) {
                                   reinterpret_cast<const int32_t*>(vectors), reinterpret_cast<const double*>(weights),
                                   n_vectors, model, k, J, fp32, reinterpret_cast<double*>(out), stream);
     });
+
+    // ==== Monte Carlo (csrc/metropolis.hpp): Philox streams, Metropolis for Ising and pair models ====
+    // State arrays (spins, energy, magnet, fields, moments, accepted, series) are updated in place.
+    m.def("philox_words", [](uint64_t seed, const CArray<int64_t>& chains, uint32_t purpose, uint64_t first_block,
+                             int64_t n_blocks) {
+        const int64_t G = chains.size();
+        CArray<uint32_t> out({G, 4 * n_blocks});
+        const int64_t* c = chains.data();
+        uint32_t* o = out.mutable_data();
+        py::gil_scoped_release release;
+        for (int64_t g = 0; g < G; ++g)
+            for (int64_t b = 0; b < n_blocks; ++b)
+                philox_block(seed, static_cast<uint32_t>(c[g]), purpose, first_block + b, o + (g * n_blocks + b) * 4);
+        return out;
+    }, py::arg("seed"), py::arg("chains"), py::arg("purpose"), py::arg("first_block"), py::arg("n_blocks"),
+       "Philox4x32-10 words of the streams (seed, chain, purpose): (len(chains), 4 * n_blocks) uint32");
+
+    m.def("pair_local_fields_cpu", [](const CArray<int8_t>& spins, const CArray<double>& matrix, double J,
+                                      int threads) {
+        auto [G, L] = batch_shape(spins);
+        const int64_t N = int64_t(L) * L;
+        if (matrix.ndim() != 2 || matrix.shape(0) != N || matrix.shape(1) != N)
+            throw std::invalid_argument("matrix must be (N, N) float64");
+        CArray<double> fields({G, N}), energy(G);  // fields(G, N), energy(G)
+        const int8_t* s = spins.data();
+        const double* mat = matrix.data();
+        double* f = fields.mutable_data();
+        double* e = energy.mutable_data();
+        {
+            py::gil_scoped_release release;
+            pair_local_fields_cpu(s, G, static_cast<int>(N), mat, J, f, e, threads);
+        }
+        return py::make_tuple(fields, energy);
+    }, py::arg("spins"), py::arg("matrix"), py::arg("J"), py::arg("threads"));
+
+    auto ising = [](bool cuda) {
+        return [cuda](py::array spins, py::array energy, py::array magnet, int64_t chains_per_temperature,
+                      const CArray<uint64_t>& thresholds, double J, uint64_t seed, int64_t sweep_start,
+                      int64_t n_sweeps, int64_t burn_in, int64_t interval, py::array moments, py::array accepted,
+                      py::object series_energy, py::object series_magnet, int64_t series_first, int threads) {
+            const McArrays a = mc_arrays(spins, magnet, moments, accepted, series_energy, series_magnet);
+            int64_t* e = inout<int64_t>(energy, "energy", {a.chains});
+            const int64_t T = temperature_count(a, chains_per_temperature);
+            if (thresholds.ndim() != 2 || thresholds.shape(0) != T || thresholds.shape(1) != 5)
+                throw std::invalid_argument("thresholds must be (n_temperatures, 5) uint64");
+            const SweepPlan plan = sweep_plan(seed, sweep_start, n_sweeps, burn_in, interval);
+            const uint64_t* thr = thresholds.data();
+            py::gil_scoped_release release;
+            if (!cuda) {
+                metropolis_ising_cpu(a.spins, e, a.magnet, a.chains, a.L, chains_per_temperature, thr, J, plan,
+                                     host_measurements(a, series_first), threads);
+                return;
+            }
+            DeviceMc d(a);
+            DeviceArray de(e, sizeof(int64_t) * a.chains), dthr(thr, sizeof(uint64_t) * 5 * T);
+            metropolis_ising_cuda(d.spins.get<int8_t>(), de.get<int64_t>(), d.magnet.get<int64_t>(), a.chains, a.L,
+                                  chains_per_temperature, dthr.get<uint64_t>(), J, plan, d.measurements(series_first),
+                                  0);
+            d.finish();
+            cuda_copy_to_host(e, de.get<void>(), sizeof(int64_t) * a.chains);
+        };
+    };
+    auto pair = [](bool cuda) {
+        return [cuda](py::array spins, py::array fields, py::array energy, py::array magnet,
+                      int64_t chains_per_temperature, const CArray<double>& matrix, const CArray<double>& betas,
+                      double J, uint64_t seed, int64_t sweep_start, int64_t n_sweeps, int64_t burn_in,
+                      int64_t interval, py::array moments, py::array accepted, py::object series_energy,
+                      py::object series_magnet, int64_t series_first, int threads) {
+            const McArrays a = mc_arrays(spins, magnet, moments, accepted, series_energy, series_magnet);
+            const int64_t N = int64_t(a.L) * a.L;
+            double* f = inout<double>(fields, "fields", {a.chains, N});
+            double* e = inout<double>(energy, "energy", {a.chains});
+            const int64_t T = temperature_count(a, chains_per_temperature);
+            if (matrix.ndim() != 2 || matrix.shape(0) != N || matrix.shape(1) != N)
+                throw std::invalid_argument("matrix must be (N, N) float64");
+            if (betas.ndim() != 1 || betas.shape(0) != T) throw std::invalid_argument("betas must be (n_temperatures,)");
+            const SweepPlan plan = sweep_plan(seed, sweep_start, n_sweeps, burn_in, interval);
+            const double* mat = matrix.data();
+            const double* b = betas.data();
+            py::gil_scoped_release release;
+            if (!cuda) {
+                metropolis_pair_cpu(a.spins, f, e, a.magnet, a.chains, a.L, chains_per_temperature, mat, b, J, plan,
+                                    host_measurements(a, series_first), threads);
+                return;
+            }
+            DeviceMc d(a);
+            DeviceArray df(f, sizeof(double) * a.chains * N), de(e, sizeof(double) * a.chains),
+                dmat(mat, sizeof(double) * N * N), dbeta(b, sizeof(double) * T);
+            metropolis_pair_cuda(d.spins.get<int8_t>(), df.get<double>(), de.get<double>(), d.magnet.get<int64_t>(),
+                                 a.chains, a.L, chains_per_temperature, dmat.get<double>(), dbeta.get<double>(), J,
+                                 plan, d.measurements(series_first), 0);
+            d.finish();
+            cuda_copy_to_host(f, df.get<void>(), sizeof(double) * a.chains * N);
+            cuda_copy_to_host(e, de.get<void>(), sizeof(double) * a.chains);
+        };
+    };
+    const char* ising_doc = "Advance Ising chains in place (see csrc/metropolis.hpp)";
+    const char* pair_doc = "Advance pair-kernel chains in place (see csrc/metropolis.hpp)";
+    m.def("metropolis_ising_cpu", ising(false), ising_doc, py::arg("spins"), py::arg("energy"), py::arg("magnet"),
+          py::arg("chains_per_temperature"), py::arg("thresholds"), py::arg("J"), py::arg("seed"),
+          py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"), py::arg("interval"), py::arg("moments"),
+          py::arg("accepted"), py::arg("series_energy"), py::arg("series_magnet"), py::arg("series_first"),
+          py::arg("threads"));
+    m.def("metropolis_ising_cuda", ising(true), ising_doc, py::arg("spins"), py::arg("energy"), py::arg("magnet"),
+          py::arg("chains_per_temperature"), py::arg("thresholds"), py::arg("J"), py::arg("seed"),
+          py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"), py::arg("interval"), py::arg("moments"),
+          py::arg("accepted"), py::arg("series_energy"), py::arg("series_magnet"), py::arg("series_first"),
+          py::arg("threads") = 0);
+    m.def("metropolis_pair_cpu", pair(false), pair_doc, py::arg("spins"), py::arg("fields"), py::arg("energy"),
+          py::arg("magnet"), py::arg("chains_per_temperature"), py::arg("matrix"), py::arg("betas"), py::arg("J"),
+          py::arg("seed"), py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"), py::arg("interval"),
+          py::arg("moments"), py::arg("accepted"), py::arg("series_energy"), py::arg("series_magnet"),
+          py::arg("series_first"), py::arg("threads"));
+    m.def("metropolis_pair_cuda", pair(true), pair_doc, py::arg("spins"), py::arg("fields"), py::arg("energy"),
+          py::arg("magnet"), py::arg("chains_per_temperature"), py::arg("matrix"), py::arg("betas"), py::arg("J"),
+          py::arg("seed"), py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"), py::arg("interval"),
+          py::arg("moments"), py::arg("accepted"), py::arg("series_energy"), py::arg("series_magnet"),
+          py::arg("series_first"), py::arg("threads") = 0);
 }

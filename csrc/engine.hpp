@@ -22,6 +22,9 @@ void pair_explicit_energy_cpu(const int8_t* spins, int64_t batch, int L, const i
                               const double* weights, int64_t n_vectors, int model, double k, double J,
                               bool fp32, double* out, int threads);
 
+// Flat index of the first int8 value that is neither +1 nor -1, or -1 if all are valid.
+int64_t first_invalid_spin_cpu(const int8_t* spins, int64_t count, int threads);
+
 // ---- CUDA: device pointers, launched on `stream` (0 = default stream), asynchronous ----
 std::pair<int, std::string> cuda_device_count();
 void ising_energy_cuda(const int8_t* spins, int64_t batch, int L, double J, double* out, std::uintptr_t stream);

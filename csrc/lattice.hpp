@@ -30,4 +30,62 @@ DS_HD int wrap_add(int x, int dx, int L) {
     return y >= L ? y - L : y;
 }
 
+// ---- Packed small lattices (L <= 8, N <= 64 sites in one 64-bit word) ----
+//
+// For the folded-kernel method, sum_{a,b} s_a s_b K[b - a] = sum_d K[d] C(d) with the periodic
+// autocorrelation C(d) = sum_a s_a s_{a+d} = N - 2 * popcount(x XOR shift_d(x)), where x holds one
+// bit per site. This regroups the N^2 terms of the quadratic form by displacement: N popcounts
+// instead of N^2 multiply-adds, with the same value.
+
+constexpr int kPackedMaxL = 8;
+
+DS_HD int popcount64(uint64_t v) {
+#ifdef __CUDA_ARCH__
+    return __popcll(v);
+#else
+    return __builtin_popcountll(v);
+#endif
+}
+
+// Bit r * L + c of the result is set iff s[r, c] == -1 (any consistent mapping works for C(d)).
+DS_HD uint64_t pack_spins(const int8_t* s, int N) {
+    uint64_t x = 0;
+    for (int i = 0; i < N; ++i) x |= static_cast<uint64_t>(s[i] < 0) << i;
+    return x;
+}
+
+// The same packing from N / 8 little-endian words of int8 spins (N % 8 == 0): the sign bit of
+// each byte is moved to bit 8w + i by a multiply that gathers eight byte-wise bits into one byte.
+DS_HD uint64_t pack_spin_words(const uint64_t* words, int N) {
+    uint64_t x = 0;
+    for (int w = 0; w < N / 8; ++w) {
+        const uint64_t signs = (words[w] >> 7) & 0x0101010101010101ull;
+        x |= ((signs * 0x0102040810204080ull) >> 56) << (8 * w);
+    }
+    return x;
+}
+
+// sum_d K[d] C(d) for a packed configuration x; K is the folded kernel, row-major (L, L).
+template <typename Real>
+DS_HD Real packed_kernel_sum(uint64_t x, int L, const Real* K) {
+    const int N = L * L;
+    const uint64_t all = N == 64 ? ~uint64_t(0) : ((uint64_t(1) << N) - 1);
+    Real total = 0;
+    for (int dc = 0; dc < L; ++dc) {
+        // Column shift by dc inside every row of L bits: bit (r, c) <- bit (r, (c + dc) mod L).
+        uint64_t low = 0, high = 0;
+        for (int r = 0; r < L; ++r) {
+            low |= ((uint64_t(1) << (L - dc)) - 1) << (r * L);
+            high |= ((uint64_t(1) << dc) - 1) << (r * L + L - dc);
+        }
+        const uint64_t xc = dc == 0 ? x : (((x >> dc) & low) | ((x << (L - dc)) & high));
+        for (int dr = 0; dr < L; ++dr) {
+            // Row shift by dr: bit (r, c) <- bit ((r + dr) mod L, c), a rotation of the N-bit word.
+            const uint64_t y = dr == 0 ? xc : (((xc >> (L * dr)) | (xc << (N - L * dr))) & all);
+            total += K[dr * L + dc] * static_cast<Real>(N - 2 * popcount64(x ^ y));
+        }
+    }
+    return total;
+}
+
 }  // namespace deepspin

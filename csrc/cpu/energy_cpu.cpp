@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "engine.hpp"
@@ -13,7 +14,13 @@
 namespace deepspin {
 namespace {
 
-int thread_count(int threads) { return threads > 0 ? threads : omp_get_max_threads(); }
+// Threads for a call of about `work` inner operations: one for small calls, where waking a team
+// costs more than it saves (and much more on a loaded machine), else `threads` (<= 0: all cores).
+constexpr int64_t kMinParallelWork = 1 << 16;
+int thread_count(int threads, int64_t work) {
+    if (work < kMinParallelWork) return 1;
+    return threads > 0 ? threads : omp_get_max_threads();
+}
 
 // Configurations per block in the dense quadratic form: each matrix row is reused this often.
 constexpr int kBlock = 8;
@@ -59,7 +66,7 @@ void pair_kernel_dense(const int8_t* spins, int64_t batch, int L, const double* 
     const int N = L * L;
     const std::vector<Real> M = dense_matrix<Real>(K, L);
     const int64_t blocks = (batch + kBlock - 1) / kBlock;
-#pragma omp parallel num_threads(thread_count(threads))
+#pragma omp parallel num_threads(thread_count(threads, batch * int64_t(N) * N))
     {
         std::vector<Real> x(static_cast<size_t>(N) * kBlock);  // site-major: x[b * kBlock + c]
 #pragma omp for schedule(static)
@@ -76,6 +83,38 @@ void pair_kernel_dense(const int8_t* spins, int64_t batch, int L, const double* 
     }
 }
 
+// L <= 8: one packed word per configuration and N popcounts (see packed_kernel_sum).
+template <typename Real>
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+void packed_range(const int8_t* spins, int64_t first, int64_t last, int L, const Real* k, double half_J,
+                  double* out) {
+    const int N = L * L;
+    uint64_t words[kPackedMaxL];
+    for (int64_t c = first; c < last; ++c) {
+        uint64_t x;
+        if (N % 8 == 0) {
+            std::memcpy(words, spins + c * N, N);
+            x = pack_spin_words(words, N);
+        } else {
+            x = pack_spins(spins + c * N, N);
+        }
+        out[c] = half_J * static_cast<double>(packed_kernel_sum<Real>(x, L, k));
+    }
+}
+
+template <typename Real>
+void pair_kernel_packed(const int8_t* spins, int64_t batch, int L, const double* K, double J, double* out,
+                        int threads) {
+    std::vector<Real> k(K, K + L * L);
+    constexpr int64_t kGrain = 4096;
+    const int64_t pieces = (batch + kGrain - 1) / kGrain;
+#pragma omp parallel for schedule(static) num_threads(thread_count(threads, batch * int64_t(L) * L * 4))
+    for (int64_t p = 0; p < pieces; ++p)
+        packed_range<Real>(spins, p * kGrain, std::min(batch, (p + 1) * kGrain), L, k.data(), 0.5 * J, out);
+}
+
 // Large lattices: E = (J/2) sum_a s_a sum_d K[d] s_{a+d}, the displacement split into two
 // contiguous column runs so that the inner loop has no modulo (memory O(N), work O(N^2)).
 template <typename Real>
@@ -83,7 +122,7 @@ void pair_kernel_convolution(const int8_t* spins, int64_t batch, int L, const do
                              int threads) {
     const int N = L * L;
     std::vector<Real> k(K, K + N);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(thread_count(threads))
+#pragma omp parallel for schedule(dynamic, 1) num_threads(thread_count(threads, batch * int64_t(N) * N))
     for (int64_t c = 0; c < batch; ++c) {
         const int8_t* s = spins + c * N;
         Real total = 0;
@@ -110,7 +149,7 @@ void pair_explicit(const int8_t* spins, int64_t batch, int L, const int32_t* vec
     // Image vectors reduced into [0, L) once; the weight of each term is still f(|v|) of the raw vector.
     std::vector<int32_t> wrapped(2 * n_vectors);
     for (int64_t i = 0; i < 2 * n_vectors; ++i) wrapped[i] = ((vectors[i] % L) + L) % L;
-#pragma omp parallel for schedule(static) num_threads(thread_count(threads))
+#pragma omp parallel for schedule(static) num_threads(thread_count(threads, batch * int64_t(N) * n_vectors))
     for (int64_t c = 0; c < batch; ++c) {
         const int8_t* s = spins + c * N;
         double energy = 0.0;
@@ -137,7 +176,7 @@ void pair_explicit(const int8_t* spins, int64_t batch, int L, const int32_t* vec
 
 void ising_energy_cpu(const int8_t* spins, int64_t batch, int L, double J, double* out, int threads) {
     const int N = L * L;
-#pragma omp parallel for schedule(static) num_threads(thread_count(threads))
+#pragma omp parallel for schedule(static) num_threads(thread_count(threads, batch * int64_t(N)))
     for (int64_t c = 0; c < batch; ++c) {
         const int8_t* s = spins + c * N;
         int64_t bonds = 0;
@@ -152,7 +191,7 @@ void ising_energy_cpu(const int8_t* spins, int64_t batch, int L, double J, doubl
 
 void potts_energy_cpu(const double* theta, int64_t batch, int L, double J, double* out, int threads) {
     const int N = L * L;
-#pragma omp parallel for schedule(static) num_threads(thread_count(threads))
+#pragma omp parallel for schedule(static) num_threads(thread_count(threads, batch * int64_t(N) * 8))
     for (int64_t c = 0; c < batch; ++c) {
         const double* t = theta + c * N;
         double sum = 0.0;
@@ -168,7 +207,10 @@ void potts_energy_cpu(const double* theta, int64_t batch, int L, double J, doubl
 void pair_kernel_energy_cpu(const int8_t* spins, int64_t batch, int L, const double* kernel, double J, bool fp32,
                             double* out, int threads) {
     const bool dense = L * L <= kDenseMaxSites;
-    if (fp32) {
+    if (L <= kPackedMaxL) {
+        fp32 ? pair_kernel_packed<float>(spins, batch, L, kernel, J, out, threads)
+             : pair_kernel_packed<double>(spins, batch, L, kernel, J, out, threads);
+    } else if (fp32) {
         dense ? pair_kernel_dense<float>(spins, batch, L, kernel, J, out, threads)
               : pair_kernel_convolution<float>(spins, batch, L, kernel, J, out, threads);
     } else {

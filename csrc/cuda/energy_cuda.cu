@@ -66,77 +66,101 @@ __global__ void potts_kernel(const double* __restrict__ theta, int64_t batch, in
     }
 }
 
-// Folded-kernel method, one thread per (config, site): field_a = sum_d K[d] s_{a+d}.
+// One thread per (config, site a): adds (J/2) s_a field(s, r_a, c_a) to out[config]. The loop bound is
+// rounded up to whole grid strides so that every lane of a warp reaches the warp reduction.
+template <typename Real, typename Field>
+__device__ void accumulate_site_terms(const int8_t* __restrict__ spins, int64_t batch, int L, double half_J,
+                                      double* out, const Field& field) {
+    const int N = L * L;
+    const bool warp_uniform = (N % 32) == 0;
+    const int64_t work = batch * N;
+    const int64_t stride = int64_t(gridDim.x) * blockDim.x;
+    const int64_t rounded = ((work + stride - 1) / stride) * stride;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < rounded; i += stride) {
+        double term = 0.0;
+        int64_t c = 0;
+        if (i < work) {
+            c = i / N;
+            const int a = static_cast<int>(i - c * N);
+            const int8_t* s = spins + c * N;
+            term = half_J * s[a] * static_cast<double>(field(s, a / L, a % L));
+        }
+        if (warp_uniform || i < work) add_site_term(out, c, term, warp_uniform);
+    }
+}
+
+// Folded-kernel field sum_d K[d] s_{a+d}, K in shared memory.
+template <typename Real>
+struct KernelField {
+    const Real* k;
+    int L;
+    __device__ Real operator()(const int8_t* s, int ra, int ca) const {
+        Real field = 0;
+        for (int dr = 0; dr < L; ++dr) {
+            const int8_t* srow = s + wrap_add(ra, dr, L) * L;
+            const Real* krow = k + dr * L;
+            for (int dc = 0; dc < L; ++dc) field += krow[dc] * srow[wrap_add(ca, dc, L)];
+        }
+        return field;
+    }
+};
+
+// Explicit field sum_v f(|v|) s_{a+v} over the image vectors, f evaluated for every term.
+template <typename Real>
+struct ExplicitField {
+    const int32_t* vectors;
+    const double* weights;
+    int64_t n_vectors;
+    int model;
+    Real k;
+    int L;
+    __device__ Real operator()(const int8_t* s, int ra, int ca) const {
+        Real field = 0;
+        for (int64_t v = 0; v < n_vectors; ++v) {
+            const int dx = vectors[2 * v], dy = vectors[2 * v + 1];
+            const Real w = model == kTabulated ? static_cast<Real>(weights[v])
+                                               : radial<Real>(model, k, sqrt(static_cast<Real>(dx * dx + dy * dy)));
+            field += w * s[((ra + dx) % L + L) % L * L + ((ca + dy) % L + L) % L];
+        }
+        return field;
+    }
+};
+
+// Folded-kernel method for L > 8, one thread per (config, site).
 template <typename Real>
 __global__ void pair_kernel_kernel(const int8_t* __restrict__ spins, int64_t batch, int L,
                                    const double* __restrict__ K, double half_J, double* out) {
     extern __shared__ unsigned char shared_raw[];
     Real* k = reinterpret_cast<Real*>(shared_raw);
+    for (int i = threadIdx.x; i < L * L; i += blockDim.x) k[i] = static_cast<Real>(K[i]);
+    __syncthreads();
+    accumulate_site_terms<Real>(spins, batch, L, half_J, out, KernelField<Real>{k, L});
+}
+
+// Folded-kernel method for L <= 8, one thread per configuration: pack the spins into one word and
+// sum K[d] C(d) over the N displacements with popcounts (see packed_kernel_sum in lattice.hpp).
+template <typename Real>
+__global__ void pair_kernel_packed_kernel(const int8_t* __restrict__ spins, int64_t batch, int L,
+                                          const double* __restrict__ K, double half_J, bool word_loads,
+                                          double* out) {
+    __shared__ Real k[kPackedMaxL * kPackedMaxL];
     const int N = L * L;
     for (int i = threadIdx.x; i < N; i += blockDim.x) k[i] = static_cast<Real>(K[i]);
     __syncthreads();
-    const bool warp_uniform = (N % 32) == 0;
-    const int64_t work = batch * N;
-    // The loop bound is rounded up to whole blocks so that every lane reaches the warp reduction.
-    const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-    const int64_t rounded = ((work + stride - 1) / stride) * stride;
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < rounded; i += stride) {
-        double term = 0.0;
-        int64_t c = 0;
-        if (i < work) {
-            c = i / N;
-            const int a = static_cast<int>(i - c * N), ra = a / L, ca = a % L;
-            const int8_t* s = spins + c * N;
-            Real field = 0;
-            for (int dr = 0; dr < L; ++dr) {
-                const int8_t* srow = s + wrap_add(ra, dr, L) * L;
-                const Real* krow = k + dr * L;
-                for (int dc = 0; dc < L; ++dc) field += krow[dc] * srow[wrap_add(ca, dc, L)];
-            }
-            term = half_J * s[a] * static_cast<double>(field);
-        }
-        if (warp_uniform) {
-            add_site_term(out, c, term, true);
-        } else if (i < work) {
-            add_site_term(out, c, term, false);
-        }
+    for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < batch; c += int64_t(gridDim.x) * blockDim.x) {
+        const int8_t* s = spins + c * N;
+        const uint64_t x = word_loads ? pack_spin_words(reinterpret_cast<const uint64_t*>(s), N) : pack_spins(s, N);
+        out[c] = half_J * static_cast<double>(packed_kernel_sum<Real>(x, L, k));
     }
 }
 
-// Explicit method, one thread per (config, site): field_a = sum_v f(|v|) s_{a+v}, f evaluated per term.
+// Explicit method, one thread per (config, site), as in the paper's CUDA code.
 template <typename Real>
 __global__ void pair_explicit_kernel(const int8_t* __restrict__ spins, int64_t batch, int L,
                                      const int32_t* __restrict__ vectors, const double* __restrict__ weights,
                                      int64_t n_vectors, int model, double k, double half_J, double* out) {
-    const int N = L * L;
-    const bool warp_uniform = (N % 32) == 0;
-    const int64_t work = batch * N;
-    const int64_t stride = int64_t(gridDim.x) * blockDim.x;
-    const int64_t rounded = ((work + stride - 1) / stride) * stride;
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < rounded; i += stride) {
-        double term = 0.0;
-        int64_t c = 0;
-        if (i < work) {
-            c = i / N;
-            const int a = static_cast<int>(i - c * N), ra = a / L, ca = a % L;
-            const int8_t* s = spins + c * N;
-            Real field = 0;
-            for (int64_t v = 0; v < n_vectors; ++v) {
-                const int dx = vectors[2 * v], dy = vectors[2 * v + 1];
-                const Real w = model == kTabulated
-                                   ? static_cast<Real>(weights[v])
-                                   : radial<Real>(model, static_cast<Real>(k), sqrt(static_cast<Real>(dx * dx + dy * dy)));
-                const int rb = ((ra + dx) % L + L) % L, cb = ((ca + dy) % L + L) % L;
-                field += w * s[rb * L + cb];
-            }
-            term = half_J * s[a] * static_cast<double>(field);
-        }
-        if (warp_uniform) {
-            add_site_term(out, c, term, true);
-        } else if (i < work) {
-            add_site_term(out, c, term, false);
-        }
-    }
+    accumulate_site_terms<Real>(spins, batch, L, half_J, out,
+                                ExplicitField<Real>{vectors, weights, n_vectors, model, static_cast<Real>(k), L});
 }
 
 }  // namespace
@@ -167,6 +191,18 @@ void potts_energy_cuda(const double* theta, int64_t batch, int L, double J, doub
 void pair_kernel_energy_cuda(const int8_t* spins, int64_t batch, int L, const double* kernel, double J, bool fp32,
                              double* out, std::uintptr_t stream) {
     if (batch == 0) return;
+    if (L <= kPackedMaxL) {
+        // 8-byte loads need N % 8 == 0 and an 8-byte aligned batch (CuPy and NumPy allocations are).
+        const bool word_loads = (L * L) % 8 == 0 && reinterpret_cast<std::uintptr_t>(spins) % 8 == 0;
+        if (fp32)
+            pair_kernel_packed_kernel<float><<<grid_for(batch), kThreads, 0, as_stream(stream)>>>(
+                spins, batch, L, kernel, 0.5 * J, word_loads, out);
+        else
+            pair_kernel_packed_kernel<double><<<grid_for(batch), kThreads, 0, as_stream(stream)>>>(
+                spins, batch, L, kernel, 0.5 * J, word_loads, out);
+        check(cudaGetLastError(), "pair_kernel_packed_kernel launch");
+        return;
+    }
     const int64_t work = batch * L * L;
     check(cudaMemsetAsync(out, 0, sizeof(double) * batch, as_stream(stream)), "cudaMemsetAsync");
     const size_t shared = size_t(L) * L * (fp32 ? sizeof(float) : sizeof(double));

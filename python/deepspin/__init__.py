@@ -9,11 +9,13 @@ Exact energies run on compiled CUDA and C++/OpenMP kernels, CuPy, or a NumPy ref
 Conventions (signs, image sums, cutoff rule, classes) are in docs/conventions.md.
 Importing deepspin never imports TensorFlow, Keras, CuPy or scikit-learn.
 """
+from . import enumeration
 from ._version import __version__
 from .backends import backends, resolve as resolve_backend
 from .errors import BackendUnavailableError, DatasetError
 from .hamiltonians import (
     HAMILTONIANS,
+    CallableHamiltonian,
     Hamiltonian,
     Ising,
     PairPotential,
@@ -23,11 +25,13 @@ from .hamiltonians import (
     hamiltonian,
 )
 from .observables import class_to_energy, energy_to_class, ising_class, ising_energy_levels, magnetization
+from . import datasets, sampling  # numpy only: h5py, tqdm and matplotlib load lazily
 
 __all__ = [
     "__version__",
     "HAMILTONIANS",
     "BackendUnavailableError",
+    "CallableHamiltonian",
     "DatasetError",
     "Hamiltonian",
     "Ising",
@@ -37,10 +41,13 @@ __all__ = [
     "SinusoidalCoulomb",
     "backends",
     "class_to_energy",
+    "datasets",
+    "enumeration",
     "energy_to_class",
     "hamiltonian",
     "ising_class",
     "ising_energy_levels",
     "magnetization",
     "resolve_backend",
+    "sampling",
 ]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ._version import __version__
 from .errors import BackendUnavailableError
 
 #: Modules of deepspin.commands that add subcommands, in --help order.
-COMMAND_MODULES = ("engine", "surrogate")
+COMMAND_MODULES = ("engine", "datasets", "mc", "surrogate", "interpret")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, BackendUnavailableError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"deepspin {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `deepspin energy ... | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"deepspin {args.command}: interrupted", file=sys.stderr)
         return 130

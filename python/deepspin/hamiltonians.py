@@ -22,6 +22,7 @@ from .validation import (
     CHUNK,
     check_angles,
     check_choice,
+    check_operator_output,
     check_lattice_size,
     check_real,
     check_spins,
@@ -132,10 +133,8 @@ def _array_module(array):
     return np
 
 
-class Ising(Hamiltonian):
-    """Nearest-neighbour Ising model, ``E = -J sum_<ij> s_i s_j`` on the ``L x L`` torus."""
-
-    name = "ising"
+class _NearestNeighbour(Hamiltonian):
+    """A nearest-neighbour model with a single coupling ``J``."""
 
     def __init__(self, L: int, J: float = 1.0) -> None:
         super().__init__(L, J=check_real("J", J))
@@ -144,11 +143,17 @@ class Ising(Hamiltonian):
     def J(self) -> float:
         return self._params["J"]
 
+
+class Ising(_NearestNeighbour):
+    """Nearest-neighbour Ising model, ``E = -J sum_<ij> s_i s_j`` on the ``L x L`` torus."""
+
+    name = "ising"
+
     def _compute(self, engine, batch, method, fp32):
         return engine.ising(batch, self.J)
 
 
-class PlanarPotts(Hamiltonian):
+class PlanarPotts(_NearestNeighbour):
     """Planar ("modified") Potts model of continuous angles in ``[0, pi)``.
 
     ``E = J sum_{r,c} [cos(t[r,c] - t[r+1,c]) + cos(t[r,c] - t[r,c+1])]``; all angles equal give
@@ -157,13 +162,6 @@ class PlanarPotts(Hamiltonian):
 
     name = "potts"
     spin_kind = "angle"
-
-    def __init__(self, L: int, J: float = 1.0) -> None:
-        super().__init__(L, J=check_real("J", J))
-
-    @property
-    def J(self) -> float:
-        return self._params["J"]
 
     def _compute(self, engine, batch, method, fp32):
         return engine.potts(batch, self.J)
@@ -191,7 +189,8 @@ class PairPotential(Hamiltonian):
         self._f = f
         self._label = str(name)
         self._vectors = lattice.image_vectors(rcut)
-        weights = np.asarray(f(lattice.vector_norms(self._vectors)), dtype=np.float64)
+        with np.errstate(all="ignore"):  # a non-finite value is reported below, by name
+            weights = np.asarray(f(lattice.vector_norms(self._vectors)), dtype=np.float64)
         if weights.shape != (len(self._vectors),) or not np.all(np.isfinite(weights)):
             raise ValueError(
                 f"f must map an array of {len(self._vectors)} distances to as many finite values; "
@@ -292,16 +291,94 @@ class SinusoidalCoulomb(ScreenedCoulomb):
         return lambda d: np.exp(-k * d) * np.sin(d) / d
 
 
+class CallableHamiltonian(Hamiltonian):
+    """Any energy function: a Python callable ``f(batch) -> (B,)`` on whole batches of configurations.
+
+    ``f`` receives a validated C-contiguous batch (``int8`` +1/-1 spins, or float64 angles when
+    ``spin_kind="angle"``) of shape ``(B, L, L)`` and returns ``B`` finite energies. It runs in
+    Python on NumPy arrays, so the ``backend`` argument of :meth:`energy` does not apply (only
+    ``"auto"`` and ``"numpy"`` are accepted). Built from the command line as
+    ``--hamiltonian package.module:function`` (see :func:`load_callable`); ``path`` records that
+    import path in dataset metadata.
+    """
+
+    name = "callable"
+
+    def __init__(self, L: int, f: Callable[[np.ndarray], np.ndarray], spin_kind: str = "ising",
+                 path: str | None = None) -> None:
+        if not callable(f):
+            raise ValueError(f"f must be a callable on a (B, L, L) batch returning (B,) energies, got {f!r}")
+        super().__init__(L)
+        self.spin_kind = check_choice("spin_kind", spin_kind, ("ising", "angle"))
+        self._f = f
+        self._path = path or f"{getattr(f, '__module__', '?')}:{getattr(f, '__qualname__', repr(f))}"
+
+    @property
+    def path(self) -> str:
+        """Import path ``package.module:function`` of the energy function."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"CallableHamiltonian(L={self.L}, f={self._path}, spin_kind={self.spin_kind!r})"
+
+    def _key(self) -> tuple:
+        return super()._key() + (self._f, self.spin_kind)
+
+    def energy(self, configs, backend: str = "auto", method: str | None = None, precision: str = "float64"):
+        check_choice("backend", backend, ("auto", "numpy"))
+        self._check_method(method)
+        check_choice("precision", precision, ("float64",))
+        if is_cupy_array(configs):
+            configs = configs.get()
+        batch, single = self.check(configs)
+        energies = check_operator_output(self._f(batch), batch.shape[0], f"energy function {self._path}")
+        return float(energies[0]) if single else energies
+
+
+def load_callable(path: str):
+    """Import ``package.module:function`` and return the object (a ValueError says what failed)."""
+    import importlib
+
+    module_name, sep, attr = str(path).partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"an energy function is named 'package.module:function', got {path!r}")
+    try:
+        obj = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import module {module_name!r} for {path!r}: {exc}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ValueError(f"{path!r} is not callable")
+    return obj
+
+
 _REGISTRY = {cls.name: cls for cls in (Ising, ScreenedCoulomb, SinusoidalCoulomb, PlanarPotts)}
 #: Names accepted by :func:`hamiltonian`.
 HAMILTONIANS = tuple(_REGISTRY)
 
 
 def hamiltonian(name: str, L: int, **params) -> Hamiltonian:
-    """Build a Hamiltonian by registry name: ``ising``, ``screened-coulomb``, ``sinusoidal-coulomb``, ``potts``."""
+    """Build a Hamiltonian by registry name: ``ising``, ``screened-coulomb``, ``sinusoidal-coulomb``, ``potts``.
+
+    A name ``package.module:function`` builds a :class:`CallableHamiltonian` around that energy
+    function; its ``spin_kind`` is ``params["spin_kind"]``, else the function's own ``spin_kind``
+    attribute (``"angle"`` for angle-valued models), else ``"ising"``.
+    """
+    if ":" in str(name):
+        unknown = sorted(set(params) - {"spin_kind"})
+        if unknown:
+            raise ValueError(f"an energy function takes no parameters but spin_kind; got {unknown}")
+        f = load_callable(name)
+        return CallableHamiltonian(L, f, path=name, spin_kind=params.get("spin_kind", getattr(f, "spin_kind", "ising")))
     cls = _REGISTRY.get(name)
     if cls is None:
-        raise ValueError(f"unknown Hamiltonian {name!r}; choose one of {', '.join(HAMILTONIANS)}")
+        raise ValueError(
+            f"unknown Hamiltonian {name!r}; choose one of {', '.join(HAMILTONIANS)} "
+            "or name an energy function as 'package.module:function'"
+        )
     try:
         return cls(L, **params)
     except TypeError as exc:  # an unknown keyword: say which ones exist

@@ -10,6 +10,11 @@ from numbers import Integral, Real
 
 import numpy as np
 
+try:
+    from . import _core
+except ImportError:  # pragma: no cover - extension not built: the NumPy scan below does the work
+    _core = None
+
 #: Configurations validated and converted per step: bounds the temporary memory of a huge batch.
 CHUNK = 1 << 18
 
@@ -54,6 +59,13 @@ def check_spins(configs, L: int | None = None, what: str = "configs"):
     """
     batch, single = _as_batch(configs, L, what)
     xp = _xp(batch)
+    if batch.dtype == np.int8 and batch.flags.c_contiguous and xp is np and _core is not None:
+        flat = _core.first_invalid_spin_cpu(batch, 0)  # one parallel pass, no temporaries
+        if flat >= 0:
+            index = np.unravel_index(flat, batch.shape)
+            raise ValueError(f"{what}: spins must be exactly +1 or -1; found {batch[index].item()!r} "
+                             f"at index {tuple(int(i) for i in index)}")
+        return batch, single
     if batch.dtype == np.int8 and batch.flags.c_contiguous:
         out = batch
     else:
@@ -64,7 +76,7 @@ def check_spins(configs, L: int | None = None, what: str = "configs"):
         if bool(bad.any()):
             index = _first_index(bad, start)
             raise ValueError(
-                f"{what}: spins must be exactly +1 or -1; found {chunk[(index[0] - start,) + index[1:]]!r} "
+                f"{what}: spins must be exactly +1 or -1; found {chunk[(index[0] - start,) + index[1:]].item()!r} "
                 f"at index {index}"
             )
         if out is not batch:
@@ -85,7 +97,7 @@ def check_angles(configs, L: int | None = None, what: str = "configs"):
         bad = ~xp.isfinite(theta[start : start + CHUNK])
         if bool(bad.any()):
             index = _first_index(bad, start)
-            raise ValueError(f"{what}: angles must be finite; found {theta[index]!r} at index {index}")
+            raise ValueError(f"{what}: angles must be finite; found {theta[index].item()!r} at index {index}")
     return theta, single
 
 
@@ -120,6 +132,45 @@ def check_choice(name: str, value, choices) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
+
+
+def check_temperatures(temperatures) -> np.ndarray:
+    """Return temperatures as a 1-D float64 array, rejecting empty input, NaN, inf and ``T <= 0``."""
+    try:
+        t = np.atleast_1d(np.asarray(temperatures, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise ValueError(f"temperatures must be real numbers, got {temperatures!r}") from None
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError(f"temperatures must be a non-empty 1-D sequence, got shape {t.shape}")
+    bad = ~np.isfinite(t) | (t <= 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"temperatures must be finite and > 0 (k_B = 1); got T={float(t[i])!r} at index {i}. "
+            "T = 0 is the ground state, not a Metropolis temperature"
+        )
+    return t
+
+
+def check_operator_output(out, batch_size: int, what: str) -> np.ndarray:
+    """Return an energy (or other) operator's output as ``(batch_size,)`` finite float64 values.
+
+    ``what`` names the operator in the error message. CuPy output is brought to the host.
+    """
+    if is_cupy_array(out):
+        out = out.get()
+    try:
+        values = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must return (B,) numbers; it returned {type(out).__name__}") from None
+    if values.shape != (batch_size,):
+        raise ValueError(
+            f"{what} returned shape {values.shape} for a batch of {batch_size} configurations; "
+            f"it must return one value per configuration, shape ({batch_size},) (flatten a (B, 1) output)"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{what} returned non-finite values (NaN or inf)")
+    return values
 
 
 def as_generator(seed) -> np.random.Generator:

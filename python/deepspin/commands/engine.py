@@ -11,10 +11,20 @@ from ..hamiltonians import HAMILTONIANS, hamiltonian
 from ..io import load_configs, save_npy
 
 
-def add_hamiltonian_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options that define a built-in Hamiltonian (shared by every command that needs one)."""
+def add_hamiltonian_arguments(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """Options that define a Hamiltonian (shared by every command that needs one).
+
+    ``--hamiltonian`` is a built-in model name or an energy function ``package.module:function``
+    (a callable on a ``(B, L, L)`` batch returning ``(B,)`` energies); the name is checked by
+    :func:`hamiltonian_from_args`, so an unknown one is a one-line error listing the choices.
+    ``default`` makes ``--hamiltonian`` optional with that model.
+    """
     group = parser.add_argument_group("Hamiltonian")
-    group.add_argument("--hamiltonian", required=True, choices=HAMILTONIANS, help="model name")
+    group.add_argument(
+        "--hamiltonian", required=default is None, default=default, metavar="NAME",
+        help=f"model: {', '.join(HAMILTONIANS)}, or an energy function package.module:function"
+        + (f" (default {default})" if default else ""),
+    )
     group.add_argument("--L", type=int, required=True, help="linear lattice size")
     group.add_argument("--J", type=float, default=1.0, help="coupling (default 1)")
     group.add_argument("--k", type=float, default=None, help="screening constant of the Coulomb models (default 0.5)")
@@ -23,6 +33,13 @@ def add_hamiltonian_arguments(parser: argparse.ArgumentParser) -> None:
 
 def hamiltonian_from_args(args):
     """Build the Hamiltonian named by :func:`add_hamiltonian_arguments`' options."""
+    if ":" in args.hamiltonian:
+        for name in ("k", "rcut"):
+            if getattr(args, name) is not None:
+                raise ValueError(f"--{name} applies to the Coulomb models only, not {args.hamiltonian}")
+        if args.J != 1.0:
+            raise ValueError(f"--J does not apply to an energy function ({args.hamiltonian}); put J inside it")
+        return hamiltonian(args.hamiltonian, args.L)
     params = {"J": args.J}
     coulomb = args.hamiltonian in ("screened-coulomb", "sinusoidal-coulomb")
     for name in ("k", "rcut"):

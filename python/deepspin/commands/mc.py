@@ -1,0 +1,177 @@
+"""``deepspin mc`` (Metropolis phase diagrams) and ``deepspin exact`` (exact thermodynamic references)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..hamiltonians import Ising
+from ..io import write_text
+from ..mc import exact as exact_mod
+from ..mc.metropolis import run
+from ..mc.temperatures import parse_temperatures
+from .engine import add_hamiltonian_arguments, hamiltonian_from_args
+
+MC_KEYS = ("T", "E_per_site", "E_per_site_err", "C_per_site", "C_per_site_err", "absm", "absm_err")
+EXACT_KEYS = ("T", "E_per_site", "C_per_site", "absm")
+
+
+def exact_reference(H):
+    """``T -> dict`` of exact values for ``H`` where one exists (enumeration N <= 16, Kaufman for Ising), else None."""
+    if H.N <= 16:
+        return lambda T: exact_mod.enumerate_thermodynamics(H, T)
+    if isinstance(H, Ising):
+        return lambda T: {**exact_mod.ising_torus(H.L, T, H.J), "absm": None}
+    return None
+
+
+def _records_csv(records: list[dict], keys) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(keys), lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: "" if record.get(k) is None else repr(record[k]) for k in keys})
+    return buffer.getvalue()
+
+
+def _load_operator(path: str, L: int):
+    """Load a trained surrogate through ``deepspin.surrogate.load`` (imported only when asked for)."""
+    if not Path(path).exists():
+        raise FileNotFoundError(f"--operator: no such file: {path}")
+    try:
+        from ..surrogate import load
+    except ImportError as exc:
+        raise ValueError(
+            f"--operator {path} needs deepspin.surrogate.load, which could not be imported ({exc}); "
+            "install the surrogate extra (pip install 'deepspin[surrogate]') or use --operator exact"
+        ) from None
+    operator = load(path)
+    op_L = getattr(operator, "L", None)
+    if op_L is not None and op_L != L:
+        raise ValueError(f"--operator {path} was trained for L={op_L}, but --L is {L}")
+    return operator
+
+
+def run_mc(args) -> int:
+    H = hamiltonian_from_args(args)
+    temperatures = parse_temperatures(args.T)
+    output = Path(args.output or f"mc_{H.name}_L{H.L}.json")
+    checkpoint = output.with_name(output.name + ".checkpoint.npz")
+    if args.start == "auto":
+        args.start = "ordered" if isinstance(H, Ising) and H.J > 0 else "random"
+    if args.operator == "exact":
+        model, label = H, "Metropolis (exact energies)"
+    else:
+        model, label = _load_operator(args.operator, H.L), f"Metropolis ({Path(args.operator).name})"
+    if checkpoint.exists():
+        print(f"resuming from {checkpoint}", file=sys.stderr)
+    backend = args.backend if args.operator == "exact" else "generic"
+    result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
+                 interval=args.interval, seed=args.seed, start=args.start, backend=backend,
+                 timeseries=args.timeseries is not None, checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
+                 progress=not args.no_progress)
+    records = result.records()
+    reference = exact_reference(H)
+    write_text(output, json.dumps(records, indent=1) + "\n")
+    write_text(output.with_suffix(".csv"), _records_csv(records, MC_KEYS))
+    if args.timeseries is not None:
+        from ..io import atomic_path
+
+        with atomic_path(args.timeseries, suffix=".npz.tmp") as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, T=result.temperatures, energy=result.series_energy, m=result.series_magnet)
+    from ..plots import phase_diagram
+
+    title = (f"{H!r}: {result.chains} chains x {result.sweeps} sweeps (burn-in {result.burn_in}, "
+             f"{result.start} start), seed {result.seed}")
+    phase_diagram(records, output.with_suffix(".png"), reference, title=title, label=label)
+    checkpoint.unlink(missing_ok=True)
+    _print_table(records, reference(temperatures) if reference else None, result.acceptance)
+    print(f"wrote {output}, {output.with_suffix('.csv')} and {output.with_suffix('.png')}"
+          f" ({result.backend} path, seed {result.seed})", file=sys.stderr)
+    return 0
+
+
+def _print_table(records, exact, acceptance) -> None:
+    head = f"{'T':>7} {'E/N':>10} {'err':>8} {'C/N':>9} {'err':>8} {'<|m|>':>8} {'err':>8} {'accept':>7}"
+    if exact is not None:
+        head += f" {'exact E/N':>10} {'exact C/N':>9}"
+    print(head)
+    for i, r in enumerate(records):
+        line = (f"{r['T']:7.3f} {r['E_per_site']:10.5f} {r['E_per_site_err']:8.1e} {r['C_per_site']:9.5f} "
+                f"{r['C_per_site_err']:8.1e} {r['absm']:8.5f} {r['absm_err']:8.1e} {acceptance[i]:7.4f}")
+        if exact is not None:
+            line += f" {exact['E_per_site'][i]:10.5f} {exact['C_per_site'][i]:9.5f}"
+        print(line)
+
+
+def run_exact(args) -> int:
+    H = hamiltonian_from_args(args)
+    temperatures = parse_temperatures(args.T)
+    values = exact_mod.exact_thermodynamics(H, temperatures, method=args.method)
+    records = []
+    for i, T in enumerate(temperatures):
+        records.append({k: (None if values.get(k) is None else float(values[k][i])) if k != "T" else float(T)
+                        for k in EXACT_KEYS})
+    print(f"{'T':>8} {'E/N':>14} {'C/N':>14} {'<|m|>':>10}")
+    for r in records:
+        absm = "" if r["absm"] is None else f"{r['absm']:10.6f}"
+        print(f"{r['T']:8.4f} {r['E_per_site']:14.10f} {r['C_per_site']:14.10f} {absm:>10}")
+    if isinstance(H, Ising):
+        t_max, c_max = exact_mod.specific_heat_peak(H.L, H.J)
+        print(f"specific-heat maximum of the {H.L}x{H.L} torus: T = {t_max:.6f} "
+              f"(T/Tc = {t_max / (abs(H.J) * exact_mod.T_CRITICAL):.6f}), C/N = {c_max:.6f}")
+    if args.json:
+        write_text(args.json, json.dumps(records, indent=1) + "\n")
+        print(f"wrote {args.json}", file=sys.stderr)
+    if args.csv:
+        write_text(args.csv, _records_csv(records, EXACT_KEYS))
+        print(f"wrote {args.csv}", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "mc",
+        help="Metropolis phase diagram (<E>/N, C/N, <|m|> against T) with exact or learned energies",
+        description="Single-spin-flip Metropolis for CHAINS independent chains at each temperature. "
+        "Writes JSON (-o), CSV and PNG (same stem) and resumes from OUTPUT.checkpoint.npz if a previous "
+        "run was interrupted. Example: deepspin mc --hamiltonian ising --L 8 --T 0.5:5:0.1 --chains 400 "
+        "--sweeps 2000 -o run.json",
+    )
+    add_hamiltonian_arguments(p, default="ising")
+    p.add_argument("--T", required=True, help="temperatures: start:stop:step (stop included) or a comma list")
+    p.add_argument("--chains", type=int, default=400, help="independent chains per temperature (default 400)")
+    p.add_argument("--sweeps", type=int, default=2000, help="measured sweeps after burn-in (default 2000)")
+    p.add_argument("--burn-in", type=int, default=None, help="equilibration sweeps (default sweeps/4)")
+    p.add_argument("--interval", type=int, default=1, help="sweeps between measurements (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--start", default="auto", choices=("auto", "random", "ordered"),
+                   help="initial configurations; auto: ordered (all +1) for the ferromagnetic Ising model, else random")
+    p.add_argument("--operator", default="exact",
+                   help="'exact' (compiled exact energies) or a trained model file loaded by deepspin.surrogate.load")
+    p.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda", "generic"),
+                   help="exact operator: compiled cpu/cuda or the generic batched path (default auto)")
+    p.add_argument("-o", "--output", help="JSON results (default mc_<model>_L<L>.json); CSV/PNG beside it")
+    p.add_argument("--timeseries", metavar="NPZ", help="also write every measurement of E and m to this .npz")
+    p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints (default 60)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run_mc)
+
+    p = sub.add_parser(
+        "exact",
+        help="exact <E>/N, C/N (and <|m|>) by enumeration or Kaufman's torus formula",
+        description="Exact thermodynamics: enumeration of all 2^N configurations (N <= 25, any model) or, for "
+        "the Ising model at any L, Kaufman's finite-torus partition function. Example: deepspin exact --L 8 "
+        "--T 1:4:0.05 --json exact.json",
+    )
+    add_hamiltonian_arguments(p, default="ising")
+    p.add_argument("--T", required=True, help="temperatures: start:stop:step (stop included) or a comma list")
+    p.add_argument("--method", default="auto", choices=("auto", "enumeration", "kaufman"),
+                   help="auto: enumeration for N <= 16 (gives <|m|>), else Kaufman for Ising")
+    p.add_argument("--json", help="write records (T, E_per_site, C_per_site, absm) to this JSON file")
+    p.add_argument("--csv", help="write the same records as CSV")
+    p.set_defaults(handler=run_exact)

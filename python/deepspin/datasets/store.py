@@ -1,0 +1,194 @@
+"""Dataset files: HDF5 with exact labels, the hash split and self-describing metadata.
+
+Layout (``schema_version`` 1):
+
+- datasets ``spins`` (``(B, L, L)`` int8 +1/-1, or float64 angles), ``energy`` (float64),
+  ``magnetization`` (float64), ``test`` (bool, SPEC section 4 split), ``class`` (int64, the Ising
+  energy class of SPEC section 3; only for the Ising model on an even lattice), and any per-sample
+  extras of the sampler (``temperature``, ``chain``, ``bin``);
+- root attributes ``schema_version`` (int) and ``meta`` (a JSON string): Hamiltonian name and
+  parameters (the import path of a user energy function), ``L``, sampler and its parameters, seed,
+  shards, counts, package version, creation time, ``magnetization_definition`` and ``checksum``.
+
+Magnetization: for +1/-1 spins ``m = mean(s)`` (SPEC section 1, signed). For angles (planar
+Potts) ``m = |mean(exp(i theta))|``, the planar (XY) order parameter in ``[0, 1]``, 1 when all
+angles are equal.
+
+The checksum is SHA-256 over every dataset's name, dtype, shape and bytes, in name order, so any
+change of content is detected on reading. Datasets are chunked and gzip-compressed; writes go to
+a temporary file renamed into place (:func:`deepspin.io.atomic_path`). A truncated, foreign or
+corrupted file, or an unknown schema, raises :class:`deepspin.errors.DatasetError`.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .._version import __version__
+from ..errors import DatasetError
+from ..io import atomic_path
+from ..observables import ising_class
+from .split import split_mask, test_threshold
+
+SCHEMA_VERSION = 1
+#: Datasets every file has.
+REQUIRED = ("spins", "energy", "magnetization", "test")
+SPLITS = ("train", "test", "all")
+MAGNETIZATION = {
+    "spins": "m = mean(s) per configuration (signed, +1/-1 spins)",
+    "angles": "m = |mean(exp(i theta))| per configuration (planar order parameter, 0..1)",
+}
+
+
+def magnetization(spins: np.ndarray, kind: str) -> np.ndarray:
+    """Per-configuration magnetization as defined in the module docstring, ``(B,)`` float64."""
+    flat = spins.reshape(spins.shape[0], -1)
+    if kind == "angles":
+        return np.abs(np.exp(1j * flat.astype(np.float64)).mean(axis=1))
+    return flat.mean(axis=1, dtype=np.float64)
+
+
+def spin_kind_of(meta: dict) -> str:
+    """``"angles"`` for angle-valued Hamiltonians, ``"spins"`` otherwise, from a sample/dataset meta."""
+    ham = meta["hamiltonian"]
+    angle = ham["name"] == "potts" or ham.get("params", {}).get("spin_kind") == "angle"
+    return "angles" if angle else "spins"
+
+
+def has_classes(meta: dict) -> bool:
+    """True for the Ising model on an even lattice (SPEC section 3 classes)."""
+    ham = meta["hamiltonian"]
+    return ham["name"] == "ising" and ham["L"] % 2 == 0
+
+
+def checksum(arrays: dict) -> str:
+    """``sha256:<hex>`` over each array's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return "sha256:" + digest.hexdigest()
+
+
+def build(samples, test_fraction: float) -> tuple[dict, dict]:
+    """Arrays and metadata of a dataset made from a :class:`~deepspin.sampling.SampleSet`."""
+    test_threshold(test_fraction)
+    meta = dict(samples.meta)
+    kind = spin_kind_of(meta)
+    spins = np.ascontiguousarray(samples.spins, dtype=np.float64 if kind == "angles" else np.int8)
+    arrays = {
+        "spins": spins,
+        "energy": np.asarray(samples.energy, dtype=np.float64),
+        "magnetization": magnetization(spins, kind),
+        "test": split_mask(spins, test_fraction, kind="angles" if kind == "angles" else "spins"),
+    }
+    if has_classes(meta):
+        arrays["class"] = ising_class(spins) if len(spins) else np.zeros(0, dtype=np.int64)
+    for name, values in samples.extras.items():
+        arrays[name] = np.asarray(values)
+    meta.update(test_fraction=float(test_fraction), magnetization_definition=MAGNETIZATION[kind])
+    return arrays, meta
+
+
+def write(path, arrays: dict, meta: dict) -> Path:
+    """Write a dataset atomically; fills in counts, version, creation time and the checksum."""
+    import h5py
+
+    missing = [name for name in REQUIRED if name not in arrays]
+    if missing:
+        raise ValueError(f"a dataset needs the arrays {REQUIRED}; missing {missing}")
+    sizes = {name: len(a) for name, a in arrays.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"all dataset arrays must have one entry per configuration; got lengths {sizes}")
+    meta = dict(meta)
+    meta.update(
+        schema_version=SCHEMA_VERSION,
+        deepspin_version=__version__,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        size={"total": int(len(arrays["test"])), "test": int(arrays["test"].sum()),
+              "train": int((~arrays["test"]).sum())},
+        checksum=checksum(arrays),
+    )
+    path = Path(path)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["meta"] = json.dumps(meta, sort_keys=True)
+        for name, array in arrays.items():
+            options = {"chunks": True, "compression": "gzip", "compression_opts": 4, "shuffle": True} if array.size else {}
+            f.create_dataset(name, data=array, **options)
+    return path
+
+
+def save(path, samples, test_fraction: float = 0.1) -> Path:
+    """Build and write the dataset of a :class:`~deepspin.sampling.SampleSet` (see :func:`build`)."""
+    return write(path, *build(samples, test_fraction))
+
+
+def read_meta(path) -> dict:
+    """Metadata of a dataset file (schema checked; data and checksum not read)."""
+    with _open(path) as f:
+        return _meta(f, path)
+
+
+def read(path) -> tuple[dict, dict]:
+    """All arrays and the metadata of a dataset file, checksum verified."""
+    with _open(path) as f:
+        meta = _meta(f, path)
+        missing = [name for name in REQUIRED if name not in f]
+        if missing:
+            raise DatasetError(f"{path}: not a complete deepspin dataset, missing datasets {missing}")
+        try:
+            arrays = {name: f[name][()] for name in f.keys()}
+        except (OSError, KeyError, ValueError) as exc:
+            raise DatasetError(f"{path}: cannot read the data (truncated or corrupted file?): {exc}") from None
+    if checksum(arrays) != meta.get("checksum"):
+        raise DatasetError(f"{path}: content checksum mismatch (file corrupted or modified after writing)")
+    return arrays, meta
+
+
+def load(path, split: str = "train") -> dict:
+    """A dataset ready for training: ``spins``, ``energy``, ``magnetization``, ``test``, ``class`` (when
+    defined), the sampler's extras, and ``meta`` (dict), restricted to ``split``.
+
+    ``split`` is ``"train"`` (``test == False``), ``"test"`` or ``"all"``.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    arrays, meta = read(path)
+    if split != "all":
+        keep = arrays["test"] if split == "test" else ~arrays["test"]
+        arrays = {name: array[keep] for name, array in arrays.items()}
+    arrays["meta"] = meta
+    return arrays
+
+
+def _open(path):
+    import h5py
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such dataset file: {path}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise DatasetError(f"{path}: not a readable HDF5 file (truncated or foreign?): {exc}") from None
+
+
+def _meta(f, path) -> dict:
+    if "schema_version" not in f.attrs or "meta" not in f.attrs:
+        raise DatasetError(f"{path}: not a deepspin dataset (no schema_version/meta attributes)")
+    version = f.attrs["schema_version"]
+    if int(version) != SCHEMA_VERSION:
+        raise DatasetError(
+            f"{path}: dataset schema version {int(version)}, this deepspin {__version__} reads version "
+            f"{SCHEMA_VERSION}; regenerate it or use a matching deepspin"
+        )
+    try:
+        return json.loads(f.attrs["meta"])
+    except (TypeError, ValueError) as exc:
+        raise DatasetError(f"{path}: metadata is not valid JSON: {exc}") from None

@@ -1,0 +1,144 @@
+"""Figures (matplotlib, Agg backend, PNG), imported lazily so that ``import deepspin`` stays light.
+
+- :func:`energy_histogram`: energies of a dataset, per Ising class or binned (paper, Figs. 2-3).
+- :func:`density_of_states`: number of configurations per energy level of a small Ising lattice,
+  by full enumeration (paper, Fig. 5 for 4x4).
+- :func:`hash_buckets`: occupancy of the 4096 buckets of the 12-bit SHA3 split (paper, Fig. 15b).
+- :func:`phase_diagram`: Monte Carlo ``<E>/N``, ``C/N`` and ``<|m|>`` against ``T`` with the exact
+  curves and the differences (paper, Figs. 7-10).
+Each function writes the PNG atomically and returns the numbers it drew.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .io import atomic_path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path) -> None:
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=150, bbox_inches="tight", format="png")
+    _pyplot().close(fig)
+
+
+def energy_histogram(energies, path, *, levels=None, bins=50, title: str = "") -> dict:
+    """Histogram of ``energies``: one bar per exact level if ``levels`` is given, else ``bins`` (a count or edges)."""
+    plt = _pyplot()
+    energies = np.asarray(energies, dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if levels is not None:
+        levels = np.asarray(levels, dtype=np.float64)
+        counts = np.array([(energies == level).sum() for level in levels])
+        step = np.min(np.diff(levels)) if len(levels) > 1 else 1.0
+        ax.bar(levels, counts, width=0.8 * step)
+        result = {"levels": levels.tolist(), "counts": counts.tolist()}
+    else:
+        counts, edges = np.histogram(energies, bins=bins)
+        ax.stairs(counts, edges, fill=True)
+        result = {"edges": edges.tolist(), "counts": counts.tolist()}
+    ax.set_xlabel("energy E (units of J)")
+    ax.set_ylabel("configurations")
+    ax.set_title(title or f"{len(energies):,} configurations")
+    _save(fig, path)
+    return result
+
+
+def density_of_states(L: int, path) -> dict:
+    """Configurations per nearest-neighbour Ising energy level of the ``L x L`` torus (enumeration, N <= 25)."""
+    from .hamiltonians import Ising
+    from .sampling import enumerate_all
+
+    energies = enumerate_all(Ising(L)).energy
+    levels, counts = np.unique(energies, return_counts=True)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.bar(levels, counts, width=0.8 * (np.min(np.diff(levels)) if len(levels) > 1 else 1.0))
+    ax.set_yscale("log")
+    ax.set_xlabel("energy E (units of J)")
+    ax.set_ylabel("number of configurations g(E)")
+    ax.set_title(f"Density of states, {L}x{L} Ising ({int(counts.sum()):,} configurations)")
+    _save(fig, path)
+    return {"levels": levels.tolist(), "counts": counts.tolist()}
+
+
+def hash_buckets(buckets, path, *, title: str = "") -> dict:
+    """Occupancy of the 4096 12-bit hash buckets, with the uniform expectation and its +-2 sigma band."""
+    from .datasets.split import BUCKETS
+
+    counts = np.bincount(np.asarray(buckets, dtype=np.int64), minlength=BUCKETS)
+    expected = counts.sum() / BUCKETS
+    sigma = np.sqrt(expected * (1 - 1 / BUCKETS))
+    plt = _pyplot()
+    fig, (ax, ax_hist) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [3, 1]})
+    ax.plot(np.arange(BUCKETS), counts, ".", markersize=1.5)
+    ax.axhline(expected, color="k", linewidth=1, label="uniform expectation")
+    ax.axhspan(expected - 2 * sigma, expected + 2 * sigma, color="0.85", label=r"$\pm 2\sigma$")
+    ax.set_xlabel("bucket (12 most significant bits of SHA3-512)")
+    ax.set_ylabel("configurations")
+    ax.legend(loc="upper right")
+    ax_hist.hist(counts, bins=np.arange(counts.min(), counts.max() + 2) - 0.5, orientation="horizontal")
+    ax_hist.set_xlabel("buckets")
+    fig.suptitle(title or f"{int(counts.sum()):,} configurations in {BUCKETS} buckets")
+    _save(fig, path)
+    chi2 = float(((counts - expected) ** 2 / expected).sum()) if expected > 0 else float("nan")
+    return {"counts": counts.tolist(), "expected": expected, "chi2": chi2, "dof": BUCKETS - 1}
+
+
+_PHASE_PANELS = (("E_per_site", r"$\langle E\rangle / N$"), ("C_per_site", r"$C / N$"),
+                 ("absm", r"$\langle |m|\rangle$"))
+
+
+def phase_diagram(records: list[dict], path, exact=None, *, title: str = "", label: str = "Monte Carlo") -> dict:
+    """Monte Carlo observables against ``T`` (error bars), the exact curves, and MC minus exact (as Fig. 9).
+
+    ``records``: ``MCResult.records()`` (keys ``T``, ``E_per_site``, ``C_per_site``, ``absm`` and their
+    ``_err``). ``exact``: ``None``, or a callable ``T -> dict`` with any of those keys (a value may be
+    ``None`` where no exact reference exists); it is drawn as a curve on a fine grid and subtracted at the
+    Monte Carlo temperatures. Returns the differences drawn (``None`` where there is no reference).
+    """
+    plt = _pyplot()
+    T = np.array([r["T"] for r in records])
+    curve = exact(np.linspace(T.min(), T.max(), 400)) if exact is not None else None
+    at_points = exact(T) if exact is not None else None
+    rows = 2 if at_points is not None else 1
+    fig, axes = plt.subplots(rows, 3, figsize=(13, 6.5 if rows == 2 else 3.8), squeeze=False, sharex=True,
+                             gridspec_kw={"height_ratios": [2, 1]} if rows == 2 else None)
+    differences = {}
+    for col, (key, name) in enumerate(_PHASE_PANELS):
+        ax = axes[0, col]
+        values = np.array([r[key] for r in records])
+        errors = np.array([r.get(f"{key}_err", np.nan) for r in records])
+        ax.errorbar(T, values, yerr=errors, fmt="o", ms=3, capsize=2, label=label)
+        if curve is not None and curve.get(key) is not None:
+            ax.plot(curve["T"], curve[key], "k-", lw=1, label="exact")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        if rows == 1:
+            ax.set_xlabel("$T$")
+        else:
+            dax = axes[1, col]
+            if at_points.get(key) is not None:
+                differences[key] = values - np.asarray(at_points[key])
+                dax.errorbar(T, differences[key], yerr=errors, fmt="o", ms=3, capsize=2)
+                dax.axhline(0.0, color="k", lw=0.8)
+            else:
+                differences[key] = None
+                dax.text(0.5, 0.5, "no exact reference", ha="center", va="center", transform=dax.transAxes)
+            dax.set_ylabel("MC - exact")
+            dax.set_xlabel("$T$")
+            dax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+    return {"T": T.tolist(), "differences": {k: None if v is None else v.tolist() for k, v in differences.items()}}
