@@ -6,10 +6,14 @@ Importing this package imports Keras (and the backend it selects, TensorFlow by 
 - :func:`paper_cnn`, :func:`describe`: the network of Mills & Tamblyn (2018), Fig. 1.
 - :func:`fit`, :class:`TrainConfig`, :data:`PRESETS`: training on arrays.
 - :func:`load`: a saved model as an energy operator (``energy(configs)``).
+- :func:`train_speedup_model`, :func:`framework_versions`: the pretrained models of ``models/``
+  and version records for ``bench/speedup.py``.
 """
 from .architectures import describe, paper_cnn
 from .layers import PeriodicPad2D
 from .operator import SurrogateOperator, load
+from .pretrained import framework_versions, train_speedup_model
 from .train import PRESETS, TrainConfig, fit
 
-__all__ = ["PRESETS", "PeriodicPad2D", "SurrogateOperator", "TrainConfig", "describe", "fit", "load", "paper_cnn"]
+__all__ = ["PRESETS", "PeriodicPad2D", "SurrogateOperator", "TrainConfig", "describe", "fit", "framework_versions",
+           "load", "paper_cnn", "train_speedup_model"]

@@ -85,7 +85,8 @@ def class_error_map(truth, predicted, L: int, path, title: str = "") -> None:
     n = L * L - 1
     counts = np.zeros((n, n))
     np.add.at(counts, (np.asarray(truth), np.asarray(predicted)), 1)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig.subplots_adjust(wspace=0.4)
     image = ax0.imshow(np.where(counts > 0, counts, np.nan), origin="lower", norm=LogNorm(), cmap="viridis")
     fig.colorbar(image, ax=ax0, label="configurations")
     ax0.set_xlabel("predicted class")

@@ -14,13 +14,26 @@ from deepspin.validation import check_angles, check_choice, check_spins
 TARGETS = ("class", "energy", "magnetization")
 
 
+def model_of(meta: dict) -> dict:
+    """``{"hamiltonian": name, "L": L, "params": {...}}`` from a dataset's metadata.
+
+    Accepts the flat form (``hamiltonian`` a name, ``L`` and ``params`` beside it) and the nested
+    form that deepspin.datasets writes (``hamiltonian = {"name", "L", "params"}``).
+    """
+    model = meta.get("hamiltonian")
+    if isinstance(model, dict):
+        return {"hamiltonian": model.get("name"), "L": int(model.get("L", 0)), "params": dict(model.get("params") or {})}
+    return {"hamiltonian": model, "L": int(meta.get("L", 0)), "params": dict(meta.get("params") or {})}
+
+
 def check_target(target: str, meta: dict) -> str:
     """Reject a target the data cannot provide (e.g. ``class`` on Potts or odd-L data)."""
     check_choice("target", target, TARGETS)
     if target != "class":
         return target
-    name, L = meta.get("hamiltonian"), int(meta.get("L", 0))
-    J = float((meta.get("params") or {}).get("J", 1.0))
+    model = model_of(meta)
+    name, L = model["hamiltonian"], model["L"]
+    J = float(model["params"].get("J", 1.0))
     if name != "ising" or L % 2 or J != 1.0:
         raise ValueError(
             f"target 'class' needs nearest-neighbour Ising data with even L and J = 1 (SPEC section 3); "
@@ -36,7 +49,7 @@ def labels(data, target: str) -> np.ndarray:
     if target == "class":
         if "class" in data:
             return np.asarray(data["class"], dtype=np.int64)
-        return energy_to_class(data["energy"], int(meta["L"]))
+        return energy_to_class(data["energy"], model_of(meta)["L"])
     return np.asarray(data[target], dtype=np.float64)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from . import model_io
 from .architectures import PADDINGS, paper_cnn
 from .distribute import STRATEGIES, placement
-from .targets import TARGETS, n_classes, network_inputs
+from .targets import TARGETS, model_of, n_classes, network_inputs
 
 OPTIMIZERS = ("adam", "adadelta", "sgd")
 BACKUP_DIR = "backup"
@@ -139,9 +139,7 @@ def training_metadata(config: TrainConfig, meta: dict, n_train: int, history, so
     epochs = len(history.epoch) if history is not None else 0
     return {
         "target": config.target,
-        "L": int(meta["L"]),
-        "hamiltonian": meta.get("hamiltonian"),
-        "params": meta.get("params", {}),
+        **model_of(meta),
         "training": {**dataclasses.asdict(config), "n_train": int(n_train), "epochs_run": epochs,
                      "last_epoch": int(history.epoch[-1]) + 1 if epochs else 0, "data": source},
     }

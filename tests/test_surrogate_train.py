@@ -137,13 +137,17 @@ def test_paper_preset_and_explicit_options():
 
 
 def _dataset(hamiltonian, L, spins, energy, magnetization, test, **extra):
+    """A dataset mapping with metadata nested as deepspin.datasets writes it."""
     return {"spins": spins, "energy": energy, "magnetization": magnetization, "test": test,
-            "meta": {"hamiltonian": hamiltonian, "L": L, "params": {"J": 1.0}}, **extra}
+            "meta": {"hamiltonian": {"name": hamiltonian, "L": L, "params": {"J": 1.0}}}, **extra}
 
 
 def test_class_target_on_potts_data_is_a_clear_error():
     theta = np.random.default_rng(0).uniform(0, np.pi, (10, 4, 4))
     data = _dataset("potts", 4, theta, np.zeros(10), np.zeros(10), np.zeros(10, bool))
+    flat = {**data, "meta": {"hamiltonian": "potts", "L": 4, "params": {"J": 1.0}}}
+    with pytest.raises(ValueError, match="target 'class' needs nearest-neighbour Ising data.*potts"):
+        labels(flat, "class")
     with pytest.raises(ValueError, match="target 'class' needs nearest-neighbour Ising data.*potts"):
         labels(data, "class")
     np.testing.assert_array_equal(labels(data, "energy"), np.zeros(10))

@@ -84,12 +84,12 @@ def run_train(args) -> int:
 
 
 def _truth_and_predictions(op, data):
-    from deepspin.surrogate.targets import labels
+    from deepspin.surrogate.targets import labels, model_of
 
-    meta = data["meta"]
-    if meta.get("hamiltonian") != op.hamiltonian or int(meta.get("L", 0)) != op.L:
+    data_model = model_of(data["meta"])
+    if data_model["hamiltonian"] != op.hamiltonian or data_model["L"] != op.L:
         raise ValueError(f"the model was trained on {op.hamiltonian} L={op.L}, the dataset holds "
-                         f"{meta.get('hamiltonian')} L={meta.get('L')}")
+                         f"{data_model['hamiltonian']} L={data_model['L']}")
     return labels(data, op.target), op.predict(data["spins"])
 
 
@@ -171,13 +171,13 @@ def run_learning_curve(args) -> int:
     from deepspin.io import write_text
     from deepspin.surrogate import evaluate
     from deepspin.surrogate.operator import SurrogateOperator
-    from deepspin.surrogate.targets import labels
+    from deepspin.surrogate.targets import labels, model_of
     from deepspin.surrogate.train import fit, training_metadata
 
     config = config_from_args(args)
     train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
     y_train, y_test = labels(train, config.target), labels(test, config.target)
-    L = int(train["meta"]["L"])
+    L = model_of(train["meta"])["L"]
     sizes = sorted(set(args.sizes))
     if sizes[-1] > len(y_train):
         raise ValueError(f"--sizes asks for {sizes[-1]:,} training configurations; the train split has {len(y_train):,}")
@@ -212,12 +212,11 @@ def run_export(args) -> int:
 
 def run_baselines(args) -> int:
     from deepspin.surrogate import baselines
-    from deepspin.surrogate.targets import check_target, labels
+    from deepspin.surrogate.targets import check_target, labels, model_of
 
     train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
-    meta = train["meta"]
-    check_target(args.target, meta)
-    L = int(meta["L"])
+    check_target(args.target, train["meta"])
+    L = model_of(train["meta"])["L"]
     value = "magnetization" if args.target == "magnetization" else "energy"
     x_train, x_test = baselines.featurize(train["spins"]), baselines.featurize(test["spins"])
     y_train = np.asarray(train[value], dtype=np.float64)
