@@ -2,7 +2,7 @@
 
 Training: samples/s of ``train_on_batch`` with Adam on random +1/-1 configurations (the cost
 does not depend on the labels). Inference: configurations/s of the energy operator
-(``deepspin.surrogate.SurrogateOperator.energy``, batched ``predict_on_batch``) and of
+(``deepspin.surrogate.EnergySurrogate.energy``, batched ``predict_on_batch``) and of
 ``model.predict``. Both paddings; the backend's default device (a GPU when TensorFlow sees one).
 
     PYTHONPATH=python python bench/surrogate_throughput.py [--L 8] [--batch 800]
@@ -21,7 +21,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from harness import format_table, machine_info, machine_label, measure, write_results  # noqa: E402
 
-from deepspin.surrogate import SurrogateOperator, describe, paper_cnn  # noqa: E402
+from deepspin.surrogate import EnergySurrogate, describe, paper_cnn  # noqa: E402
 from deepspin.surrogate.train import TrainConfig, compile_model  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def main() -> None:
         compile_model(model, TrainConfig(target="class", padding=padding))
         xb, yb = x[:args.batch].astype(np.float32), y[:args.batch]
         train = measure(lambda: model.train_on_batch(xb, yb), repeats=args.repeats, min_time=1.0)
-        op = SurrogateOperator(model, {"target": "class", "L": args.L}, batch_size=args.batch)
+        op = EnergySurrogate(model, {"target": "class", "L": args.L}, batch_size=args.batch)
         operator = measure(lambda: op.energy(x), repeats=args.repeats, min_time=1.0)
         predict = measure(lambda: model.predict(x.astype(np.float32), batch_size=args.batch, verbose=0),
                           repeats=args.repeats, min_time=1.0)

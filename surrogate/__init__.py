@@ -11,9 +11,21 @@ Importing this package imports Keras (and the backend it selects, TensorFlow by 
 """
 from .architectures import describe, paper_cnn
 from .layers import PeriodicPad2D
-from .operator import SurrogateOperator, load
+from .operator import EnergySurrogate, MagnetizationSurrogate, SurrogateOperator, load
 from .pretrained import framework_versions, train_speedup_model
 from .train import PRESETS, TrainConfig, fit
 
-__all__ = ["PRESETS", "PeriodicPad2D", "SurrogateOperator", "TrainConfig", "describe", "fit", "framework_versions",
-           "load", "paper_cnn", "train_speedup_model"]
+__all__ = [
+    "PRESETS",
+    "EnergySurrogate",
+    "MagnetizationSurrogate",
+    "PeriodicPad2D",
+    "SurrogateOperator",
+    "TrainConfig",
+    "describe",
+    "fit",
+    "framework_versions",
+    "load",
+    "paper_cnn",
+    "train_speedup_model",
+]

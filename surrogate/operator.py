@@ -17,7 +17,10 @@ from .targets import TARGETS, network_inputs
 
 
 class SurrogateOperator:
-    """A ``.keras`` surrogate with its metadata (target, L, Hamiltonian, training data)."""
+    """A ``.keras`` surrogate with its metadata (target, L, Hamiltonian, training data).
+
+    Base of :class:`EnergySurrogate` and :class:`MagnetizationSurrogate`; :func:`load` picks one.
+    """
 
     def __init__(self, model, metadata: dict, batch_size: int = 8192) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
@@ -55,27 +58,46 @@ class SurrogateOperator:
             return np.zeros(0, dtype=np.int64 if self.target == "class" else np.float64)
         return np.concatenate(out).astype(np.int64 if self.target == "class" else np.float64)
 
+    def _scalar_or_batch(self, values, configs):
+        return float(values[0]) if np.ndim(configs) == 2 else values
+
+
+class EnergySurrogate(SurrogateOperator):
+    """A classifier or energy regressor: ``energy(configs)`` and ``op(configs)`` in units of J.
+
+    It has no ``magnetization`` method, so the Monte Carlo engine measures ``|m|`` from the spins.
+    """
+
     def energy(self, configs):
         """Predicted energies (units of J): float64 ``(B,)``, or a float for one ``(L, L)`` configuration."""
-        if self.target == "magnetization":
-            raise ValueError("this surrogate predicts magnetization, not energy; use .magnetization()")
         y = self.predict(configs)
-        energies = class_to_energy(y, self.L) if self.target == "class" else y
-        return float(energies[0]) if np.ndim(configs) == 2 else energies
+        return self._scalar_or_batch(class_to_energy(y, self.L) if self.target == "class" else y, configs)
 
     __call__ = energy
 
+
+class MagnetizationSurrogate(SurrogateOperator):
+    """A magnetization regressor: ``magnetization(configs)`` per site (not an energy operator)."""
+
     def magnetization(self, configs):
-        """Predicted magnetization per site (magnetization-regression models only)."""
-        if self.target != "magnetization":
-            raise ValueError(f"this surrogate predicts {self.target}, not magnetization; use .energy()")
-        m = self.predict(configs)
-        return float(m[0]) if np.ndim(configs) == 2 else m
+        """Predicted magnetization per site: float64 ``(B,)``, or a float for one configuration."""
+        return self._scalar_or_batch(self.predict(configs), configs)
+
+
+def operator(model, metadata: dict, batch_size: int = 8192) -> SurrogateOperator:
+    """Wrap a Keras model: an :class:`EnergySurrogate` or a :class:`MagnetizationSurrogate`."""
+    target = metadata.get("target")
+    cls = MagnetizationSurrogate if target == "magnetization" else EnergySurrogate
+    return cls(model, metadata, batch_size)
 
 
 def load(path, batch_size: int = 8192, target: str | None = None) -> SurrogateOperator:
-    """Load a ``.keras`` surrogate as an operator (``target`` overrides missing metadata)."""
+    """Load a ``.keras`` surrogate as an operator (``target`` overrides missing metadata).
+
+    Classifiers and energy regressors give an :class:`EnergySurrogate` (``energy``, callable);
+    magnetization regressors a :class:`MagnetizationSurrogate` (``magnetization``).
+    """
     model, metadata = model_io.load(path)
     if target is not None:
         metadata = {**metadata, "target": target}
-    return SurrogateOperator(model, metadata, batch_size)
+    return operator(model, metadata, batch_size)

@@ -22,7 +22,7 @@ from deepspin.io import write_text
 
 from . import model_io
 from .evaluate import metrics
-from .operator import SurrogateOperator
+from .operator import EnergySurrogate
 from .train import TrainConfig, fit, training_metadata
 
 SPEEDUP_HAMILTONIANS = ("screened-coulomb", "sinusoidal-coulomb")
@@ -55,7 +55,7 @@ def train_speedup_model(hamiltonian: str = "screened-coulomb", path=None, n_trai
     seconds = time.perf_counter() - start
     meta = {"hamiltonian": hamiltonian, "L": 8, "params": H.params}
     metadata = training_metadata(config, meta, n_train, history, source=f"uniform random, seed {seed}")
-    result = metrics("energy", energies[n_train:], SurrogateOperator(model, metadata).energy(spins[n_train:]))
+    result = metrics("energy", energies[n_train:], EnergySurrogate(model, metadata).energy(spins[n_train:]))
     model_io.save(model, path, metadata)
     card = {
         "model": path.name,

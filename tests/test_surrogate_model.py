@@ -134,8 +134,7 @@ def test_operator_energy_is_the_predicted_class_level(classifier):
         op.energy(np.ones((2, 8, 8), np.int8))
     with pytest.raises(ValueError, match="spins must be exactly"):
         op.energy(np.zeros((2, 4, 4), np.int8))
-    with pytest.raises(ValueError, match="not magnetization"):
-        op.magnetization(batch)
+    assert not hasattr(op, "magnetization")  # the Monte Carlo engine then measures |m| from the spins
 
 
 def test_tensorflow_model_predicts_the_same_under_jax(classifier, tmp_path):
@@ -205,3 +204,18 @@ def test_importing_deepspin_and_its_cli_loads_no_ml_framework():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT / "python")}).stdout
     assert out.strip() == "[]"
+
+
+def test_magnetization_surrogate_is_not_an_energy_operator():
+    from deepspin.surrogate.operator import MagnetizationSurrogate, operator
+
+    model = paper_cnn(4, "regression", target_scale=0.5, target_offset=0.0)
+    op = operator(model, {"target": "magnetization", "L": 4})
+    assert isinstance(op, MagnetizationSurrogate)
+    x = configurations(4)[:10]
+    m = op.magnetization(x)
+    np.testing.assert_allclose(m, model.predict(x.astype(np.float32), verbose=0)[:, 0], rtol=1e-6)
+    assert m.dtype == np.float64 and isinstance(op.magnetization(x[0]), float)
+    assert not hasattr(op, "energy") and not callable(op)
+    with pytest.raises(ValueError, match="carries no deepspin metadata"):
+        operator(model, {})

@@ -170,7 +170,7 @@ def run_learning_curve(args) -> int:
     _quiet_tensorflow()
     from deepspin.io import write_text
     from deepspin.surrogate import evaluate
-    from deepspin.surrogate.operator import SurrogateOperator
+    from deepspin.surrogate.operator import operator
     from deepspin.surrogate.targets import labels, model_of
     from deepspin.surrogate.train import fit, training_metadata
 
@@ -187,7 +187,7 @@ def run_learning_curve(args) -> int:
         print(f"training on {n:,} configurations", file=sys.stderr)
         keep = np.sort(order[:n])
         model, history = fit(train["spins"][keep], y_train[keep], config, verbose=0 if args.quiet else 1)
-        op = SurrogateOperator(model, training_metadata(config, train["meta"], n, history))
+        op = operator(model, training_metadata(config, train["meta"], n, history))
         result = evaluate.metrics(config.target, y_test, op.predict(test["spins"]), L)
         result.pop("per_class", None)
         rows.append({"n_train": n, "epochs": len(history.epoch), **result})
