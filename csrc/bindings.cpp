@@ -66,6 +66,20 @@ void cuda_chunked(const In* host_in, int64_t batch, int64_t per_config, double* 
     }
 }
 
+// (B,) energies of a host (B, L, L) array: `launch(device_in, count, L, device_out)` runs per chunk
+// with the GIL released.
+template <typename T, typename Launch>
+CArray<double> cuda_host_energies(const CArray<T>& configs, Launch launch) {
+    auto [batch, L] = batch_shape(configs);
+    auto out = empty_result(batch);
+    const T* in = configs.data();
+    double* o = out.mutable_data();
+    py::gil_scoped_release release;
+    cuda_chunked(in, batch, int64_t(L) * L, o,
+                 [&, L = L](const T* d_in, int64_t count, double* d_out) { launch(d_in, count, L, d_out); });
+    return out;
+}
+
 int64_t vector_count(const CArray<int32_t>& vectors) {
     if (vectors.ndim() != 2 || vectors.shape(1) != 2) throw std::invalid_argument("vectors must be (n, 2) int32");
     return vectors.shape(0);
@@ -248,62 +262,36 @@ PYBIND11_MODULE(_core, m) {
 
     // ---- CUDA, host (NumPy) arrays: copied to the device in bounded chunks ----
     m.def("ising_energy_cuda", [](const CArray<int8_t>& spins, double J) {
-        auto [batch, L] = batch_shape(spins);
-        auto out = empty_result(batch);
-        const int8_t* s = spins.data();
-        double* o = out.mutable_data();
-        py::gil_scoped_release release;
-        cuda_chunked(s, batch, int64_t(L) * L, o, [&](const int8_t* in, int64_t count, double* dout) {
-            ising_energy_cuda(in, count, L, J, dout, 0);
+        return cuda_host_energies(spins, [&](const int8_t* in, int64_t count, int L, double* out) {
+            ising_energy_cuda(in, count, L, J, out, 0);
         });
-        return out;
     }, py::arg("spins"), py::arg("J"));
 
     m.def("potts_energy_cuda", [](const CArray<double>& theta, double J) {
-        auto [batch, L] = batch_shape(theta);
-        auto out = empty_result(batch);
-        const double* t = theta.data();
-        double* o = out.mutable_data();
-        py::gil_scoped_release release;
-        cuda_chunked(t, batch, int64_t(L) * L, o, [&](const double* in, int64_t count, double* dout) {
-            potts_energy_cuda(in, count, L, J, dout, 0);
+        return cuda_host_energies(theta, [&](const double* in, int64_t count, int L, double* out) {
+            potts_energy_cuda(in, count, L, J, out, 0);
         });
-        return out;
     }, py::arg("theta"), py::arg("J"));
 
     m.def("pair_kernel_energy_cuda", [](const CArray<int8_t>& spins, const CArray<double>& kernel, double J,
                                         bool fp32) {
-        auto [batch, L] = batch_shape(spins);
+        const int L = batch_shape(spins).second;
         if (kernel.ndim() != 2 || kernel.shape(0) != L || kernel.shape(1) != L)
             throw std::invalid_argument("kernel must be (L, L) float64");
-        auto out = empty_result(batch);
-        const int8_t* s = spins.data();
-        const double* k = kernel.data();
-        double* o = out.mutable_data();
-        py::gil_scoped_release release;
-        DeviceArray dk(k, sizeof(double) * L * L);
-        cuda_chunked(s, batch, int64_t(L) * L, o, [&](const int8_t* in, int64_t count, double* dout) {
-            pair_kernel_energy_cuda(in, count, L, dk.get<double>(), J, fp32, dout, 0);
+        DeviceArray dk(kernel.data(), sizeof(double) * L * L);
+        return cuda_host_energies(spins, [&](const int8_t* in, int64_t count, int L_, double* out) {
+            pair_kernel_energy_cuda(in, count, L_, dk.get<double>(), J, fp32, out, 0);
         });
-        return out;
     }, py::arg("spins"), py::arg("kernel"), py::arg("J"), py::arg("fp32"));
 
     m.def("pair_explicit_energy_cuda", [](const CArray<int8_t>& spins, const CArray<int32_t>& vectors,
                                           const CArray<double>& weights, int model, double k, double J, bool fp32) {
-        auto [batch, L] = batch_shape(spins);
         const int64_t nv = vector_count(vectors);
         if (model == kTabulated && weights.size() != nv) throw std::invalid_argument("weights must be (n,) float64");
-        auto out = empty_result(batch);
-        const int8_t* s = spins.data();
-        const int32_t* v = vectors.data();
-        const double* w = weights.data();
-        double* o = out.mutable_data();
-        py::gil_scoped_release release;
-        DeviceArray dv(v, sizeof(int32_t) * 2 * nv), dw(w, sizeof(double) * weights.size());
-        cuda_chunked(s, batch, int64_t(L) * L, o, [&](const int8_t* in, int64_t count, double* dout) {
-            pair_explicit_energy_cuda(in, count, L, dv.get<int32_t>(), dw.get<double>(), nv, model, k, J, fp32, dout, 0);
+        DeviceArray dv(vectors.data(), sizeof(int32_t) * 2 * nv), dw(weights.data(), sizeof(double) * weights.size());
+        return cuda_host_energies(spins, [&](const int8_t* in, int64_t count, int L, double* out) {
+            pair_explicit_energy_cuda(in, count, L, dv.get<int32_t>(), dw.get<double>(), nv, model, k, J, fp32, out, 0);
         });
-        return out;
     }, py::arg("spins"), py::arg("vectors"), py::arg("weights"), py::arg("model"), py::arg("k"), py::arg("J"),
        py::arg("fp32"));
 

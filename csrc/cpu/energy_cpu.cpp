@@ -11,6 +11,13 @@
 #include "engine.hpp"
 #include "lattice.hpp"
 
+// Hot loops get an AVX2/FMA/POPCNT clone (x86-64-v3) picked at run time, and a portable default.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define DS_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define DS_SIMD_CLONES
+#endif
+
 namespace deepspin {
 namespace {
 
@@ -24,9 +31,7 @@ int thread_count(int threads, int64_t work) {
 
 // L <= 8: one packed word per configuration and N popcounts (see packed_kernel_sum).
 template <typename Real>
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
+DS_SIMD_CLONES
 void packed_range(const int8_t* spins, int64_t first, int64_t last, int L, const Real* k, double half_J,
                   double* out) {
     const int N = L * L;
@@ -56,9 +61,7 @@ void pair_kernel_packed(const int8_t* spins, int64_t batch, int L, const double*
 
 // 8 < L <= 64: one packed word per row and L^3 popcounts (see row_packed_kernel_sum).
 template <typename Real>
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
+DS_SIMD_CLONES
 void row_packed_range(const int8_t* spins, int64_t first, int64_t last, int L, const Real* k, double half_J,
                       double* out) {
     uint64_t rows[kRowPackedMaxL], rotated[kRowPackedMaxL];
