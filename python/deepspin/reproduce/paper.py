@@ -1,0 +1,38 @@
+"""The published numbers of Mills & Tamblyn, PRE 97, 032119 (2018), in one table.
+
+Every number in the report's paper column comes from :data:`PAPER`, each with the figure or section
+that states it. ``value`` is ``None`` for a claim the paper makes without a number (the report then
+shows the claim and no ratio).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class PaperValue:
+    """One published result: the number (or ``None``), how the paper states it, and where."""
+
+    value: float | None
+    text: str
+    where: str
+
+
+PAPER = {
+    "ising4.levels": PaperValue(15, "15 energy levels", "Sec. IV.A"),
+    "ising4.configurations": PaperValue(65_536, "65 536 configurations", "Sec. IV.A"),
+    "ising4.E_min": PaperValue(-32, "-32 J", "Sec. IV.A"),
+    "ising4.E_max": PaperValue(32, "32 J", "Sec. IV.A"),
+    "ising4.uniform_size": PaperValue(12_500, "approximately 12 500", "Sec. III"),
+    "ising4.uniform_distinct": PaperValue(10_343, "10 343 distinct", "Sec. III"),
+    "ising4.uniform_distinct_fraction": PaperValue(16, "16 %", "Sec. III"),
+    "ising4.uniform_extreme_examples": PaperValue(
+        None, "very little probability of a high- or low-energy configuration", "Sec. III, Fig. 2"),
+    "ising4.targeted_size": PaperValue(27_000, "27 000 (1800 per class)", "Sec. IV.A"),
+    "ising4.targeted_distinct_fraction": PaperValue(20, "less than 20 %", "Sec. IV.A"),
+    "ising.Tc": PaperValue(2.269, "Tc ≈ 2.269 (infinite lattice; finite tori peak at γTc)", "Sec. IV.B.3"),
+    "ising.phase_match": PaperValue(None, "phase diagrams match exactly", "Sec. IV.B.3, Figs. 7-9"),
+    "hash.uniform": PaperValue(None, "the 12 most significant bits are uniformly distributed", "Appendix, Fig. 15b"),
+    "coulomb.high_T_absm": PaperValue(
+        None, "<|m|> approaches the mean |m| of random spins at high T", "Sec. IV.B.4, Fig. 10"),
+}

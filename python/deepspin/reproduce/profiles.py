@@ -1,0 +1,46 @@
+"""Sizes of every stage per profile, in one place.
+
+- ``paper``: the paper's sizes (400 chains; 12,500 uniform and 3 x 27,000 targeted 4x4 examples;
+  Monte Carlo long enough for curves as smooth as the paper's). Meant for a GPU; runs on a CPU too.
+- ``quick``: the same studies, smaller where it costs time (fewer sweeps and temperatures), to finish
+  on a 2-core CPU within 30 minutes; the report lists these sizes.
+- ``test``: tiny sizes for the test suite (seconds).
+"""
+from __future__ import annotations
+
+_ISING_MC = {"chains": 400, "seed": 0}
+_SAMPLING = {"uniform_n": 12_500, "per_class": 1800, "targeted_sets": 3, "extreme": 24, "seed": 1}
+
+PROFILES = {
+    "paper": {
+        "hash-uniformity": {"L": 8, "n": 1_000_000, "seed": 1},
+        "dos-4x4": {"L": 4},
+        "sampling-4x4": _SAMPLING,
+        "phase-4x4": {"L": 4, "T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC},
+        "phase-8x8": {"L": 8, "T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC},
+        "coulomb-mc": {"L": 8, "T": "0.1:10:0.1", "chains": 400, "sweeps": 2000, "seed": 0},
+    },
+    "quick": {
+        "hash-uniformity": {"L": 8, "n": 1_000_000, "seed": 1},
+        "dos-4x4": {"L": 4},
+        "sampling-4x4": _SAMPLING,
+        "phase-4x4": {"L": 4, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
+        "phase-8x8": {"L": 8, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
+        "coulomb-mc": {"L": 8, "T": "0.25:10:0.25", "chains": 100, "sweeps": 1000, "seed": 0},
+    },
+    "test": {
+        "hash-uniformity": {"L": 8, "n": 8192, "seed": 1},
+        "dos-4x4": {"L": 4},
+        "sampling-4x4": {"uniform_n": 2000, "per_class": 40, "targeted_sets": 2, "extreme": 24, "seed": 1},
+        "phase-4x4": {"L": 4, "T": "1.5:3.5:0.5", "sweeps": 200, "chains": 32, "seed": 0},
+        "phase-8x8": {"L": 8, "T": "1.5:3.5:0.5", "sweeps": 200, "chains": 32, "seed": 0},
+        "coulomb-mc": {"L": 4, "T": "0.5:4:0.5", "chains": 16, "sweeps": 100, "seed": 0},
+    },
+}
+
+
+def params(profile: str, stage: str) -> dict:
+    """The parameters of ``stage`` under ``profile``."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    return dict(PROFILES[profile][stage])
