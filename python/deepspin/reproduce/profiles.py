@@ -26,7 +26,7 @@ PROFILES = {
         "sampling-4x4": _SAMPLING,
         "phase-4x4": {"L": 4, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
         "phase-8x8": {"L": 8, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
-        "coulomb-mc": {"L": 8, "T": "0.25:10:0.25", "chains": 100, "sweeps": 1000, "seed": 0},
+        "coulomb-mc": {"L": 8, "T": "0.25:10:0.25", "chains": 400, "sweeps": 1000, "seed": 0},
     },
     "test": {
         "hash-uniformity": {"L": 8, "n": 8192, "seed": 1},
