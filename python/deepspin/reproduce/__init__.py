@@ -19,7 +19,7 @@ from . import profiles, report
 from .paper import PAPER, PaperValue
 from .profiles import PROFILES
 from .stage import Row, Stage, content_key, load_results, run_stage
-from .stages import STAGES
+from .registry import STAGES
 
 
 def check_stages(only) -> list[str]:

@@ -16,7 +16,7 @@ from ..mc.temperatures import parse_temperatures
 from ..observables import ising_energy_levels
 from ..sampling import uniform
 from .figures import magnetization_curves, peak_temperature
-from .stage import Context, Row, Stage
+from .stage import Context, Row
 
 
 def random_spin_absm(N: int) -> float:
@@ -54,20 +54,33 @@ def density_of_states(ctx: Context) -> list[Row]:
     ]
 
 
-def _dataset(ctx: Context, L: int, sampler: str, seed: int, **params):
-    """A cached dataset (HDF5, all of it: ``test`` marks the hash split) of the ``L x L`` Ising model."""
-    spec = {"hamiltonian": "ising", "L": L, "sampler": sampler, "seed": seed, "test_fraction": 0.0, **params}
+def dataset(ctx: Context, hamiltonian_name: str, L: int, sampler: str, seed: int, test_fraction: float = 0.0,
+            **params) -> dict:
+    """A cached dataset (HDF5, all of it; ``test`` marks the hash split), loaded as arrays."""
+    spec = {"hamiltonian": hamiltonian_name, "L": L, "sampler": sampler, "seed": seed, "test_fraction": test_fraction,
+            **params}
+    H = hamiltonian(hamiltonian_name, L)
     path = ctx.artefact("dataset", spec, lambda out: datasets.generate(
-        Ising(L), sampler, out, test_fraction=0.0, seed=seed, progress=ctx.progress, **params), ".h5")
+        H, sampler, out, test_fraction=test_fraction, seed=seed, progress=ctx.progress, **params), ".h5")
     return datasets.load(path, split="all")
+
+
+def sampling_specs(p: dict) -> dict:
+    """The 4x4 datasets of the sampling study: ``uniform`` and ``targeted-<i>`` -> :func:`dataset` arguments."""
+    specs = {"uniform": {"hamiltonian_name": "ising", "L": 4, "sampler": "uniform", "seed": p["seed"], "n": p["uniform_n"]}}
+    for i in range(p["targeted_sets"]):
+        specs[f"targeted-{i + 1}"] = {"hamiltonian_name": "ising", "L": 4, "sampler": "targeted", "seed": p["seed"] + 1 + i,
+                                      "per_class": p["per_class"]}
+    return specs
 
 
 def sampling_4x4(ctx: Context) -> list[Row]:
     """Uniform against targeted sampling of the 4x4 Ising model: energy histograms (Figs. 2-3)."""
     p = ctx.params
     L, levels = 4, ising_energy_levels(4)
-    extreme = p["extreme"]  # |E| >= extreme counts as a high/low-energy configuration
-    uni = _dataset(ctx, L, "uniform", p["seed"], n=p["uniform_n"])
+    extreme = p["extreme"]  # |E| > extreme counts as a high/low-energy configuration (the paper's 16 J)
+    specs = sampling_specs(p)
+    uni = dataset(ctx, **specs["uniform"])
     plots.energy_histogram(uni["energy"], ctx.figure("uniform_histogram.png"), levels=levels,
                            title=f"uniform sampling, {len(uni['energy']):,} configurations")
     rows = [
@@ -78,17 +91,17 @@ def sampling_4x4(ctx: Context) -> list[Row]:
         Row("4x4 uniform set: distinct share of configuration space",
             100 * datasets.distinct_count(uni["spins"]) / 2 ** (L * L), unit="%",
             paper="ising4.uniform_distinct_fraction", compare="difference", figure="uniform_histogram.png"),
-        Row(f"4x4 uniform set: examples with |E| >= {extreme} J", int((np.abs(uni["energy"]) >= extreme).sum()),
+        Row(f"4x4 uniform set: examples with |E| > {extreme} J", int((np.abs(uni["energy"]) > extreme).sum()),
             paper="ising4.uniform_extreme_examples", figure="uniform_histogram.png"),
     ]
     fractions, extremes = [], []
     for i in range(p["targeted_sets"]):
-        tgt = _dataset(ctx, L, "targeted", p["seed"] + 1 + i, per_class=p["per_class"])
+        tgt = dataset(ctx, **specs[f"targeted-{i + 1}"])
         if i == 0:
             plots.energy_histogram(tgt["energy"], ctx.figure("targeted_histogram.png"), levels=levels,
                                    title=f"targeted sampling, {len(tgt['energy']):,} configurations")
         fractions.append(100 * datasets.distinct_count(tgt["spins"]) / 2 ** (L * L))
-        extremes.append(int((np.abs(tgt["energy"]) >= extreme).sum()))
+        extremes.append(int((np.abs(tgt["energy"]) > extreme).sum()))
         size = len(tgt["energy"])
     n = p["targeted_sets"]
     rows += [
@@ -96,19 +109,20 @@ def sampling_4x4(ctx: Context) -> list[Row]:
             figure="targeted_histogram.png"),
         Row(f"4x4 targeted sets ({n}): largest distinct share of configuration space", max(fractions), unit="%",
             paper="ising4.targeted_distinct_fraction", figure="targeted_histogram.png"),
-        Row(f"4x4 targeted sets ({n}): fewest examples with |E| >= {extreme} J", min(extremes),
+        Row(f"4x4 targeted sets ({n}): fewest examples with |E| > {extreme} J", min(extremes),
             paper="ising4.uniform_extreme_examples", figure="targeted_histogram.png"),
     ]
     return rows
 
 
-def _mc_records(ctx: Context, H, p: dict) -> list[dict]:
-    """Cached Metropolis records (exact operator) of ``H`` for the profile's temperatures and lengths."""
-    spec = {"hamiltonian": repr(H), "T": p["T"], "chains": p["chains"], "sweeps": p["sweeps"], "seed": p["seed"]}
+def mc_records(ctx: Context, model, p: dict, name: str | None = None, **options) -> list[dict]:
+    """Cached Metropolis records of ``model`` (a Hamiltonian, or an operator named by ``name``) for the
+    profile's temperatures, chains, sweeps and seed."""
+    spec = {"model": name or repr(model), "T": p["T"], "chains": p["chains"], "sweeps": p["sweeps"], "seed": p["seed"]}
 
     def build(path):
-        result = mc_run(H, parse_temperatures(p["T"]), chains=p["chains"], sweeps=p["sweeps"], seed=p["seed"],
-                        progress=ctx.progress)
+        result = mc_run(model, parse_temperatures(p["T"]), chains=p["chains"], sweeps=p["sweeps"], seed=p["seed"],
+                        progress=ctx.progress, **options)
         write_text(path, json.dumps(result.records(), indent=1) + "\n")
 
     return json.loads(ctx.artefact("mc", spec, build, ".json").read_text())
@@ -119,7 +133,7 @@ def phase_ising(ctx: Context) -> list[Row]:
     p = ctx.params
     L = p["L"]
     H = Ising(L)
-    records = _mc_records(ctx, H, p)
+    records = mc_records(ctx, H, p)
     reference = exact_reference(H)
     fig = "phase_diagram.png"
     drawn = plots.phase_diagram(records, ctx.figure(fig), reference, label="Metropolis, exact energy",
@@ -145,7 +159,7 @@ def coulomb_magnetization(ctx: Context) -> list[Row]:
     """<|m|> against T for the antiferromagnetic screened Coulomb model, exact operator (Fig. 10)."""
     p = ctx.params
     H = hamiltonian("screened-coulomb", p["L"])
-    records = _mc_records(ctx, H, p)
+    records = mc_records(ctx, H, p)
     limit = random_spin_absm(H.N)
     fig = "absm.png"
     magnetization_curves({"Metropolis, exact energy": records}, ctx.figure(fig), random_limit=limit,
@@ -156,14 +170,3 @@ def coulomb_magnetization(ctx: Context) -> list[Row]:
             hot["absm"] / limit, paper="coulomb.high_T_absm", figure=fig),
         Row(f"Screened Coulomb, exact operator: <|m|> at T = {cold['T']:g}", cold["absm"], figure=fig),
     ]
-
-
-#: Every stage, in report order.
-STAGES = {stage.name: stage for stage in (
-    Stage("hash-uniformity", "Uniformity of the SHA3 split (Fig. 15b)", hash_uniformity),
-    Stage("dos-4x4", "Density of states of the 4x4 Ising model (Fig. 5)", density_of_states),
-    Stage("sampling-4x4", "Uniform vs targeted sampling, 4x4 Ising (Figs. 2-3, histograms)", sampling_4x4),
-    Stage("phase-4x4", "4x4 Ising phase transition, exact operator vs enumeration (Figs. 7-8)", phase_ising),
-    Stage("phase-8x8", "8x8 Ising phase transition, exact operator vs Kaufman (Fig. 9)", phase_ising),
-    Stage("coulomb-mc", "Screened Coulomb <|m|> against T, exact operator (Fig. 10)", coulomb_magnetization),
-)}

@@ -1,0 +1,142 @@
+"""Stages that train the paper's network (:mod:`deepspin.surrogate`, imported only when they run).
+
+Trained models are cached artefacts keyed by their data and training parameters, so stages that
+use the same model (its accuracy, then Metropolis with it) train it once.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import enumeration, plots
+from ..commands.mc import exact_reference
+from ..hamiltonians import Ising
+from ..observables import class_to_energy, energy_to_class
+from ..sampling import enumerate_all
+from .figures import peak_temperature
+from .stage import Context, Row
+from .stages import dataset, mc_records, sampling_specs
+
+
+def trained_model(ctx: Context, data_spec: dict, target: str, train: dict):
+    """Path of a cached ``.keras`` surrogate of ``target``, trained on the train split of ``dataset(**data_spec)``."""
+    def build(path):
+        from ..surrogate import TrainConfig, fit
+        from ..surrogate.model_io import save
+        from ..surrogate.targets import labels
+        from ..surrogate.train import training_metadata
+
+        data = dataset(ctx, **data_spec)
+        keep = ~data["test"]
+        train_data = {k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in data.items()}
+        config = TrainConfig(target=target, **train)
+        model, history = fit(train_data["spins"], labels(train_data, target), config, verbose=2 if ctx.progress else 0)
+        save(model, path, training_metadata(config, data["meta"], int(keep.sum()), history))
+
+    return ctx.artefact("model", {"data": data_spec, "target": target, "train": train}, build, ".keras")
+
+
+class TabulatedOperator:
+    """A learned energy operator of a lattice small enough to enumerate, evaluated once on every
+    configuration and then looked up (:func:`deepspin.enumeration.index`): the same energies as the
+    network, without a network call per Metropolis step."""
+
+    def __init__(self, energies: np.ndarray, L: int):
+        self.table, self.L = np.asarray(energies, dtype=np.float64), L
+
+    def energy(self, configs):
+        return self.table[enumeration.index(configs)]
+
+
+def _classifier_on_all_4x4(path) -> np.ndarray:
+    """Classes the classifier at ``path`` predicts for all 65,536 4x4 configurations, in enumeration order."""
+    from ..surrogate import load
+
+    return load(path).predict(enumeration.configurations(4))
+
+
+def classify_4x4(ctx: Context) -> list[Row]:
+    """Classifiers trained on the uniform and on each targeted set, scored on all 65,536 configurations (Figs. 2-3)."""
+    p = ctx.params
+    extreme = p["data"]["extreme"]
+    energies = enumerate_all(Ising(4)).energy
+    truth = energy_to_class(energies, 4)
+    outer = np.abs(energies) > extreme
+    rows, scores = [], {}
+    for name, spec in sampling_specs(p["data"]).items():
+        predicted = _classifier_on_all_4x4(trained_model(ctx, spec, "class", p["train"]))
+        scores[name] = {"all": 100 * np.mean(predicted == truth), "outer": 100 * np.mean(predicted[outer] == truth[outer]),
+                        "max_error": int(np.abs(predicted - truth).max())}
+        if name in ("uniform", "targeted-1"):
+            from ..surrogate.evaluate import class_error_map
+
+            class_error_map(truth, predicted, 4, ctx.figure(f"classes_{name}.png"),
+                            title=f"4x4 classifier trained on the {name} set, all 65,536 configurations")
+    targeted = [s for name, s in scores.items() if name != "uniform"]
+    n = len(targeted)
+    rows += [
+        Row("4x4 classifier, uniform set: accuracy on all 65,536", scores["uniform"]["all"], unit="%",
+            paper="ising4.uniform_accuracy", compare="difference", figure="classes_uniform.png"),
+        Row(f"4x4 classifier, uniform set: accuracy for |E| > {extreme} J", scores["uniform"]["outer"], unit="%",
+            paper="ising4.uniform_extremes", figure="classes_uniform.png"),
+        Row(f"4x4 classifier, targeted sets ({n}): mean accuracy on all 65,536",
+            float(np.mean([s["all"] for s in targeted])), unit="%", paper="ising4.targeted_accuracy",
+            figure="classes_targeted-1.png"),
+        Row(f"4x4 classifier, targeted sets ({n}): best accuracy", max(s["all"] for s in targeted), unit="%",
+            paper="ising4.targeted_best_accuracy", compare="difference", figure="classes_targeted-1.png"),
+        Row(f"4x4 classifier, targeted sets ({n}): lowest accuracy for |E| > {extreme} J",
+            min(s["outer"] for s in targeted), unit="%", paper="ising4.uniform_extremes", figure="classes_targeted-1.png"),
+        Row(f"4x4 classifier, targeted sets ({n}): largest class error", max(s["max_error"] for s in targeted),
+            unit="levels", paper="ising4.max_class_error", compare="difference", figure="classes_targeted-1.png"),
+    ]
+    return rows
+
+
+def phase_4x4_learned(ctx: Context) -> list[Row]:
+    """Metropolis with the classifier of the first targeted set as energy operator (Figs. 7-8)."""
+    p = ctx.params
+    spec = sampling_specs(p["data"])["targeted-1"]
+    model = trained_model(ctx, spec, "class", p["train"])
+    operator = TabulatedOperator(class_to_energy(_classifier_on_all_4x4(model), 4), 4)
+    mc = p["mc"]
+    records = mc_records(ctx, operator, mc, name=f"4x4 classifier {model.name}", backend="generic", start="ordered")
+    H = Ising(4)
+    reference = exact_reference(H)
+    fig = "phase_diagram_learned.png"
+    drawn = plots.phase_diagram(records, ctx.figure(fig), reference, label="Metropolis, learned energy (CNN)",
+                                title=f"4x4 Ising, learned energy: {mc['chains']} chains x {mc['sweeps']} sweeps")
+    T = [r["T"] for r in records]
+    exact_fine = reference(np.linspace(min(T), max(T), 2001))
+    t_exact = float(exact_fine["T"][np.argmax(exact_fine["C_per_site"])])
+    t_learned = peak_temperature(T, [r["C_per_site"] for r in records])
+    return [
+        Row("4x4 Ising, learned energy: largest |<E>/N - exact|", float(np.max(np.abs(drawn["differences"]["E_per_site"]))),
+            unit="J", paper="ising.phase_match", figure=fig),
+        Row("4x4 Ising, learned energy: C/N peak temperature - exact peak", t_learned - t_exact, unit="J/k_B",
+            paper="ising.phase_match", figure=fig),
+        Row("4x4 Ising, learned energy: largest |<|m|> - exact|", float(np.max(np.abs(drawn["differences"]["absm"]))),
+            paper="ising.phase_match", figure=fig),
+    ]
+
+
+def coulomb_regression(ctx: Context) -> list[Row]:
+    """Energy regression of the 8x8 screened Coulomb model on uniform configurations (Fig. 11a)."""
+    from ..surrogate import load
+    from ..surrogate.evaluate import metrics, parity_plot
+
+    p = ctx.params
+    spec = {"hamiltonian_name": "screened-coulomb", "L": 8, "sampler": "uniform", "seed": p["seed"], "n": p["n"],
+            "test_fraction": p["test_fraction"]}
+    model = trained_model(ctx, spec, "energy", p["train"])
+    data = dataset(ctx, **spec)
+    test = data["test"]
+    predicted = load(model).energy(data["spins"][test])
+    stats = metrics("energy", data["energy"][test], predicted)
+    fig = "parity.png"
+    parity_plot(data["energy"][test], predicted, ctx.figure(fig),
+                title=f"screened Coulomb 8x8: {int(test.sum()):,} test configurations")
+    return [
+        Row(f"Screened Coulomb 8x8 regression: median |error| on {int(test.sum()):,} test configurations",
+            stats["median_abs_error"], unit="J", paper="coulomb.median_abs_error", compare="ratio", figure=fig),
+        Row(f"Screened Coulomb 8x8 regression: training configurations", int((~test).sum()),
+            paper="coulomb.train_size", compare="ratio", figure=fig),
+    ]
