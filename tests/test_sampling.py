@@ -247,7 +247,7 @@ def test_thermal_reproducible_and_validated():
     a = thermal(deepspin.PlanarPotts(3), 1.0, chains=2, samples=3, burn_in=2, thin=1, seed=1)
     b = thermal(deepspin.PlanarPotts(3), 1.0, chains=2, samples=3, burn_in=2, thin=1, seed=1)
     np.testing.assert_array_equal(a.spins, b.spins)
-    with pytest.raises(ValueError, match="positive finite"):
+    with pytest.raises(ValueError, match="finite and > 0"):
         thermal(deepspin.Ising(4), [1.0, -2.0])
     with pytest.raises(ValueError, match="chains must be an integer >= 1"):
         thermal(deepspin.Ising(4), 1.0, chains=0)
@@ -256,7 +256,7 @@ def test_thermal_reproducible_and_validated():
 # -- user energy functions -----------------------------------------------------------------------
 def test_callable_hamiltonian_checks_the_function():
     H = deepspin.CallableHamiltonian(4, lambda s: np.zeros(3))
-    with pytest.raises(ValueError, match="one energy per configuration, shape \\(2,\\)"):
+    with pytest.raises(ValueError, match="one value per configuration, shape \\(2,\\)"):
         H.energy(np.ones((2, 4, 4)))
     with pytest.raises(ValueError, match="non-finite"):
         deepspin.CallableHamiltonian(4, lambda s: np.full(len(s), np.nan)).energy(np.ones((2, 4, 4)))

@@ -22,6 +22,7 @@ from .validation import (
     CHUNK,
     check_angles,
     check_choice,
+    check_operator_output,
     check_lattice_size,
     check_real,
     check_spins,
@@ -330,14 +331,7 @@ class CallableHamiltonian(Hamiltonian):
         if is_cupy_array(configs):
             configs = configs.get()
         batch, single = self.check(configs)
-        energies = np.asarray(self._f(batch), dtype=np.float64)
-        if energies.shape != (batch.shape[0],):
-            raise ValueError(
-                f"energy function {self._path} must return one energy per configuration, shape "
-                f"({batch.shape[0]},); got shape {energies.shape}"
-            )
-        if not np.all(np.isfinite(energies)):
-            raise ValueError(f"energy function {self._path} returned non-finite energies")
+        energies = check_operator_output(self._f(batch), batch.shape[0], f"energy function {self._path}")
         return float(energies[0]) if single else energies
 
 

@@ -134,6 +134,45 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
+def check_temperatures(temperatures) -> np.ndarray:
+    """Return temperatures as a 1-D float64 array, rejecting empty input, NaN, inf and ``T <= 0``."""
+    try:
+        t = np.atleast_1d(np.asarray(temperatures, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise ValueError(f"temperatures must be real numbers, got {temperatures!r}") from None
+    if t.ndim != 1 or t.size == 0:
+        raise ValueError(f"temperatures must be a non-empty 1-D sequence, got shape {t.shape}")
+    bad = ~np.isfinite(t) | (t <= 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(
+            f"temperatures must be finite and > 0 (k_B = 1); got T={float(t[i])!r} at index {i}. "
+            "T = 0 is the ground state, not a Metropolis temperature"
+        )
+    return t
+
+
+def check_operator_output(out, batch_size: int, what: str) -> np.ndarray:
+    """Return an energy (or other) operator's output as ``(batch_size,)`` finite float64 values.
+
+    ``what`` names the operator in the error message. CuPy output is brought to the host.
+    """
+    if is_cupy_array(out):
+        out = out.get()
+    try:
+        values = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must return (B,) numbers; it returned {type(out).__name__}") from None
+    if values.shape != (batch_size,):
+        raise ValueError(
+            f"{what} returned shape {values.shape} for a batch of {batch_size} configurations; "
+            f"it must return one value per configuration, shape ({batch_size},) (flatten a (B, 1) output)"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{what} returned non-finite values (NaN or inf)")
+    return values
+
+
 def as_generator(seed) -> np.random.Generator:
     """Turn ``None``, an int or a :class:`numpy.random.Generator` into a Generator."""
     if isinstance(seed, np.random.Generator):

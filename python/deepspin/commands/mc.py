@@ -1,7 +1,6 @@
 """``deepspin mc`` (Metropolis phase diagrams) and ``deepspin exact`` (exact thermodynamic references)."""
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json

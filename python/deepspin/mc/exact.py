@@ -27,7 +27,7 @@ import numpy as np
 from .. import enumeration
 from ..hamiltonians import Hamiltonian, Ising
 from ..validation import check_lattice_size, check_real
-from .temperatures import check_temperatures
+from ..validation import check_temperatures
 
 #: Onsager's critical temperature of the infinite square lattice, ``2 J / ln(1 + sqrt 2)``.
 T_CRITICAL = 2.0 / math.log1p(math.sqrt(2.0))

@@ -43,10 +43,9 @@ from .. import _core
 from ..backends.compiled import cuda_status, num_threads
 from ..errors import BackendUnavailableError
 from ..hamiltonians import Hamiltonian, Ising, PairPotential
-from ..validation import check_lattice_size, is_cupy_array
+from ..validation import check_lattice_size, check_operator_output, check_temperatures
 from . import checkpoint as ckpt
 from .observables import thermodynamics
-from .temperatures import check_temperatures
 
 #: Backends of :func:`run`.
 BACKENDS = ("auto", "cpu", "cuda", "generic")
@@ -253,21 +252,7 @@ class _GenericSampler:
 
 def _evaluate(operator, configs, what: str) -> np.ndarray:
     """Call an operator on a batch and check that it returned ``(B,)`` finite numbers."""
-    out = operator(configs)
-    if is_cupy_array(out):
-        out = out.get()
-    try:
-        values = np.asarray(out, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"the {what} operator must return (B,) numbers; it returned {type(out).__name__}") from None
-    if values.shape != (configs.shape[0],):
-        raise ValueError(
-            f"the {what} operator returned shape {values.shape} for a batch of {configs.shape[0]} configurations; "
-            f"it must return one value per configuration, shape ({configs.shape[0]},) (flatten a (B, 1) output)"
-        )
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"the {what} operator returned non-finite values (NaN or inf)")
-    return values
+    return check_operator_output(operator(configs), configs.shape[0], f"the {what} operator")
 
 
 def dense_kernel_matrix(kernel: np.ndarray) -> np.ndarray:

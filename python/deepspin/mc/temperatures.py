@@ -3,23 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def check_temperatures(temperatures) -> np.ndarray:
-    """Return temperatures as a 1-D float64 array, rejecting empty input, NaN, inf and ``T <= 0``."""
-    try:
-        t = np.atleast_1d(np.asarray(temperatures, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise ValueError(f"temperatures must be real numbers, got {temperatures!r}") from None
-    if t.ndim != 1 or t.size == 0:
-        raise ValueError(f"temperatures must be a non-empty 1-D sequence, got shape {t.shape}")
-    bad = ~np.isfinite(t) | (t <= 0)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise ValueError(
-            f"temperatures must be finite and > 0 (k_B = 1); got T={float(t[i])!r} at index {i}. "
-            "T = 0 is the ground state, not a Metropolis temperature"
-        )
-    return t
+from ..validation import check_temperatures
 
 
 def parse_temperatures(text: str) -> np.ndarray:

@@ -9,11 +9,10 @@ every ``thin`` sweeps, ``samples`` times. This is the paper's "thermally sampled
 """
 from __future__ import annotations
 
-from numbers import Real
-
 import numpy as np
 
 from ..hamiltonians import Hamiltonian
+from ..validation import check_temperatures
 from .common import (
     SampleSet,
     check_count,
@@ -26,16 +25,6 @@ from .common import (
     stream,
 )
 from .walkers import RESYNC_STEPS, draw_uniform, walkers_for
-
-
-def check_temperatures(temperatures) -> np.ndarray:
-    """One or several positive finite temperatures as a float64 array."""
-    values = np.atleast_1d(np.asarray(temperatures, dtype=object))
-    if values.ndim != 1 or len(values) == 0 or not all(
-        isinstance(t, Real) and not isinstance(t, bool) and np.isfinite(t) and t > 0 for t in values
-    ):
-        raise ValueError(f"temperatures must be one or more positive finite numbers, got {temperatures!r}")
-    return values.astype(np.float64)
 
 
 def thermal(H: Hamiltonian, temperatures, *, chains: int = 16, samples: int = 100, burn_in: int = 1000,
