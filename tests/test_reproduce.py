@@ -105,3 +105,42 @@ def test_cli_unknown_stage_is_a_one_line_error(tmp_path, capsys):
     assert cli.main(["reproduce", "--profile", "test", "--only", "nope", "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "unknown stage 'nope'" in err and "hash-uniformity" in err
+
+
+def test_enumeration_index_inverts_configurations():
+    from deepspin.enumeration import configurations, index
+
+    assert np.array_equal(index(configurations(3)), np.arange(2**9))
+    assert np.array_equal(index(configurations(4, 1000, 1010)), np.arange(1000, 1010))
+
+
+def test_tabulated_operator_gives_the_tabulated_energies(rng):
+    from deepspin import Ising
+    from deepspin.reproduce.learned import TabulatedOperator
+    from deepspin.sampling import enumerate_all
+
+    H = Ising(4)
+    operator = TabulatedOperator(enumerate_all(H).energy, 4)
+    configs = rng.choice(np.array([-1, 1], dtype=np.int8), size=(200, 4, 4))
+    assert np.array_equal(operator.energy(configs), H.energy(configs))
+
+
+@pytest.mark.slow
+def test_learned_stages_use_the_network(tmp_path):
+    pytest.importorskip("deepspin.surrogate.train")
+    from deepspin.enumeration import configurations
+    from deepspin.observables import class_to_energy
+    from deepspin.reproduce import profiles
+    from deepspin.reproduce.learned import TabulatedOperator, _classifier_on_all_4x4, trained_model
+    from deepspin.reproduce.stage import Context
+    from deepspin.reproduce.stages import sampling_specs
+    from deepspin.surrogate import load
+
+    reproduce("test", out=tmp_path, only=["phase-4x4-learned"], progress=False)
+    p = profiles.params("test", "phase-4x4-learned")
+    ctx = Context(STAGES["phase-4x4-learned"], p, tmp_path, progress=False)
+    model = trained_model(ctx, sampling_specs(p["data"])["targeted-1"], "class", p["train"])  # cached: no retraining
+    table = TabulatedOperator(class_to_energy(_classifier_on_all_4x4(model), 4), 4)
+    configs = configurations(4, 30_000, 30_500)
+    assert np.array_equal(table.energy(configs), load(model).energy(configs))
+    assert len(list((tmp_path / "cache" / "model").glob("*.keras"))) == 1

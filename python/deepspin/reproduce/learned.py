@@ -140,3 +140,41 @@ def coulomb_regression(ctx: Context) -> list[Row]:
         Row(f"Screened Coulomb 8x8 regression: training configurations", int((~test).sum()),
             paper="coulomb.train_size", compare="ratio", figure=fig),
     ]
+
+
+def ising_8x8(ctx: Context) -> list[Row]:
+    """8x8 Ising on targeted data with a hash-split test set: classification (Fig. 6, at the largest
+    training set), energy regression and magnetization regression (Sec. IV.B.2)."""
+    from ..surrogate import load
+    from ..surrogate.evaluate import class_error_map, metrics, parity_plot
+    from ..surrogate.targets import labels
+
+    p = ctx.params
+    spec = {"hamiltonian_name": "ising", "L": 8, "sampler": "targeted", "seed": p["seed"], "per_class": p["per_class"],
+            "test_fraction": p["test_fraction"]}
+    data = dataset(ctx, **spec)
+    test = data["test"]
+    spins = data["spins"][test]
+    n_train, n_test = int((~test).sum()), int(test.sum())
+    results = {}
+    for target in ("class", "energy", "magnetization"):
+        predicted = load(trained_model(ctx, spec, target, p["train"])).predict(spins)
+        truth = labels(data, target)[test]
+        results[target] = metrics(target, truth, predicted, L=8)
+        if target == "class":
+            class_error_map(truth, predicted, 8, ctx.figure("classes.png"),
+                            title=f"8x8 classifier: {n_test:,} test configurations ({n_train:,} training)")
+        else:
+            parity_plot(truth, predicted, ctx.figure(f"parity_{target}.png"), units="J" if target == "energy" else "per site",
+                        title=f"8x8 {target} regression: {n_test:,} test configurations")
+    where = f"{n_test:,} test, {n_train:,} training"
+    return [
+        Row(f"8x8 classifier: test accuracy ({where})", 100 * results["class"]["accuracy"], unit="%",
+            paper="ising8.accuracy", compare="difference", figure="classes.png"),
+        Row("8x8 classifier: largest class error", results["class"]["max_class_error"], unit="levels",
+            paper="ising8.max_class_error", compare="difference", figure="classes.png"),
+        Row(f"8x8 energy regression: median |error| ({where})", results["energy"]["median_abs_error"], unit="J",
+            paper="ising8.regression_median", compare="ratio", figure="parity_energy.png"),
+        Row(f"8x8 magnetization regression: median |error| ({where})", results["magnetization"]["median_abs_error"],
+            unit="per site", paper="ising8.magnetization_median", compare="ratio", figure="parity_magnetization.png"),
+    ]
