@@ -16,6 +16,8 @@ STAGES = {stage.name: stage for stage in (
     Stage("phase-8x8", "8x8 Ising phase transition, exact operator vs Kaufman (Fig. 9)", stages.phase_ising),
     Stage("ising-8x8", "8x8 Ising classification, energy and magnetization regression (Fig. 6, Sec. IV.B.2)",
           learned.ising_8x8),
+    Stage("baselines-8x8", "Kernel ridge regression and random forest against the CNN, 8x8 energy (Sec. IV.B.7)",
+          learned.baselines_8x8),
     Stage("coulomb-regression", "Screened Coulomb 8x8 energy regression (Fig. 11a)", learned.coulomb_regression),
     Stage("coulomb-mc", "Screened Coulomb <|m|> against T, exact operator (Fig. 10)", stages.coulomb_magnetization),
 )}
