@@ -118,27 +118,33 @@ def phase_4x4_learned(ctx: Context) -> list[Row]:
     ]
 
 
-def coulomb_regression(ctx: Context) -> list[Row]:
-    """Energy regression of the 8x8 screened Coulomb model on uniform configurations (Fig. 11a)."""
+_METRICS = {"median_abs_error": "median |error|", "mae": "mean |error|"}
+
+
+def uniform_regression(ctx: Context) -> list[Row]:
+    """Energy regression on uniformly drawn configurations, scored on the hash-split test set: screened
+    Coulomb (Fig. 11a), sinusoidal screened Coulomb (Fig. 11b), planar Potts (Fig. 12). The paper key of
+    each row is ``<stage>.error`` and ``<stage>.train_size``."""
     from ..surrogate import load
     from ..surrogate.evaluate import metrics, parity_plot
 
     p = ctx.params
-    spec = {"hamiltonian_name": "screened-coulomb", "L": 8, "sampler": "uniform", "seed": p["seed"], "n": p["n"],
+    spec = {"hamiltonian_name": p["hamiltonian"], "L": p["L"], "sampler": "uniform", "seed": p["seed"], "n": p["n"],
             "test_fraction": p["test_fraction"]}
     model = trained_model(ctx, spec, "energy", p["train"])
     data = dataset(ctx, **spec)
     test = data["test"]
     predicted = load(model).energy(data["spins"][test])
     stats = metrics("energy", data["energy"][test], predicted)
+    label = f"{p['hamiltonian']} {p['L']}x{p['L']} regression"
     fig = "parity.png"
-    parity_plot(data["energy"][test], predicted, ctx.figure(fig),
-                title=f"screened Coulomb 8x8: {int(test.sum()):,} test configurations")
+    parity_plot(data["energy"][test], predicted, ctx.figure(fig), title=f"{label}: {int(test.sum()):,} test configurations")
+    name = ctx.stage.name
     return [
-        Row(f"Screened Coulomb 8x8 regression: median |error| on {int(test.sum()):,} test configurations",
-            stats["median_abs_error"], unit="J", paper="coulomb.median_abs_error", compare="ratio", figure=fig),
-        Row(f"Screened Coulomb 8x8 regression: training configurations", int((~test).sum()),
-            paper="coulomb.train_size", compare="ratio", figure=fig),
+        Row(f"{label}: {_METRICS[p['metric']]} on {int(test.sum()):,} test configurations", stats[p["metric"]],
+            unit="J", paper=f"{name}.error", compare="ratio", figure=fig),
+        Row(f"{label}: training configurations", int((~test).sum()), paper=f"{name}.train_size", compare="ratio",
+            figure=fig),
     ]
 
 

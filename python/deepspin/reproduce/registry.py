@@ -18,6 +18,9 @@ STAGES = {stage.name: stage for stage in (
           learned.ising_8x8),
     Stage("baselines-8x8", "Kernel ridge regression and random forest against the CNN, 8x8 energy (Sec. IV.B.7)",
           learned.baselines_8x8),
-    Stage("coulomb-regression", "Screened Coulomb 8x8 energy regression (Fig. 11a)", learned.coulomb_regression),
+    Stage("coulomb-regression", "Screened Coulomb 8x8 energy regression (Fig. 11a)", learned.uniform_regression),
+    Stage("sinusoidal-regression", "Sinusoidal screened Coulomb 8x8 energy regression (Fig. 11b)",
+          learned.uniform_regression),
+    Stage("potts-regression", "Planar Potts 8x8 energy regression (Fig. 12)", learned.uniform_regression),
     Stage("coulomb-mc", "Screened Coulomb <|m|> against T, exact operator (Fig. 10)", stages.coulomb_magnetization),
 )}
