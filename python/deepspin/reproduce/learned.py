@@ -219,3 +219,20 @@ def baselines_8x8(ctx: Context) -> list[Row]:
         Row(f"8x8 energy, CNN ({len(x_train):,} training): mean |error| on the same test set", stats["cnn"]["mae"],
             unit="J", figure="parity_cnn.png"),
     ]
+
+
+def learning_curve_4x4(ctx: Context) -> list[Row]:
+    """Accuracy on all 65,536 4x4 configurations against the size of the targeted training set (Fig. 4)."""
+    from ..surrogate.evaluate import learning_curve_plot
+
+    p = ctx.params
+    truth = energy_to_class(enumerate_all(Ising(4)).energy, 4)
+    curve = []
+    for per_class in p["per_class"]:
+        spec = {**sampling_specs({**p["data"], "targeted_sets": 1})["targeted-1"], "per_class": per_class}
+        predicted = _classifier_on_all_4x4(trained_model(ctx, spec, "class", p["train"]))
+        curve.append({"n_train": 15 * per_class, "accuracy": float(np.mean(predicted == truth))})
+    fig = "learning_curve.png"
+    learning_curve_plot(curve, ctx.figure(fig), "accuracy", title="4x4 Ising, targeted sets, all 65,536 configurations")
+    return [Row(f"4x4 classifier, {point['n_train']:,} targeted examples: accuracy on all 65,536",
+                100 * point["accuracy"], unit="%", paper="ising4.learning_curve", figure=fig) for point in curve]

@@ -10,6 +10,8 @@ STAGES = {stage.name: stage for stage in (
     Stage("sampling-4x4", "Uniform vs targeted sampling, 4x4 Ising (Figs. 2-3, histograms)", stages.sampling_4x4),
     Stage("classify-4x4", "4x4 classifiers trained on uniform vs targeted data, scored on all configurations (Figs. 2-3)",
           learned.classify_4x4),
+    Stage("learning-curve-4x4", "4x4 accuracy against the targeted training-set size (Fig. 4)",
+          learned.learning_curve_4x4),
     Stage("phase-4x4", "4x4 Ising phase transition, exact operator vs enumeration (Figs. 7-8)", stages.phase_ising),
     Stage("phase-4x4-learned", "4x4 Ising phase transition with the learned energy operator (Figs. 7-8)",
           learned.phase_4x4_learned),
