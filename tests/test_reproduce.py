@@ -144,3 +144,10 @@ def test_learned_stages_use_the_network(tmp_path):
     configs = configurations(4, 30_000, 30_500)
     assert np.array_equal(table.energy(configs), load(model).energy(configs))
     assert len(list((tmp_path / "cache" / "model").glob("*.keras"))) == 1
+
+
+def test_every_profile_sizes_every_stage():
+    from deepspin.reproduce import PROFILES
+
+    for name, sizes in PROFILES.items():
+        assert set(sizes) == set(STAGES), name
