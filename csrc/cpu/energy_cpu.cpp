@@ -22,67 +22,6 @@ int thread_count(int threads, int64_t work) {
     return threads > 0 ? threads : omp_get_max_threads();
 }
 
-// Configurations per block in the dense quadratic form: each matrix row is reused this often.
-constexpr int kBlock = 8;
-// Up to this many sites the N x N matrix (N^2 doubles, <= 512 KiB) is built explicitly.
-constexpr int kDenseMaxSites = 256;
-
-// E_c = sum_a s_a (M s)_a for kBlock configurations x[c][.] at once; M is N x N, row-major.
-template <typename Real>
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-void dense_quadratic_block(const Real* __restrict M, const Real* __restrict x, int N, Real* __restrict e) {
-    Real acc[kBlock] = {};
-    for (int a = 0; a < N; ++a) {
-        const Real* row = M + static_cast<int64_t>(a) * N;
-        Real dot[kBlock] = {};
-        for (int b = 0; b < N; ++b) {
-            const Real m = row[b];
-#pragma omp simd
-            for (int c = 0; c < kBlock; ++c) dot[c] += m * x[b * kBlock + c];
-        }
-        for (int c = 0; c < kBlock; ++c) acc[c] += x[a * kBlock + c] * dot[c];
-    }
-    for (int c = 0; c < kBlock; ++c) e[c] = acc[c];
-}
-
-// Dense matrix M[a, b] = K[(r_b - r_a) mod L, (c_b - c_a) mod L] (built once per call).
-template <typename Real>
-std::vector<Real> dense_matrix(const double* K, int L) {
-    const int N = L * L;
-    std::vector<Real> M(static_cast<size_t>(N) * N);
-    for (int a = 0; a < N; ++a)
-        for (int b = 0; b < N; ++b) {
-            const int dr = (b / L - a / L + L) % L, dc = (b % L - a % L + L) % L;
-            M[static_cast<size_t>(a) * N + b] = static_cast<Real>(K[dr * L + dc]);
-        }
-    return M;
-}
-
-template <typename Real>
-void pair_kernel_dense(const int8_t* spins, int64_t batch, int L, const double* K, double J, double* out,
-                       int threads) {
-    const int N = L * L;
-    const std::vector<Real> M = dense_matrix<Real>(K, L);
-    const int64_t blocks = (batch + kBlock - 1) / kBlock;
-#pragma omp parallel num_threads(thread_count(threads, batch * int64_t(N) * N))
-    {
-        std::vector<Real> x(static_cast<size_t>(N) * kBlock);  // site-major: x[b * kBlock + c]
-#pragma omp for schedule(static)
-        for (int64_t blk = 0; blk < blocks; ++blk) {
-            const int64_t first = blk * kBlock;
-            const int count = static_cast<int>(std::min<int64_t>(kBlock, batch - first));
-            for (int c = 0; c < kBlock; ++c)
-                for (int b = 0; b < N; ++b)
-                    x[b * kBlock + c] = c < count ? static_cast<Real>(spins[(first + c) * N + b]) : Real(0);
-            Real e[kBlock];
-            dense_quadratic_block<Real>(M.data(), x.data(), N, e);
-            for (int c = 0; c < count; ++c) out[first + c] = 0.5 * J * static_cast<double>(e[c]);
-        }
-    }
-}
-
 // L <= 8: one packed word per configuration and N popcounts (see packed_kernel_sum).
 template <typename Real>
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -113,6 +52,29 @@ void pair_kernel_packed(const int8_t* spins, int64_t batch, int L, const double*
 #pragma omp parallel for schedule(static) num_threads(thread_count(threads, batch * int64_t(L) * L * 4))
     for (int64_t p = 0; p < pieces; ++p)
         packed_range<Real>(spins, p * kGrain, std::min(batch, (p + 1) * kGrain), L, k.data(), 0.5 * J, out);
+}
+
+// 8 < L <= 64: one packed word per row and L^3 popcounts (see row_packed_kernel_sum).
+template <typename Real>
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+void row_packed_range(const int8_t* spins, int64_t first, int64_t last, int L, const Real* k, double half_J,
+                      double* out) {
+    uint64_t rows[kRowPackedMaxL], rotated[kRowPackedMaxL];
+    for (int64_t c = first; c < last; ++c) {
+        const int8_t* s = spins + c * L * L;
+        for (int r = 0; r < L; ++r) rows[r] = pack_spins(s + r * L, L);
+        out[c] = half_J * static_cast<double>(row_packed_kernel_sum<Real>(rows, rotated, L, k));
+    }
+}
+
+template <typename Real>
+void pair_kernel_row_packed(const int8_t* spins, int64_t batch, int L, const double* K, double J, double* out,
+                            int threads) {
+    std::vector<Real> k(K, K + L * L);
+#pragma omp parallel for schedule(dynamic, 16) num_threads(thread_count(threads, batch * int64_t(L) * L * L))
+    for (int64_t c = 0; c < batch; ++c) row_packed_range<Real>(spins, c, c + 1, L, k.data(), 0.5 * J, out);
 }
 
 // Large lattices: E = (J/2) sum_a s_a sum_d K[d] s_{a+d}, the displacement split into two
@@ -206,16 +168,16 @@ void potts_energy_cpu(const double* theta, int64_t batch, int L, double J, doubl
 
 void pair_kernel_energy_cpu(const int8_t* spins, int64_t batch, int L, const double* kernel, double J, bool fp32,
                             double* out, int threads) {
-    const bool dense = L * L <= kDenseMaxSites;
+    // Fastest exact form for each size (all equal to the quadratic form (J/2) s^T M s).
     if (L <= kPackedMaxL) {
         fp32 ? pair_kernel_packed<float>(spins, batch, L, kernel, J, out, threads)
              : pair_kernel_packed<double>(spins, batch, L, kernel, J, out, threads);
-    } else if (fp32) {
-        dense ? pair_kernel_dense<float>(spins, batch, L, kernel, J, out, threads)
-              : pair_kernel_convolution<float>(spins, batch, L, kernel, J, out, threads);
+    } else if (L <= kRowPackedMaxL) {
+        fp32 ? pair_kernel_row_packed<float>(spins, batch, L, kernel, J, out, threads)
+             : pair_kernel_row_packed<double>(spins, batch, L, kernel, J, out, threads);
     } else {
-        dense ? pair_kernel_dense<double>(spins, batch, L, kernel, J, out, threads)
-              : pair_kernel_convolution<double>(spins, batch, L, kernel, J, out, threads);
+        fp32 ? pair_kernel_convolution<float>(spins, batch, L, kernel, J, out, threads)
+             : pair_kernel_convolution<double>(spins, batch, L, kernel, J, out, threads);
     }
 }
 
