@@ -13,7 +13,6 @@ import dataclasses
 import hashlib
 import json
 import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Callable
