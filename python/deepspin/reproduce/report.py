@@ -16,13 +16,13 @@ HEADER = ("Study", PAPER_COLUMN, "Ours", "Ours vs paper", "Profile", "Machine", 
 
 
 def fmt(value) -> str:
-    """A number as the table shows it: integers with separators, floats to 4 significant digits."""
+    """A number as the table shows it: integers with separators, floats to 5 significant digits."""
     if isinstance(value, bool) or value is None:
         return "—" if value is None else str(value)
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e15):
         return f"{int(value):,}"
     if isinstance(value, float):
-        return f"{value:.4g}" if math.isfinite(value) else str(value)
+        return f"{value:.5g}" if math.isfinite(value) else str(value)
     return str(value)
 
 
