@@ -95,8 +95,10 @@ setup(
     install_requires=["numpy>=1.24", "h5py>=3.8", "tqdm>=4.60", "matplotlib>=3.6"],
     extras_require={
         "cuda": ["cupy-cuda13x>=13"],
-        "surrogate": ["tensorflow>=2.16", "keras>=3"],
-        "test": ["pytest>=7", "pycryptodome>=3.15", "tensorflow>=2.16", "keras>=3", "scipy>=1.9"],
+        # Keras 3 comes with TensorFlow; TensorBoard for the training logs; scikit-learn for the baselines.
+        "surrogate": ["tensorflow>=2.21", "keras>=3", "tensorboard>=2.21", "scikit-learn>=1.4"],
+        "test": ["pytest>=7", "pycryptodome>=3.15", "tensorflow>=2.21", "keras>=3", "tensorboard>=2.21", "scipy>=1.9",
+                 "scikit-learn>=1.4", "jax>=0.4.30"],
     },
     entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},
     zip_safe=False,

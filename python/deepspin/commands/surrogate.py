@@ -1,0 +1,295 @@
+"""``deepspin train | evaluate | learning-curve | export | baselines``: neural-network surrogates.
+
+Keras, TensorFlow and scikit-learn are imported inside the handlers, so ``deepspin --help`` and
+the other commands stay fast and work without them.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+# Copies of surrogate.targets.TARGETS and surrogate.distribute.STRATEGIES: importing the
+# deepspin.surrogate package imports Keras, which building the parser must not do.
+TARGETS = ("class", "energy", "magnetization")
+STRATEGIES = ("auto", "mirrored", "multiworker", "none")
+
+
+def _quiet_tensorflow() -> None:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _load_split(path, split: str):
+    from deepspin import datasets  # written by the datasets issue; imported lazily
+
+    return datasets.load(path, split=split)
+
+
+def add_training_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of a training run; unset ones come from --preset, then from TrainConfig's defaults."""
+    p.add_argument("--target", required=True, choices=TARGETS, help="what the network learns")
+    p.add_argument("--arch", default="paper", choices=("paper",), help="network architecture (the paper's CNN)")
+    p.add_argument("--preset", choices=("paper",), help="paper: Adadelta, lr 1e-3, batch 800, zero padding")
+    p.add_argument("--padding", choices=("periodic", "zero"), help="convolution padding (default periodic)")
+    p.add_argument("--optimizer", choices=("adam", "adadelta", "sgd"), help="default adam")
+    p.add_argument("--learning-rate", type=float, help="default 1e-3")
+    p.add_argument("--batch-size", type=int, help="global batch (default 800, the paper's)")
+    p.add_argument("--epochs", type=int, help="epoch limit (default 100)")
+    p.add_argument("--patience", type=int, help="stop after this many epochs without a lower validation loss (default 10)")
+    p.add_argument("--validation-fraction", type=float, help="share of the train split held out for early stopping (default 0.1)")
+    p.add_argument("--seed", type=int, help="seed of initialisation, validation split and batch order (default 0)")
+    p.add_argument("--strategy", choices=STRATEGIES, help="data parallelism (default auto)")
+
+
+def config_from_args(args):
+    from deepspin.surrogate.train import PRESETS, TrainConfig
+
+    values = {"target": args.target, **(PRESETS[args.preset] if args.preset else {})}
+    for field in dataclasses.fields(TrainConfig):
+        value = getattr(args, field.name, None)
+        if value is not None:
+            values[field.name] = value
+    return TrainConfig(**values)
+
+
+def run_train(args) -> int:
+    _quiet_tensorflow()
+    from deepspin.surrogate import model_io
+    from deepspin.surrogate.targets import labels
+    from deepspin.surrogate.train import fit, training_metadata
+
+    output = Path(args.output)
+    if output.suffix != ".keras":
+        raise ValueError(f"-o must name a .keras file, got {output}")
+    config = config_from_args(args)
+    data = _load_split(args.dataset, "train")
+    y = labels(data, config.target)
+    workdir = Path(args.workdir) if args.workdir else output.with_name(output.name + ".work")
+    model, history = fit(data["spins"], y, config, workdir=workdir, resume=args.resume, init=args.init,
+                         verbose=0 if args.quiet else 1)
+    meta = training_metadata(config, data["meta"], len(y), history, source=str(args.dataset))
+    from deepspin.surrogate.distribute import tf_config_workers
+
+    if tf_config_workers()[1] == 0:
+        model_io.save(model, output, meta)
+        print(f"wrote {output} ({meta['training']['epochs_run']} epochs this run; checkpoints and "
+              f"TensorBoard logs in {workdir})", file=sys.stderr)
+    return 0
+
+
+def _truth_and_predictions(op, data):
+    from deepspin.surrogate.targets import labels, model_of
+
+    data_model = model_of(data["meta"])
+    if data_model["hamiltonian"] != op.hamiltonian or data_model["L"] != op.L:
+        raise ValueError(f"the model was trained on {op.hamiltonian} L={op.L}, the dataset holds "
+                         f"{data_model['hamiltonian']} L={data_model['L']}")
+    return labels(data, op.target), op.predict(data["spins"])
+
+
+def _all_configs(op):
+    """Truth and predictions for every configuration of the model's lattice (N <= 25)."""
+    from tqdm import tqdm
+
+    import deepspin
+    from deepspin.enumeration import chunks, count
+
+    if not op.hamiltonian:
+        raise ValueError("--all-configs needs the model's metadata to name its Hamiltonian")
+    if op.hamiltonian == "potts":
+        raise ValueError("--all-configs enumerates +1/-1 spin configurations; the planar Potts model has "
+                         "continuous angles: evaluate it on a DATASET instead")
+    total = count(op.L)
+    H = deepspin.hamiltonian(op.hamiltonian, op.L, **op.metadata.get("params", {}))
+    truth, predicted = [], []
+    for configs in tqdm(chunks(op.L), total=-(-total // (1 << 16)), desc="all configurations", unit="chunk"):
+        if op.target == "class":
+            truth.append(deepspin.ising_class(configs))
+        elif op.target == "energy":
+            truth.append(H.energy(configs))
+        else:
+            truth.append(deepspin.magnetization(configs))
+        predicted.append(op.predict(configs))
+    return np.concatenate(truth), np.concatenate(predicted)
+
+
+def report_metrics(op_target: str, L: int, truth, predicted, args, title: str) -> dict:
+    """Print the metrics, write --json and the plots; return the metrics."""
+    from deepspin.io import write_text
+    from deepspin.observables import class_to_energy
+    from deepspin.surrogate import evaluate
+
+    result = evaluate.metrics(op_target, truth, predicted, L)
+    lines = [f"{title}: n = {result['n']:,}"]
+    if op_target == "class":
+        lines.append(f"  accuracy {result['accuracy']:.6f}, off by one class {result['off_by_one']:.6f}, "
+                     f"worst class error {result['max_class_error']}")
+    lines.append(f"  median |error| {result['median_abs_error']:.4g}, MAE {result['mae']:.4g}, "
+                 f"RMSE {result['rmse']:.4g} ({result['units']})")
+    print("\n".join(lines))
+    if args.json:
+        write_text(args.json, json.dumps(result, indent=2) + "\n")
+    if args.plots:
+        prefix = str(args.plots)
+        values = (class_to_energy(truth, L), class_to_energy(predicted, L)) if op_target == "class" else (truth, predicted)
+        evaluate.parity_plot(*values, prefix + "_parity.png", title, units=result["units"])
+        if op_target == "class":
+            evaluate.class_error_map(truth, predicted, L, prefix + "_classes.png", title)
+        else:
+            evaluate.error_map(*values, prefix + "_errors.png", title, units=result["units"])
+        print(f"plots: {prefix}_parity.png, {prefix}_{'classes' if op_target == 'class' else 'errors'}.png")
+    return result
+
+
+def run_evaluate(args) -> int:
+    _quiet_tensorflow()
+    from deepspin.surrogate import load
+
+    op = load(args.model, batch_size=args.batch_size)
+    if args.all_configs:
+        if args.dataset:
+            raise ValueError("give either a DATASET or --all-configs, not both")
+        truth, predicted = _all_configs(op)
+        title = f"{Path(args.model).name}: all {len(truth):,} configurations"
+    else:
+        if not args.dataset:
+            raise ValueError("give a DATASET to evaluate on, or --all-configs")
+        truth, predicted = _truth_and_predictions(op, _load_split(args.dataset, args.split))
+        title = f"{Path(args.model).name} on {Path(args.dataset).name} ({args.split} split)"
+    report_metrics(op.target, op.L, truth, predicted, args, title)
+    return 0
+
+
+def run_learning_curve(args) -> int:
+    _quiet_tensorflow()
+    from deepspin.io import write_text
+    from deepspin.surrogate import evaluate
+    from deepspin.surrogate.operator import operator
+    from deepspin.surrogate.targets import labels, model_of
+    from deepspin.surrogate.train import fit, training_metadata
+
+    config = config_from_args(args)
+    train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
+    y_train, y_test = labels(train, config.target), labels(test, config.target)
+    L = model_of(train["meta"])["L"]
+    sizes = sorted(set(args.sizes))
+    if sizes[-1] > len(y_train):
+        raise ValueError(f"--sizes asks for {sizes[-1]:,} training configurations; the train split has {len(y_train):,}")
+    order = np.random.default_rng(config.seed).permutation(len(y_train))
+    rows = []
+    for n in sizes:
+        print(f"training on {n:,} configurations", file=sys.stderr)
+        keep = np.sort(order[:n])
+        model, history = fit(train["spins"][keep], y_train[keep], config, verbose=0 if args.quiet else 1)
+        op = operator(model, training_metadata(config, train["meta"], n, history))
+        result = evaluate.metrics(config.target, y_test, op.predict(test["spins"]), L)
+        result.pop("per_class", None)
+        rows.append({"n_train": n, "epochs": len(history.epoch), **result})
+        print(f"  n = {n:,}: " + ", ".join(f"{k} {v:.4g}" for k, v in result.items() if isinstance(v, float)))
+    write_text(args.output, json.dumps({"target": config.target, "config": dataclasses.asdict(config),
+                                        "dataset": str(args.dataset), "rows": rows}, indent=2) + "\n")
+    key = "accuracy" if config.target == "class" else "median_abs_error"
+    plot = args.plot or str(Path(args.output).with_suffix(".png"))
+    evaluate.learning_curve_plot(rows, plot, key, f"{Path(args.dataset).name}: {config.target}")
+    print(f"wrote {args.output} and {plot}")
+    return 0
+
+
+def run_export(args) -> int:
+    _quiet_tensorflow()
+    from deepspin.surrogate.export import export
+
+    path = export(args.model, args.output, args.format)
+    print(f"wrote {path} ({args.format})")
+    return 0
+
+
+def run_baselines(args) -> int:
+    from deepspin.surrogate import baselines
+    from deepspin.surrogate.targets import check_target, labels, model_of
+
+    train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
+    check_target(args.target, train["meta"])
+    L = model_of(train["meta"])["L"]
+    value = "magnetization" if args.target == "magnetization" else "energy"
+    x_train, x_test = baselines.featurize(train["spins"]), baselines.featurize(test["spins"])
+    y_train = np.asarray(train[value], dtype=np.float64)
+    results = {}
+    for name, estimator in baselines.estimators(args.seed, args.jobs).items():
+        keep = np.arange(len(y_train))
+        if name == "krr":
+            keep, message = baselines.krr_subset(len(y_train), args.krr_max, args.seed)
+            if message:
+                print(message, file=sys.stderr)
+        print(f"fitting {name} on {len(keep):,} configurations", file=sys.stderr)
+        estimator.fit(x_train[keep], y_train[keep])
+        predicted = estimator.predict(x_test)
+        truth = labels(test, args.target)
+        if args.target == "class":
+            predicted = baselines.to_classes(predicted, L)
+        sub = argparse.Namespace(json=None, plots=f"{args.plots}_{name}" if args.plots else None)
+        results[name] = {"n_train": int(len(keep)),
+                         **report_metrics(args.target, L, truth, predicted, sub, f"{name} on {Path(args.dataset).name}")}
+    if args.json:
+        from deepspin.io import write_text
+
+        write_text(args.json, json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train the paper's CNN on a dataset's train split",
+                       description="Train a surrogate on DATASET's train split (the test split is never "
+                       "read). Example: deepspin train ising4.h5 --target class -o ising4.keras")
+    p.add_argument("dataset", help="dataset file (deepspin.datasets format)")
+    add_training_arguments(p)
+    p.add_argument("-o", "--output", required=True, help="trained model (.keras)")
+    p.add_argument("--workdir", help="checkpoints, resume backup and TensorBoard logs (default OUTPUT.work/)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from --workdir")
+    p.add_argument("--init", help="fine-tune this .keras model instead of starting from random weights")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run_train)
+
+    p = sub.add_parser("evaluate", help="accuracy and errors of a trained surrogate, with plots",
+                       description="Evaluate MODEL on DATASET's test split (or every configuration with "
+                       "--all-configs, N <= 25). Example: deepspin evaluate ising4.keras --all-configs --json m.json")
+    p.add_argument("model", help="trained model (.keras)")
+    p.add_argument("dataset", nargs="?", help="dataset file")
+    p.add_argument("--split", default="test", choices=("test", "train", "all"), help="default test")
+    p.add_argument("--all-configs", action="store_true", help="evaluate on every configuration (N = L*L <= 25)")
+    p.add_argument("--json", help="write the metrics to this JSON file")
+    p.add_argument("--plots", help="write PREFIX_parity.png and PREFIX_classes.png / PREFIX_errors.png")
+    p.add_argument("--batch-size", type=int, default=8192, help="inference batch (default 8192)")
+    p.set_defaults(handler=run_evaluate)
+
+    p = sub.add_parser("learning-curve", help="test accuracy against training-set size (paper Figs. 4, 6)")
+    p.add_argument("dataset", help="dataset file")
+    add_training_arguments(p)
+    p.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], required=True,
+                   help="comma-separated training-set sizes, e.g. 1000,3000,10000,27000")
+    p.add_argument("-o", "--output", required=True, help="results (.json)")
+    p.add_argument("--plot", help="figure (default: OUTPUT with .png)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=run_learning_curve)
+
+    p = sub.add_parser("export", help="export a model as a TensorFlow SavedModel or ONNX")
+    p.add_argument("model", help="trained model (.keras)")
+    p.add_argument("--format", required=True, choices=("saved_model", "onnx"))
+    p.add_argument("-o", "--output", required=True, help="SavedModel folder or .onnx file")
+    p.set_defaults(handler=run_export)
+
+    p = sub.add_parser("baselines", help="kernel ridge regression and random forest on the same split")
+    p.add_argument("dataset", help="dataset file")
+    p.add_argument("--target", default="energy", choices=TARGETS, help="default energy")
+    p.add_argument("--krr-max", type=int, default=10_000, help="cap on KRR's training set (O(n^2) memory)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=None, help="random-forest worker processes (default 1)")
+    p.add_argument("--json", help="write both models' metrics to this JSON file")
+    p.add_argument("--plots", help="write PREFIX_<model>_parity.png and the error maps")
+    p.set_defaults(handler=run_baselines)

@@ -1,0 +1,52 @@
+"""Featureless baselines of the paper's section "DNN versus other methods": KRR and random forests.
+
+Both scikit-learn estimators see the raw spins flattened to ``N`` features (the same
+"featureless" input the network gets) and regress the energy (or magnetization); for the
+``class`` target the predicted energy is rounded to the nearest Ising level, so the same
+metrics and plots apply. Kernel ridge regression stores the ``n x n`` kernel matrix
+(``8 n^2`` bytes), so its training set is capped (``krr_max``, default 10,000 = 0.8 GB).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from deepspin.observables import ising_energy_levels
+
+from .targets import network_inputs
+
+#: Default cap on KRR's training set: its kernel matrix takes 8 n^2 bytes.
+KRR_MAX = 10_000
+
+
+def featurize(configs) -> np.ndarray:
+    """Flatten ``(B, L, L)`` configurations to ``(B, L*L)`` float32 features."""
+    x = network_inputs(configs)
+    return x.reshape(len(x), -1)
+
+
+def estimators(seed: int = 0, n_jobs: int | None = None) -> dict:
+    """The two baselines: RBF kernel ridge regression and a 100-tree random forest."""
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.kernel_ridge import KernelRidge
+
+    return {
+        "krr": KernelRidge(kernel="rbf", alpha=1e-3),
+        "random_forest": RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=n_jobs),
+    }
+
+
+def krr_subset(n: int, krr_max: int, seed: int) -> tuple[np.ndarray, str | None]:
+    """Indices of at most ``krr_max`` training samples for KRR, and a message when it had to cut."""
+    if n <= krr_max:
+        return np.arange(n), None
+    keep = np.sort(np.random.default_rng(seed).choice(n, krr_max, replace=False))
+    gigabytes = 8 * n * n / 1e9
+    return keep, (f"kernel ridge regression needs an n x n kernel matrix ({gigabytes:.1f} GB for n={n:,}); "
+                  f"fitting it on a random {krr_max:,} of the training configurations "
+                  f"(raise --krr-max to use more)")
+
+
+def to_classes(energies, L: int) -> np.ndarray:
+    """Round predicted energies to the nearest Ising level of ``L`` and return its class index."""
+    levels = ising_energy_levels(L)
+    return np.abs(np.asarray(energies)[:, None] - levels[None, :]).argmin(axis=1).astype(np.int64)

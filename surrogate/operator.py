@@ -1,0 +1,103 @@
+"""A trained surrogate as an energy operator: ``energy(configs) -> float64 (B,)``.
+
+The object maps a ``(B, L, L)`` batch (or one ``(L, L)`` configuration) to energies in units of
+J, like :meth:`deepspin.Hamiltonian.energy`, so the Monte Carlo engine's generic path and the
+benchmarks accept it in place of an exact Hamiltonian. A classifier returns the energy level of
+its most probable class (``deepspin.class_to_energy``); a regressor its output. Inference runs
+in batches on the backend's default device (the GPU when TensorFlow sees one).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from deepspin.observables import class_to_energy
+
+from . import model_io
+from .targets import TARGETS, network_inputs
+
+
+class SurrogateOperator:
+    """A ``.keras`` surrogate with its metadata (target, L, Hamiltonian, training data).
+
+    Base of :class:`EnergySurrogate` and :class:`MagnetizationSurrogate`; :func:`load` picks one.
+    """
+
+    def __init__(self, model, metadata: dict, batch_size: int = 8192) -> None:
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        shape = tuple(model.input_shape[1:])
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(f"a surrogate takes (B, L, L) inputs; this model takes {model.input_shape}")
+        self.model, self.batch_size, self.L = model, batch_size, int(shape[0])
+        self.metadata = dict(metadata)
+        self.target = self.metadata.get("target") or ("class" if model.output_shape[-1] > 1 else None)
+        if self.target not in TARGETS:
+            raise ValueError("the model file carries no deepspin metadata saying what it predicts; "
+                             "pass target='energy' or 'magnetization' to deepspin.surrogate.load")
+        if int(self.metadata.get("L", self.L)) != self.L:
+            raise ValueError(f"metadata says L={self.metadata['L']} but the model takes {shape} inputs")
+
+    @property
+    def hamiltonian(self) -> str | None:
+        """Name of the Hamiltonian whose data trained the model (``None`` if unknown)."""
+        return self.metadata.get("hamiltonian")
+
+    def __repr__(self) -> str:
+        return f"SurrogateOperator(target={self.target!r}, L={self.L}, hamiltonian={self.hamiltonian!r})"
+
+    def predict(self, configs) -> np.ndarray:
+        """The model's prediction for each configuration: int64 classes or float64 values ``(B,)``."""
+        x = network_inputs(configs)
+        if x.shape[1] != self.L:
+            raise ValueError(f"this surrogate has L={self.L}, got configurations with L={x.shape[1]}")
+        out = []
+        for start in range(0, len(x), self.batch_size):
+            y = np.asarray(self.model.predict_on_batch(x[start:start + self.batch_size]))
+            out.append(y.argmax(axis=-1).astype(np.int64) if self.target == "class" else y.reshape(-1))
+        if not out:
+            return np.zeros(0, dtype=np.int64 if self.target == "class" else np.float64)
+        return np.concatenate(out).astype(np.int64 if self.target == "class" else np.float64)
+
+    def _scalar_or_batch(self, values, configs):
+        return float(values[0]) if np.ndim(configs) == 2 else values
+
+
+class EnergySurrogate(SurrogateOperator):
+    """A classifier or energy regressor: ``energy(configs)`` and ``op(configs)`` in units of J.
+
+    It has no ``magnetization`` method, so the Monte Carlo engine measures ``|m|`` from the spins.
+    """
+
+    def energy(self, configs):
+        """Predicted energies (units of J): float64 ``(B,)``, or a float for one ``(L, L)`` configuration."""
+        y = self.predict(configs)
+        return self._scalar_or_batch(class_to_energy(y, self.L) if self.target == "class" else y, configs)
+
+    __call__ = energy
+
+
+class MagnetizationSurrogate(SurrogateOperator):
+    """A magnetization regressor: ``magnetization(configs)`` per site (not an energy operator)."""
+
+    def magnetization(self, configs):
+        """Predicted magnetization per site: float64 ``(B,)``, or a float for one configuration."""
+        return self._scalar_or_batch(self.predict(configs), configs)
+
+
+def operator(model, metadata: dict, batch_size: int = 8192) -> SurrogateOperator:
+    """Wrap a Keras model: an :class:`EnergySurrogate` or a :class:`MagnetizationSurrogate`."""
+    target = metadata.get("target")
+    cls = MagnetizationSurrogate if target == "magnetization" else EnergySurrogate
+    return cls(model, metadata, batch_size)
+
+
+def load(path, batch_size: int = 8192, target: str | None = None) -> SurrogateOperator:
+    """Load a ``.keras`` surrogate as an operator (``target`` overrides missing metadata).
+
+    Classifiers and energy regressors give an :class:`EnergySurrogate` (``energy``, callable);
+    magnetization regressors a :class:`MagnetizationSurrogate` (``magnetization``).
+    """
+    model, metadata = model_io.load(path)
+    if target is not None:
+        metadata = {**metadata, "target": target}
+    return operator(model, metadata, batch_size)

@@ -1,0 +1,262 @@
+"""Training the surrogate networks on plain arrays (the CLI feeds it a dataset's train split).
+
+The validation set that drives early stopping is carved out of the arrays given here (the
+training split), never from test data. Batches are drawn in an order that depends only on
+``(seed, epoch)``, so a run resumed after a kill sees the same batches as an uninterrupted one;
+Keras' ``BackupAndRestore`` restores weights, optimizer state and the epoch counter.
+
+Optimizers: ``adam`` (default), ``adadelta`` (the paper's choice, learning rate 1e-3, batch 800)
+and plain ``sgd`` (its update is linear in the gradient, which makes it the reference for
+checking that data-parallel training equals single-device training; Adam turns rounding-level
+gradient differences into learning-rate-sized steps). ``PRESETS["paper"]`` is the paper's
+setting, zero padding included.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import model_io
+from .architectures import PADDINGS, paper_cnn
+from .distribute import STRATEGIES, placement
+from .targets import TARGETS, model_of, n_classes, network_inputs
+
+OPTIMIZERS = ("adam", "adadelta", "sgd")
+BACKUP_DIR = "backup"
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Hyper-parameters of one training run (defaults: ours; :data:`PRESETS` has the paper's)."""
+
+    target: str = "class"
+    padding: str = "periodic"
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 800
+    epochs: int = 100
+    patience: int = 10
+    validation_fraction: float = 0.1
+    seed: int = 0
+    strategy: str = "auto"
+
+    def __post_init__(self):
+        for name, choices in (("target", TARGETS), ("padding", PADDINGS), ("optimizer", OPTIMIZERS),
+                              ("strategy", STRATEGIES)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}; got {getattr(self, name)!r}")
+        for name in ("batch_size", "epochs", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction must lie in [0, 1), got {self.validation_fraction!r}")
+
+
+#: The paper's training setting (section "Deep neural network"): AdaDelta, lr 1e-3, batch 800,
+#: zero ("same") padding.
+PRESETS = {"paper": {"optimizer": "adadelta", "learning_rate": 1e-3, "batch_size": 800, "padding": "zero"}}
+
+
+def validation_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(train, validation)`` of a seeded random split of ``n`` samples."""
+    order = np.random.default_rng([seed, 0x5EED]).permutation(n)
+    n_val = int(round(fraction * n))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The order in which epoch ``epoch`` visits the ``n`` training samples (depends on nothing else)."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def build_model(L: int, config: TrainConfig, targets: np.ndarray):
+    """A fresh paper network for ``config.target`` (regression outputs scaled to the targets)."""
+    if config.target == "class":
+        return paper_cnn(L, "class", config.padding, n_classes=n_classes(L))
+    std = float(np.std(targets)) or 1.0
+    return paper_cnn(L, "regression", config.padding, target_scale=std, target_offset=float(np.mean(targets)))
+
+
+def compile_model(model, config: TrainConfig) -> None:
+    optimizer = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta,
+                 "sgd": keras.optimizers.SGD}[config.optimizer]
+    if config.target == "class":
+        model.compile(optimizer(config.learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    else:
+        model.compile(optimizer(config.learning_rate), loss="mean_squared_error", metrics=["mean_absolute_error"])
+
+
+def fit(spins, targets, config: TrainConfig, *, workdir=None, resume: bool = False, init=None,
+        verbose: int | str = "auto", devices: list[str] | None = None, callbacks=()):
+    """Train a surrogate on ``spins`` ``(B, L, L)`` and ``targets`` ``(B,)``; returns ``(model, history)``.
+
+    Args:
+        spins: training configurations (+1/-1 spins or Potts angles).
+        targets: int classes for ``config.target == "class"``, else float64 values.
+        workdir: folder for the per-epoch checkpoint ``last.keras``, the resume backup and
+            TensorBoard logs (``logs/``); ``None`` trains without writing anything.
+        resume: continue an interrupted run from ``workdir``'s backup; without it an existing
+            backup is an error (so a stale backup never silently changes a new run).
+        init: a ``.keras`` file to fine-tune instead of a fresh network.
+        devices: explicit device names for the ``mirrored`` strategy (default: all visible).
+        callbacks: extra Keras callbacks.
+    """
+    x = network_inputs(spins)
+    y = _check_targets(targets, len(x), config.target, x.shape[1])
+    train_idx, val_idx = validation_split(len(x), config.validation_fraction, config.seed)
+    if len(train_idx) < config.batch_size:
+        raise ValueError(f"{len(train_idx)} training samples are fewer than one batch of {config.batch_size}; "
+                         "lower --batch-size or use more data")
+    where = placement(config.strategy, devices)
+    keras.utils.set_random_seed(config.seed)
+    workdir = _prepare_workdir(workdir, resume, where)
+    with where.scope():
+        if init is not None:
+            model = _initial_model(init, x.shape[1], config.target)
+        else:
+            model = build_model(x.shape[1], config, y[train_idx])
+        compile_model(model, config)
+    data = EpochShuffled(x[train_idx], y[train_idx], config.batch_size, config.seed)
+    if where.name == "multiworker":
+        _multiworker_workarounds(model, data[0])
+    validation = (x[val_idx], y[val_idx]) if len(val_idx) else None
+    callbacks = [EpochSetter(data), *_callbacks(config, workdir, where, validation is not None), *callbacks]
+    history = model.fit(data, validation_data=validation, validation_batch_size=config.batch_size,
+                        epochs=config.epochs, callbacks=callbacks, verbose=verbose,
+                        shuffle=False)  # EpochShuffled orders the batches; Keras' own shuffle is not resumable
+    return model, history
+
+
+def training_metadata(config: TrainConfig, meta: dict, n_train: int, history, source: str | None = None) -> dict:
+    """The metadata saved inside a trained ``.keras`` file (see :mod:`.model_io`)."""
+    epochs = len(history.epoch) if history is not None else 0
+    return {
+        "target": config.target,
+        **model_of(meta),
+        "training": {**dataclasses.asdict(config), "n_train": int(n_train), "epochs_run": epochs,
+                     "last_epoch": int(history.epoch[-1]) + 1 if epochs else 0, "data": source},
+    }
+
+
+def _multiworker_workarounds(model, batch) -> None:
+    """Work around two Keras 3.15 failures of ``fit`` under MultiWorkerMirroredStrategy.
+
+    1. Before the first step it all-reduces a whole ``(x, y)`` batch structure to build the model
+       symbolically, which the collective strategy rejects ("Attempt to convert a value
+       (PerReplica...)"): build from one local batch instead (only its shapes matter).
+    2. It reduces each logged scalar across workers with ``reduce("MEAN", v, axis=0)``, which
+       fails on a scalar ("Invalid reduction dimension 0"): log shape-``(1,)`` values instead,
+       which that reduction turns into the cross-worker mean.
+    """
+    build = model._maybe_symbolic_build
+
+    def build_locally(iterator=None, data_batch=None):
+        return build(data_batch=batch if data_batch is None else data_batch)
+
+    model._maybe_symbolic_build = build_locally
+    for name in ("train_step", "test_step"):
+        step = getattr(model, name)
+
+        def vector_logs(data, step=step):
+            return {key: keras.ops.reshape(value, (1,)) for key, value in step(data).items()}
+
+        setattr(model, name, vector_logs)
+
+
+def _check_targets(targets, n: int, target: str, L: int) -> np.ndarray:
+    y = np.asarray(targets)
+    if y.shape != (n,):
+        raise ValueError(f"targets must have shape ({n},) to match the configurations, got {y.shape}")
+    if target == "class":
+        if y.dtype.kind not in "iu":
+            raise ValueError(f"class targets must be integers, got dtype {y.dtype}")
+        if y.size and (y.min() < 0 or y.max() >= n_classes(L)):
+            raise ValueError(f"class targets must lie in [0, {n_classes(L)}) for L={L}, got [{y.min()}, {y.max()}]")
+        return y.astype(np.int32)
+    if not np.all(np.isfinite(y)):
+        raise ValueError("targets contain NaN or inf")
+    return y.astype(np.float32)
+
+
+def _prepare_workdir(workdir, resume: bool, where) -> Path | None:
+    if workdir is None:
+        return None
+    workdir = Path(workdir)
+    if not where.is_chief:
+        workdir = workdir / f"worker-{where.worker_index}"
+    backup = workdir / BACKUP_DIR
+    if backup.exists() and not resume:
+        raise ValueError(f"{backup} holds an interrupted run; pass --resume to continue it or delete it to start over")
+    if resume and not backup.exists():
+        raise ValueError(f"--resume: no interrupted run to continue in {workdir} (no {BACKUP_DIR}/ folder)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    return workdir
+
+
+def _initial_model(path, L: int, target: str):
+    model, meta = model_io.load(path)
+    if meta and (meta.get("target") != target or int(meta.get("L", L)) != L):
+        raise ValueError(f"--init {path} predicts {meta.get('target')} for L={meta.get('L')}, "
+                         f"but this run trains {target} for L={L}")
+    if tuple(model.input_shape[1:]) != (L, L):
+        raise ValueError(f"--init {path} takes inputs of shape {model.input_shape[1:]}, the data has ({L}, {L})")
+    return model
+
+
+def _callbacks(config: TrainConfig, workdir: Path | None, where, validate: bool) -> list:
+    monitor = "val_loss" if validate else "loss"
+    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True)]
+    if workdir is not None:
+        callbacks.append(keras.callbacks.BackupAndRestore(str(workdir / BACKUP_DIR)))
+        if where.is_chief:
+            callbacks.append(keras.callbacks.ModelCheckpoint(str(workdir / "last.keras")))
+            if _has_tensorboard():
+                callbacks.append(keras.callbacks.TensorBoard(str(workdir / "logs")))
+    return callbacks
+
+
+def _has_tensorboard() -> bool:
+    """Keras' TensorBoard callback writes through tf.summary, which needs both packages."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "tensorboard"))
+
+
+class EpochShuffled(keras.utils.PyDataset):
+    """Batches of ``(x, y)`` in the order :func:`epoch_order` gives for the current epoch.
+
+    The last partial batch is dropped, so every step has a full (global) batch.
+    """
+
+    def __init__(self, x, y, batch_size: int, seed: int):
+        super().__init__()
+        self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.order = epoch_order(len(self.x), self.seed, epoch)
+
+    def __len__(self):
+        return len(self.x) // self.batch_size
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        return self.x[rows], self.y[rows]
+
+
+class EpochSetter(keras.callbacks.Callback):
+    """Tells an :class:`EpochShuffled` dataset which epoch starts (also the right one after a resume)."""
+
+    def __init__(self, data: EpochShuffled):
+        super().__init__()
+        self.data = data
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.data.set_epoch(epoch)
