@@ -15,7 +15,7 @@ from ._version import __version__
 from .errors import BackendUnavailableError
 
 #: Modules of deepspin.commands that add subcommands, in --help order.
-COMMAND_MODULES = ("engine", "datasets", "mc", "surrogate", "interpret")
+COMMAND_MODULES = ("engine", "datasets", "mc", "surrogate", "interpret", "reproduce")
 
 
 def build_parser() -> argparse.ArgumentParser:

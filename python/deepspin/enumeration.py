@@ -43,3 +43,12 @@ def chunks(L: int, size: int = 1 << 16):
     total = count(L)
     for first in range(0, total, size):
         yield configurations(L, first, min(total, first + size))
+
+
+def index(configs) -> np.ndarray:
+    """Position of each +1/-1 configuration ``(B, L, L)`` in the enumeration (the inverse of :func:`configurations`)."""
+    configs = np.asarray(configs)
+    N = configs.shape[-1] * configs.shape[-2]
+    count(configs.shape[-1])
+    bits = (configs.reshape(-1, N) > 0).astype(np.int64)
+    return bits @ (np.int64(1) << np.arange(N - 1, -1, -1, dtype=np.int64))

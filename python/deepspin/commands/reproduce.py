@@ -1,0 +1,32 @@
+"""``deepspin reproduce``: every study of the paper as a cached, resumable stage, and a report."""
+from __future__ import annotations
+
+import sys
+
+
+def run_reproduce(args) -> int:
+    from ..reproduce import reproduce
+
+    path = reproduce(args.profile, out=args.output, only=args.only, force=args.force, progress=not args.no_progress)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    from ..reproduce import PROFILES, STAGES
+
+    p = sub.add_parser(
+        "reproduce",
+        help="re-run the studies of Mills & Tamblyn (2018) and write a report of paper vs ours",
+        description="Runs each study of the paper as a stage whose outputs (datasets, Monte Carlo runs, figures, "
+        "results.json) are cached under a key of its parameters, so a rerun skips finished stages and an "
+        f"interrupted run resumes. Stages: {', '.join(STAGES)}. Example: deepspin reproduce --profile quick -o report",
+    )
+    p.add_argument("--profile", default="quick", choices=tuple(PROFILES),
+                   help="quick: 2-core CPU in <= 30 min with smaller runs; paper: the paper's sizes (GPU); "
+                   "test: tiny (default quick)")
+    p.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages (the report lists every finished one)")
+    p.add_argument("-o", "--output", default="report", help="report folder (default report/)")
+    p.add_argument("--force", action="store_true", help="rerun the selected stages even if their results exist")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(handler=run_reproduce)

@@ -1,0 +1,56 @@
+"""The whole paper as one resumable pipeline: ``deepspin reproduce`` and its report.
+
+    from deepspin.reproduce import reproduce
+    reproduce("quick", out="report")            # every stage, then report/README.md
+    reproduce("quick", only=["phase-8x8"])      # one stage; the report lists every finished one
+
+Each stage (:data:`STAGES`) is one study of Mills & Tamblyn (2018). Its outputs are cached under a
+key of its parameters (:mod:`.profiles`) and the deepspin version, so a rerun skips finished stages
+and an interrupted run resumes with the stage it was in (:mod:`.stage`). The report compares each
+number with the paper's (:mod:`.paper`).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from . import profiles, report
+from .paper import PAPER, PaperValue
+from .profiles import PROFILES
+from .stage import Row, Stage, content_key, load_results, run_stage
+from .registry import STAGES
+
+
+def check_stages(only) -> list[str]:
+    """The stage names to run, in report order (all of them for ``None``); unknown names are a ValueError."""
+    if not only:
+        return list(STAGES)
+    unknown = [name for name in only if name not in STAGES]
+    if unknown:
+        raise ValueError(f"unknown stage {', '.join(map(repr, unknown))}; choose from {', '.join(STAGES)}")
+    return [name for name in STAGES if name in only]
+
+
+def reproduce(profile: str = "quick", out="report", only=None, force: bool = False, progress: bool = True,
+              log=sys.stderr) -> Path:
+    """Run the stages (``only`` a subset), skipping finished ones, and write ``out/README.md``; returns its path."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    names = check_stages(only)
+    out = Path(out)
+    for i, name in enumerate(names, 1):
+        start = time.perf_counter()
+        print(f"[{i}/{len(names)}] {name}: {STAGES[name].title}", file=log, flush=True)
+        results, ran = run_stage(STAGES[name], profile, profiles.params(profile, name), out, force=force,
+                                 progress=progress)
+        status = f"done in {time.perf_counter() - start:.1f} s" if ran else f"cached (ran in {results['wall_s']:.1f} s)"
+        print(f"[{i}/{len(names)}] {name}: {status}", file=log, flush=True)
+    finished, missing = [], []
+    for name, stage in STAGES.items():
+        results = load_results(stage, profiles.params(profile, name), out)
+        (finished.append(results) if results is not None else missing.append(name))
+    return report.write(out, finished, missing)
+
+
+__all__ = ["PAPER", "PROFILES", "PaperValue", "Row", "STAGES", "Stage", "check_stages", "content_key", "reproduce"]

@@ -1,0 +1,28 @@
+"""Every stage of the reproduction, in report order."""
+from __future__ import annotations
+
+from . import learned, stages
+from .stage import Stage
+
+STAGES = {stage.name: stage for stage in (
+    Stage("hash-uniformity", "Uniformity of the SHA3 split (Fig. 15b)", stages.hash_uniformity),
+    Stage("dos-4x4", "Density of states of the 4x4 Ising model (Fig. 5)", stages.density_of_states),
+    Stage("sampling-4x4", "Uniform vs targeted sampling, 4x4 Ising (Figs. 2-3, histograms)", stages.sampling_4x4),
+    Stage("classify-4x4", "4x4 classifiers trained on uniform vs targeted data, scored on all configurations (Figs. 2-3)",
+          learned.classify_4x4),
+    Stage("learning-curve-4x4", "4x4 accuracy against the targeted training-set size (Fig. 4)",
+          learned.learning_curve_4x4),
+    Stage("phase-4x4", "4x4 Ising phase transition, exact operator vs enumeration (Figs. 7-8)", stages.phase_ising),
+    Stage("phase-4x4-learned", "4x4 Ising phase transition with the learned energy operator (Figs. 7-8)",
+          learned.phase_4x4_learned),
+    Stage("phase-8x8", "8x8 Ising phase transition, exact operator vs Kaufman (Fig. 9)", stages.phase_ising),
+    Stage("ising-8x8", "8x8 Ising classification, energy and magnetization regression (Fig. 6, Sec. IV.B.2)",
+          learned.ising_8x8),
+    Stage("baselines-8x8", "Kernel ridge regression and random forest against the CNN, 8x8 energy (Sec. IV.B.7)",
+          learned.baselines_8x8),
+    Stage("coulomb-regression", "Screened Coulomb 8x8 energy regression (Fig. 11a)", learned.uniform_regression),
+    Stage("sinusoidal-regression", "Sinusoidal screened Coulomb 8x8 energy regression (Fig. 11b)",
+          learned.uniform_regression),
+    Stage("potts-regression", "Planar Potts 8x8 energy regression (Fig. 12)", learned.uniform_regression),
+    Stage("coulomb-mc", "Screened Coulomb <|m|> against T, exact operator (Fig. 10)", stages.coulomb_magnetization),
+)}

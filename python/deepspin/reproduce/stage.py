@@ -1,0 +1,132 @@
+"""Stages of the reproduction and their content-addressed cache.
+
+A stage is one study of the paper. Its outputs live in ``<out>/stages/<name>/<key>/``, where the
+key hashes the stage name, its profile parameters and the deepspin version: changing any of them
+gives a new folder, rerunning with the same ones finds the old one. ``results.json`` is written
+last (atomically), so its presence means the stage finished; a run interrupted mid-stage leaves
+no ``results.json`` and the next run redoes that stage only. Artefacts that several stages share
+(datasets, trained models, Monte Carlo runs) are cached the same way under ``<out>/cache/``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shlex
+import time
+from pathlib import Path
+from typing import Callable
+
+from .._version import __version__
+from ..io import write_text
+from . import machine
+
+RESULTS = "results.json"
+
+
+def content_key(kind: str, params: dict) -> str:
+    """16 hex digits of SHA-256 over ``kind``, ``params`` (as canonical JSON) and the deepspin version."""
+    payload = json.dumps({"kind": kind, "params": params, "version": __version__}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One line of the report: our number for a study, and the paper's entry it is compared with.
+
+    ``paper`` is a key of :data:`deepspin.reproduce.paper.PAPER` (or ``None`` where the paper has no
+    counterpart); ``compare`` is ``"ratio"`` (ours / paper), ``"difference"`` (ours - paper) or ``None``.
+    """
+
+    study: str
+    ours: float | int | str
+    unit: str = ""
+    paper: str | None = None
+    compare: str | None = None
+    figure: str | None = None
+
+    def __post_init__(self):
+        if self.compare not in (None, "ratio", "difference"):
+            raise ValueError(f"compare must be None, 'ratio' or 'difference', got {self.compare!r}")
+
+
+class Context:
+    """What a stage function gets: its parameters, its output folder and the shared artefact cache."""
+
+    def __init__(self, stage: "Stage", params: dict, out: Path, progress: bool = True):
+        self.stage, self.params, self.out, self.progress = stage, params, Path(out), progress
+        self.directory = self.out / "stages" / stage.name / content_key(stage.name, params)
+
+    def figure(self, name: str) -> Path:
+        """Path of a figure of this stage (the stage writes it atomically)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self.directory / name
+
+    def artefact(self, kind: str, params: dict, build: Callable[[Path], None], suffix: str) -> Path:
+        """The cached artefact ``kind`` made with ``params``: built by ``build(path)`` if absent.
+
+        ``build`` must write ``path`` atomically (e.g. through :func:`deepspin.io.atomic_path` or a
+        writer that uses it), so an interrupted build leaves nothing that looks finished.
+        """
+        path = self.out / "cache" / kind / f"{content_key(kind, params)}{suffix}"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            build(path)
+            if not path.exists():
+                raise RuntimeError(f"building artefact {kind} did not write {path}")
+        return path
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """A named study: ``run(ctx) -> list[Row]`` with parameters per profile."""
+
+    name: str
+    title: str
+    run: Callable[[Context], list]
+
+    def key(self, params: dict) -> str:
+        return content_key(self.name, params)
+
+
+def command_line(profile: str, stage: str, out) -> str:
+    """The command that (re)produces ``stage`` alone."""
+    return f"deepspin reproduce --profile {profile} --only {stage} -o {shlex.quote(str(out))}"
+
+
+def results_path(stage: Stage, params: dict, out) -> Path:
+    return Path(out) / "stages" / stage.name / stage.key(params) / RESULTS
+
+
+def load_results(stage: Stage, params: dict, out) -> dict | None:
+    """The finished results of ``stage`` with ``params`` under ``out``, or ``None``."""
+    path = results_path(stage, params, out)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
+def run_stage(stage: Stage, profile: str, params: dict, out, *, force: bool = False, progress: bool = True) -> tuple[dict, bool]:
+    """Run ``stage`` unless its results exist; returns ``(results, ran)``."""
+    existing = None if force else load_results(stage, params, out)
+    if existing is not None:
+        return existing, False
+    ctx = Context(stage, params, out, progress)
+    start = time.perf_counter()
+    rows = stage.run(ctx)
+    wall = time.perf_counter() - start
+    results = {
+        "stage": stage.name,
+        "title": stage.title,
+        "key": stage.key(params),
+        "profile": profile,
+        "params": params,
+        "deepspin_version": __version__,
+        "rows": [dataclasses.asdict(row) for row in rows],
+        "wall_s": wall,
+        "machine": machine.describe(),
+        "command": command_line(profile, stage.name, out),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    write_text(results_path(stage, params, out), json.dumps(results, indent=1) + "\n")
+    return results, True

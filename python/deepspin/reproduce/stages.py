@@ -1,0 +1,172 @@
+"""The studies of the paper as stages. Each returns report rows computed from what it ran."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+from .. import datasets, plots
+from ..commands.mc import exact_reference
+from ..hamiltonians import Ising, hamiltonian
+from ..io import write_text
+from ..mc import run as mc_run
+from ..mc import specific_heat_peak
+from ..mc.temperatures import parse_temperatures
+from ..observables import ising_energy_levels
+from ..sampling import uniform
+from .figures import magnetization_curves, peak_temperature
+from .stage import Context, Row
+
+
+def random_spin_absm(N: int) -> float:
+    """Mean ``|m|`` of ``N`` independent uniform +1/-1 spins (even ``N``): ``C(N, N/2) / 2^N``."""
+    return math.comb(N, N // 2) / 2.0**N
+
+
+def hash_uniformity(ctx: Context) -> list[Row]:
+    """Occupancy of the 4096 buckets of the SHA3 split for uniform random configurations (Fig. 15b)."""
+    p = ctx.params
+    spins = uniform(Ising(p["L"]), p["n"], seed=p["seed"], progress=ctx.progress).spins
+    drawn = plots.hash_buckets(datasets.hash_buckets(spins), ctx.figure("hash_buckets.png"),
+                               title=f"SHA3 buckets of {p['n']:,} uniform {p['L']}x{p['L']} configurations")
+    counts = np.asarray(drawn["counts"])
+    sigma = math.sqrt(drawn["expected"] * (1 - 1 / datasets.BUCKETS))
+    return [
+        Row("Split hash: chi^2 / dof of the 4096 bucket counts (1 for uniform)", drawn["chi2"] / drawn["dof"],
+            paper="hash.uniform", figure="hash_buckets.png"),
+        Row("Split hash: largest bucket deviation from uniform", float(np.abs(counts - drawn["expected"]).max() / sigma),
+            unit="sigma", paper="hash.uniform", figure="hash_buckets.png"),
+    ]
+
+
+def density_of_states(ctx: Context) -> list[Row]:
+    """Configurations per energy level of the 4x4 Ising torus by enumeration (Fig. 5)."""
+    drawn = plots.density_of_states(ctx.params["L"], ctx.figure("density_of_states.png"))
+    levels, counts = drawn["levels"], drawn["counts"]
+    fig = "density_of_states.png"
+    return [
+        Row("4x4 Ising: energy levels", len(levels), paper="ising4.levels", compare="difference", figure=fig),
+        Row("4x4 Ising: configurations", int(sum(counts)), paper="ising4.configurations", compare="ratio", figure=fig),
+        Row("4x4 Ising: lowest energy", levels[0], unit="J", paper="ising4.E_min", compare="difference", figure=fig),
+        Row("4x4 Ising: highest energy", levels[-1], unit="J", paper="ising4.E_max", compare="difference", figure=fig),
+        Row("4x4 Ising: configurations in each extreme level", int(min(counts[0], counts[-1])), figure=fig),
+    ]
+
+
+def dataset(ctx: Context, hamiltonian_name: str, L: int, sampler: str, seed: int, test_fraction: float = 0.0,
+            **params) -> dict:
+    """A cached dataset (HDF5, all of it; ``test`` marks the hash split), loaded as arrays."""
+    spec = {"hamiltonian": hamiltonian_name, "L": L, "sampler": sampler, "seed": seed, "test_fraction": test_fraction,
+            **params}
+    H = hamiltonian(hamiltonian_name, L)
+    path = ctx.artefact("dataset", spec, lambda out: datasets.generate(
+        H, sampler, out, test_fraction=test_fraction, seed=seed, progress=ctx.progress, **params), ".h5")
+    return datasets.load(path, split="all")
+
+
+def sampling_specs(p: dict) -> dict:
+    """The 4x4 datasets of the sampling study: ``uniform`` and ``targeted-<i>`` -> :func:`dataset` arguments."""
+    specs = {"uniform": {"hamiltonian_name": "ising", "L": 4, "sampler": "uniform", "seed": p["seed"], "n": p["uniform_n"]}}
+    for i in range(p["targeted_sets"]):
+        specs[f"targeted-{i + 1}"] = {"hamiltonian_name": "ising", "L": 4, "sampler": "targeted", "seed": p["seed"] + 1 + i,
+                                      "per_class": p["per_class"]}
+    return specs
+
+
+def sampling_4x4(ctx: Context) -> list[Row]:
+    """Uniform against targeted sampling of the 4x4 Ising model: energy histograms (Figs. 2-3)."""
+    p = ctx.params
+    L, levels = 4, ising_energy_levels(4)
+    extreme = p["extreme"]  # |E| > extreme counts as a high/low-energy configuration (the paper's 16 J)
+    specs = sampling_specs(p)
+    uni = dataset(ctx, **specs["uniform"])
+    plots.energy_histogram(uni["energy"], ctx.figure("uniform_histogram.png"), levels=levels,
+                           title=f"uniform sampling, {len(uni['energy']):,} configurations")
+    rows = [
+        Row("4x4 uniform set: size", len(uni["energy"]), paper="ising4.uniform_size", compare="ratio",
+            figure="uniform_histogram.png"),
+        Row("4x4 uniform set: distinct configurations", datasets.distinct_count(uni["spins"]),
+            paper="ising4.uniform_distinct", compare="ratio", figure="uniform_histogram.png"),
+        Row("4x4 uniform set: distinct share of configuration space",
+            100 * datasets.distinct_count(uni["spins"]) / 2 ** (L * L), unit="%",
+            paper="ising4.uniform_distinct_fraction", compare="difference", figure="uniform_histogram.png"),
+        Row(f"4x4 uniform set: examples with |E| > {extreme} J", int((np.abs(uni["energy"]) > extreme).sum()),
+            paper="ising4.uniform_extreme_examples", figure="uniform_histogram.png"),
+    ]
+    fractions, extremes = [], []
+    for i in range(p["targeted_sets"]):
+        tgt = dataset(ctx, **specs[f"targeted-{i + 1}"])
+        if i == 0:
+            plots.energy_histogram(tgt["energy"], ctx.figure("targeted_histogram.png"), levels=levels,
+                                   title=f"targeted sampling, {len(tgt['energy']):,} configurations")
+        fractions.append(100 * datasets.distinct_count(tgt["spins"]) / 2 ** (L * L))
+        extremes.append(int((np.abs(tgt["energy"]) > extreme).sum()))
+        size = len(tgt["energy"])
+    n = p["targeted_sets"]
+    rows += [
+        Row(f"4x4 targeted sets ({n}): size of each", size, paper="ising4.targeted_size", compare="ratio",
+            figure="targeted_histogram.png"),
+        Row(f"4x4 targeted sets ({n}): largest distinct share of configuration space", max(fractions), unit="%",
+            paper="ising4.targeted_distinct_fraction", figure="targeted_histogram.png"),
+        Row(f"4x4 targeted sets ({n}): fewest examples with |E| > {extreme} J", min(extremes),
+            paper="ising4.uniform_extreme_examples", figure="targeted_histogram.png"),
+    ]
+    return rows
+
+
+def mc_records(ctx: Context, model, p: dict, name: str | None = None, **options) -> list[dict]:
+    """Cached Metropolis records of ``model`` (a Hamiltonian, or an operator named by ``name``) for the
+    profile's temperatures, chains, sweeps and seed."""
+    spec = {"model": name or repr(model), "T": p["T"], "chains": p["chains"], "sweeps": p["sweeps"], "seed": p["seed"]}
+
+    def build(path):
+        result = mc_run(model, parse_temperatures(p["T"]), chains=p["chains"], sweeps=p["sweeps"], seed=p["seed"],
+                        progress=ctx.progress, **options)
+        write_text(path, json.dumps(result.records(), indent=1) + "\n")
+
+    return json.loads(ctx.artefact("mc", spec, build, ".json").read_text())
+
+
+def phase_ising(ctx: Context) -> list[Row]:
+    """Metropolis with the exact energy against the exact torus references (Figs. 7-9, exact curves)."""
+    p = ctx.params
+    L = p["L"]
+    H = Ising(L)
+    records = mc_records(ctx, H, p)
+    reference = exact_reference(H)
+    fig = "phase_diagram.png"
+    drawn = plots.phase_diagram(records, ctx.figure(fig), reference, label="Metropolis, exact energy",
+                                title=f"{L}x{L} Ising: {p['chains']} chains x {p['sweeps']} sweeps")
+    T = [r["T"] for r in records]
+    t_exact = specific_heat_peak(L)[0]
+    t_mc = peak_temperature(T, [r["C_per_site"] for r in records])
+    rows = [
+        Row(f"{L}x{L} Ising, exact operator: largest |<E>/N - exact|",
+            float(np.max(np.abs(drawn["differences"]["E_per_site"]))), unit="J", paper="ising.phase_match", figure=fig),
+        Row(f"{L}x{L} Ising, exact operator: C/N peak temperature (Metropolis)", t_mc, unit="J/k_B",
+            paper="ising.Tc", compare="ratio", figure=fig),
+        Row(f"{L}x{L} Ising: C/N peak temperature of the exact torus (γTc)", t_exact, unit="J/k_B",
+            paper="ising.Tc", compare="ratio", figure=fig),
+    ]
+    if drawn["differences"].get("absm") is not None:
+        rows.append(Row(f"{L}x{L} Ising, exact operator: largest |<|m|> - exact|",
+                        float(np.max(np.abs(drawn["differences"]["absm"]))), paper="ising.phase_match", figure=fig))
+    return rows
+
+
+def coulomb_magnetization(ctx: Context) -> list[Row]:
+    """<|m|> against T for the antiferromagnetic screened Coulomb model, exact operator (Fig. 10)."""
+    p = ctx.params
+    H = hamiltonian("screened-coulomb", p["L"])
+    records = mc_records(ctx, H, p)
+    limit = random_spin_absm(H.N)
+    fig = "absm.png"
+    magnetization_curves({"Metropolis, exact energy": records}, ctx.figure(fig), random_limit=limit,
+                         title=f"screened Coulomb {p['L']}x{p['L']}: {p['chains']} chains x {p['sweeps']} sweeps")
+    hot, cold = records[-1], records[0]
+    return [
+        Row(f"Screened Coulomb, exact operator: <|m|> at T = {hot['T']:g} / random-spin <|m|> ({limit:.4f})",
+            hot["absm"] / limit, paper="coulomb.high_T_absm", figure=fig),
+        Row(f"Screened Coulomb, exact operator: <|m|> at T = {cold['T']:g}", cold["absm"], figure=fig),
+    ]
