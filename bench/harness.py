@@ -9,39 +9,11 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo (or platform.processor())."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def gpu_info() -> list[dict]:
-    """Name, driver and memory of each NVIDIA GPU (nvidia-smi), empty when there is none."""
-    try:
-        text = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=20, check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    gpus = []
-    for line in text.strip().splitlines():
-        name, driver, memory = (part.strip() for part in line.split(","))
-        gpus.append({"name": name, "driver": driver, "memory": memory})
-    return gpus
 
 
 def machine_info() -> dict:
@@ -50,6 +22,7 @@ def machine_info() -> dict:
 
     import deepspin
     from deepspin.backends import backends
+    from deepspin.machine import cpu_model, gpu_info
 
     return {
         "hostname": platform.node(),

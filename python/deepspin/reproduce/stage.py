@@ -19,7 +19,7 @@ from typing import Callable
 
 from .._version import __version__
 from ..io import write_text
-from . import machine
+from .. import machine
 
 RESULTS = "results.json"
 

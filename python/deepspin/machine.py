@@ -1,4 +1,4 @@
-"""A one-line description of the machine a stage ran on (CPU model, cores, GPUs)."""
+"""What a number was measured on: CPU model, cores and GPUs (for benchmarks and reports)."""
 from __future__ import annotations
 
 import os
@@ -18,14 +18,25 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def gpu_names() -> list[str]:
-    """Names of the NVIDIA GPUs that ``nvidia-smi`` lists (empty without one)."""
+def gpu_info() -> list[dict]:
+    """Name, driver and memory of each NVIDIA GPU that ``nvidia-smi`` lists (empty without one)."""
     try:
-        text = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                              capture_output=True, text=True, timeout=20, check=True).stdout
+        text = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [line.strip() for line in text.splitlines() if line.strip()]
+    gpus = []
+    for line in text.strip().splitlines():
+        name, driver, memory = (part.strip() for part in line.split(","))
+        gpus.append({"name": name, "driver": driver, "memory": memory})
+    return gpus
+
+
+def gpu_names() -> list[str]:
+    """Names of the NVIDIA GPUs present."""
+    return [gpu["name"] for gpu in gpu_info()]
 
 
 def describe() -> dict:
