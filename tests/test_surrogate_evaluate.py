@@ -2,12 +2,13 @@
 import numpy as np
 import pytest
 
-import deepspin
-from deepspin.enumeration import configurations
-from deepspin.surrogate.baselines import estimators, featurize, krr_subset, to_classes
-from deepspin.surrogate.evaluate import metrics
-
+pytest.importorskip("keras", reason="the surrogate extra (keras + tensorflow) is not installed")
 pytest.importorskip("sklearn", reason="scikit-learn (surrogate extra) is not installed")
+
+import deepspin  # noqa: E402
+from deepspin.enumeration import configurations  # noqa: E402
+from deepspin.surrogate.baselines import estimators, featurize, krr_subset, to_classes  # noqa: E402
+from deepspin.surrogate.evaluate import metrics  # noqa: E402
 
 
 def test_classifier_metrics_by_hand():
