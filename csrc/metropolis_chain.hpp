@@ -72,6 +72,18 @@ DS_HD Site random_site(uint32_t w, int L) {
 
 DS_HD uint64_t blocks_per_sweep(int N) { return (static_cast<uint64_t>(N) + 1) / 2; }
 
+// Attempt i of a sweep whose first Philox block is `first_block`: its site and acceptance word.
+// `r` holds the current block; it is refilled on even i (two attempts per block).
+struct Proposal {
+    Site site;
+    uint32_t uniform;
+};
+
+DS_HD Proposal propose(uint32_t* r, uint64_t seed, int64_t g, uint64_t first_block, int i, int L) {
+    if ((i & 1) == 0) philox_block(seed, static_cast<uint32_t>(g), kSweepStream, first_block + (i >> 1), r);
+    return Proposal{random_site(r[2 * (i & 1)], L), r[2 * (i & 1) + 1]};
+}
+
 // Nearest-neighbour Ising chain g. A site with spin up-bit b and u up neighbours has
 // s_a * sum(neighbours) = 2k - 4 with k = b ? u : 4 - u, and flipping it changes -sum s s' by 4k - 8.
 template <class Lattice>
@@ -84,9 +96,8 @@ DS_HD void ising_chain(int8_t* spins, int64_t* energy, int64_t* magnet, int64_t 
     for (int64_t sweep = plan.sweep_start; sweep < plan.sweep_start + plan.n_sweeps; ++sweep) {
         const uint64_t first_block = static_cast<uint64_t>(sweep) * blocks_per_sweep(N);
         for (int i = 0; i < N; ++i) {
-            if ((i & 1) == 0)
-                philox_block(plan.seed, static_cast<uint32_t>(g), kSweepStream, first_block + (i >> 1), r);
-            const Site site = random_site(r[2 * (i & 1)], L);
+            const Proposal p = propose(r, plan.seed, g, first_block, i, L);
+            const Site site = p.site;
             const int row = site.row * L, col = site.col;
             const int above = (site.row == 0 ? N - L : row - L), below = (site.row == L - 1 ? 0 : row + L);
             const int left = row + (col == 0 ? L - 1 : col - 1), right = row + (col == L - 1 ? 0 : col + 1);
@@ -94,7 +105,7 @@ DS_HD void ising_chain(int8_t* spins, int64_t* energy, int64_t* magnet, int64_t 
             const int u = s.up(above + col) + s.up(below + col) + s.up(left) + s.up(right);
             const int b = s.up(a);
             const int k = b ? u : 4 - u;
-            const bool accept = r[2 * (i & 1) + 1] < thr[k];
+            const bool accept = p.uniform < thr[k];
             s.flip_if(a, accept);
             e += accept ? 4 * k - 8 : 0;
             mag += accept ? 2 - 4 * b : 0;
@@ -118,14 +129,12 @@ DS_HD void pair_chain(int8_t* s, double* h, double* energy, int64_t* magnet, int
     for (int64_t sweep = plan.sweep_start; sweep < plan.sweep_start + plan.n_sweeps; ++sweep) {
         const uint64_t first_block = static_cast<uint64_t>(sweep) * blocks_per_sweep(N);
         for (int i = 0; i < N; ++i) {
-            if ((i & 1) == 0)
-                philox_block(plan.seed, static_cast<uint32_t>(g), kSweepStream, first_block + (i >> 1), r);
-            const Site site = random_site(r[2 * (i & 1)], L);
-            const int a = site.row * L + site.col;
+            const Proposal p = propose(r, plan.seed, g, first_block, i, L);
+            const int a = p.site.row * L + p.site.col;
             const int sa = s[a];
             const double* row = M + static_cast<int64_t>(a) * N;
             const double dE = -2.0 * J * sa * (h[a] - row[a] * sa);
-            if (dE <= 0.0 || static_cast<double>(r[2 * (i & 1) + 1]) + 0.5 < 4294967296.0 * exp(-beta * dE)) {
+            if (dE <= 0.0 || static_cast<double>(p.uniform) + 0.5 < 4294967296.0 * exp(-beta * dE)) {
                 const double c = -2.0 * sa;
                 for (int b = 0; b < N; ++b) h[b] += c * row[b];
                 s[a] = static_cast<int8_t>(-sa);

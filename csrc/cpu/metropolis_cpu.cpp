@@ -82,9 +82,8 @@ DS_CLONES void ising_lanes_cpu(int8_t* spins, int64_t* energy, int64_t* magnet, 
             for (int half = 0; half < 2 && i + half < N; ++half) {
 #pragma omp simd
                 for (int l = 0; l < kLanes; ++l) {
-                    const uint32_t w = r[2 * half][l];
-                    const int srow = static_cast<int>(((w >> 16) * static_cast<uint32_t>(L)) >> 16);
-                    const int col = static_cast<int>(((w & 0xFFFFu) * static_cast<uint32_t>(L)) >> 16);
+                    const Site site = random_site(r[2 * half][l], L);
+                    const int srow = site.row, col = site.col;
                     const int row = srow * L;
                     const int above = srow == 0 ? N - L : row - L, below = srow == L - 1 ? 0 : row + L;
                     const int left = row + (col == 0 ? L - 1 : col - 1), right = row + (col == L - 1 ? 0 : col + 1);
