@@ -14,20 +14,21 @@ from deepspin.observables import class_to_energy
 from .targets import TARGETS
 
 
-def metrics(target: str, truth, predicted, L: int | None = None) -> dict:
+def metrics(target: str, truth, predicted, L: int | None = None, units: str | None = None) -> dict:
     """Error statistics of ``predicted`` against ``truth`` (classes for ``class``, else values).
 
     Keys: ``n``, ``median_abs_error``, ``mae``, ``rmse``, ``max_abs_error``, ``units``; for
     classifiers also ``accuracy``, ``off_by_one``, ``max_class_error`` and ``per_class``
     (``class``, ``energy``, ``n``, ``accuracy`` of each class present in ``truth``), with the
-    value errors computed on the classes' energy levels (needs ``L``).
+    value errors computed on the classes' energy levels (needs ``L``). ``units`` overrides the
+    default label (``"J"``, or ``"per site"`` for magnetization), e.g. ``"J per site"``.
     """
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
     truth, predicted = np.asarray(truth), np.asarray(predicted)
     if truth.shape != predicted.shape or truth.ndim != 1:
         raise ValueError(f"truth and predictions must be equal-length 1-D arrays, got {truth.shape} and {predicted.shape}")
-    result = {"n": int(truth.size), "units": "per site" if target == "magnetization" else "J"}
+    result = {"n": int(truth.size), "units": units or ("per site" if target == "magnetization" else "J")}
     if target == "class":
         if L is None:
             raise ValueError("class metrics need L to turn classes into energies")

@@ -73,3 +73,39 @@ def same_padding(kernel: int, stride: int, size: int) -> tuple[int, int]:
     remainder = size % stride
     total = max(kernel - (stride if remainder == 0 else remainder), 0)
     return total // 2, total - total // 2
+
+
+@keras.saving.register_keras_serializable(package="deepspin")
+class ChannelAxis(keras.layers.Layer):
+    """``(B, H, W)`` spins to a one-channel ``(B, H, W, 1)`` map, for any ``H`` and ``W``.
+
+    (``keras.layers.Reshape`` needs all but one dimension known; a size-agnostic network has none.)
+    """
+
+    def call(self, x):
+        return ops.expand_dims(x, -1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, 1)
+
+
+@keras.saving.register_keras_serializable(package="deepspin")
+class LatticeSum(keras.layers.Layer):
+    """Sum (or mean, with ``mean=True``) of a ``(B, H, W, C)`` map over the lattice: ``(B, C)``.
+
+    The sum of per-site energies is the total energy, extensive by construction; the mean is the
+    energy per site, the training target that lets lattices of different sizes share a loss.
+    """
+
+    def __init__(self, mean: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.mean = bool(mean)
+
+    def call(self, x):
+        return ops.mean(x, axis=(1, 2)) if self.mean else ops.sum(x, axis=(1, 2))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean}

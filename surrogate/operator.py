@@ -28,13 +28,14 @@ class SurrogateOperator:
         shape = tuple(model.input_shape[1:])
         if len(shape) != 2 or shape[0] != shape[1]:
             raise ValueError(f"a surrogate takes (B, L, L) inputs; this model takes {model.input_shape}")
-        self.model, self.batch_size, self.L = model, batch_size, int(shape[0])
+        # L is None for a size-agnostic (extensive) model: it takes any L.
+        self.model, self.batch_size, self.L = model, batch_size, None if shape[0] is None else int(shape[0])
         self.metadata = dict(metadata)
         self.target = self.metadata.get("target") or ("class" if model.output_shape[-1] > 1 else None)
         if self.target not in TARGETS:
             raise ValueError("the model file carries no deepspin metadata saying what it predicts; "
                              "pass target='energy' or 'magnetization' to deepspin.surrogate.load")
-        if int(self.metadata.get("L", self.L)) != self.L:
+        if self.L is not None and int(self.metadata.get("L", self.L)) != self.L:
             raise ValueError(f"metadata says L={self.metadata['L']} but the model takes {shape} inputs")
 
     @property
@@ -48,15 +49,24 @@ class SurrogateOperator:
     def predict(self, configs) -> np.ndarray:
         """The model's prediction for each configuration: int64 classes or float64 values ``(B,)``."""
         x = network_inputs(configs)
-        if x.shape[1] != self.L:
-            raise ValueError(f"this surrogate has L={self.L}, got configurations with L={x.shape[1]}")
+        self._check_size(x.shape[1])
         out = []
-        for start in range(0, len(x), self.batch_size):
-            y = np.asarray(self.model.predict_on_batch(x[start:start + self.batch_size]))
+        step = self._step(x.shape[1])
+        for start in range(0, len(x), step):
+            y = np.asarray(self.model.predict_on_batch(x[start:start + step]))
             out.append(y.argmax(axis=-1).astype(np.int64) if self.target == "class" else y.reshape(-1))
         if not out:
             return np.zeros(0, dtype=np.int64 if self.target == "class" else np.float64)
         return np.concatenate(out).astype(np.int64 if self.target == "class" else np.float64)
+
+    def _check_size(self, L: int) -> None:
+        if L != self.L:
+            raise ValueError(f"this surrogate ({self.metadata.get('arch', 'paper')} architecture) takes only its "
+                             f"training size L={self.L}, got configurations with L={L}; a model of another L "
+                             "needs retraining, or use an extensive model (deepspin train --arch extensive)")
+
+    def _step(self, L: int) -> int:
+        return self.batch_size
 
     def _scalar_or_batch(self, values, configs):
         return float(values[0]) if np.ndim(configs) == 2 else values
@@ -84,9 +94,49 @@ class MagnetizationSurrogate(SurrogateOperator):
         return self._scalar_or_batch(self.predict(configs), configs)
 
 
+class ExtensiveSurrogate(EnergySurrogate):
+    """An extensive energy model (:mod:`.extensive`): any ``L``, per-site energies, a receptive radius.
+
+    ``L`` is ``None``; ``train_sizes`` (from the metadata) are the sizes it was trained on.
+    ``batch_size`` counts 8x8 lattices: larger ones go in batches of equal work (sites).
+    """
+
+    def __init__(self, model, metadata: dict, batch_size: int = 8192) -> None:
+        from .extensive import min_lattice, receptive_radius
+
+        super().__init__(model, metadata, batch_size)
+        if self.target != "energy":
+            raise ValueError(f"an extensive model predicts energies; its metadata says target {self.target!r}")
+        self.receptive_radius = receptive_radius(model)
+        self.min_L = min_lattice(model)
+        self.train_sizes = list(self.metadata.get("train_sizes") or [self.metadata.get("L")])
+
+    def __repr__(self) -> str:
+        return (f"ExtensiveSurrogate(hamiltonian={self.hamiltonian!r}, receptive_radius={self.receptive_radius}, "
+                f"train_sizes={self.train_sizes})")
+
+    def site_energies(self, configs) -> np.ndarray:
+        """Per-site energies float64 ``(B, L, L)`` (or ``(L, L)``); they sum to :meth:`energy`."""
+        from .extensive import site_energies
+
+        return site_energies(self.model, configs, batch_size=self.batch_size)
+
+    def _check_size(self, L: int) -> None:
+        from .extensive import check_size
+
+        check_size(self.model, L)
+
+    def _step(self, L: int) -> int:
+        return max(1, self.batch_size * 64 // (L * L))
+
+
 def operator(model, metadata: dict, batch_size: int = 8192) -> SurrogateOperator:
-    """Wrap a Keras model: an :class:`EnergySurrogate` or a :class:`MagnetizationSurrogate`."""
+    """Wrap a Keras model: an :class:`ExtensiveSurrogate`, :class:`EnergySurrogate` or :class:`MagnetizationSurrogate`."""
+    from .extensive import is_extensive
+
     target = metadata.get("target")
+    if is_extensive(model):
+        return ExtensiveSurrogate(model, {**metadata, "target": target or "energy"}, batch_size)
     cls = MagnetizationSurrogate if target == "magnetization" else EnergySurrogate
     return cls(model, metadata, batch_size)
 

@@ -26,6 +26,8 @@ from .distribute import STRATEGIES, placement
 from .targets import TARGETS, model_of, n_classes, network_inputs
 
 OPTIMIZERS = ("adam", "adadelta", "sgd")
+#: ``paper``: the CNN of Fig. 1 for one L; ``extensive``: per-site energies summed, any L (:mod:`.extensive`).
+ARCHS = ("paper", "extensive")
 BACKUP_DIR = "backup"
 
 
@@ -34,6 +36,7 @@ class TrainConfig:
     """Hyper-parameters of one training run (defaults: ours; :data:`PRESETS` has the paper's)."""
 
     target: str = "class"
+    arch: str = "paper"
     padding: str = "periodic"
     optimizer: str = "adam"
     learning_rate: float = 1e-3
@@ -45,10 +48,12 @@ class TrainConfig:
     strategy: str = "auto"
 
     def __post_init__(self):
-        for name, choices in (("target", TARGETS), ("padding", PADDINGS), ("optimizer", OPTIMIZERS),
+        for name, choices in (("target", TARGETS), ("arch", ARCHS), ("padding", PADDINGS), ("optimizer", OPTIMIZERS),
                               ("strategy", STRATEGIES)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}; got {getattr(self, name)!r}")
+        if self.arch == "extensive" and self.target != "energy":
+            raise ValueError(f"arch 'extensive' learns energies (a sum of per-site energies); got target {self.target!r}")
         for name in ("batch_size", "epochs", "patience"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -84,13 +89,15 @@ def build_model(L: int, config: TrainConfig, targets: np.ndarray):
     return paper_cnn(L, "regression", config.padding, target_scale=std, target_offset=float(np.mean(targets)))
 
 
-def compile_model(model, config: TrainConfig) -> None:
+def compile_model(model, config: TrainConfig, learning_rate=None) -> None:
+    """Compile with ``config``'s optimizer and loss (``learning_rate``: a schedule replacing the constant rate)."""
     optimizer = {"adam": keras.optimizers.Adam, "adadelta": keras.optimizers.Adadelta,
                  "sgd": keras.optimizers.SGD}[config.optimizer]
+    rate = config.learning_rate if learning_rate is None else learning_rate
     if config.target == "class":
-        model.compile(optimizer(config.learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(optimizer(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     else:
-        model.compile(optimizer(config.learning_rate), loss="mean_squared_error", metrics=["mean_absolute_error"])
+        model.compile(optimizer(rate), loss="mean_squared_error", metrics=["mean_absolute_error"])
 
 
 def fit(spins, targets, config: TrainConfig, *, workdir=None, resume: bool = False, init=None,
@@ -108,6 +115,9 @@ def fit(spins, targets, config: TrainConfig, *, workdir=None, resume: bool = Fal
         devices: explicit device names for the ``mirrored`` strategy (default: all visible).
         callbacks: extra Keras callbacks.
     """
+    if config.arch == "extensive":
+        return fit_sizes([(spins, targets)], config, workdir=workdir, resume=resume, init=init, verbose=verbose,
+                         devices=devices, callbacks=callbacks)
     x = network_inputs(spins)
     y = _check_targets(targets, len(x), config.target, x.shape[1])
     train_idx, val_idx = validation_split(len(x), config.validation_fraction, config.seed)
@@ -134,11 +144,67 @@ def fit(spins, targets, config: TrainConfig, *, workdir=None, resume: bool = Fal
     return model, history
 
 
+def fit_sizes(sets, config: TrainConfig, *, layers: dict | None = None, workdir=None, resume: bool = False,
+              init=None, verbose: int | str = "auto", devices: list[str] | None = None, callbacks=()):
+    """Train an extensive surrogate (:mod:`.extensive`) on one or several lattice sizes; ``(model, history)``.
+
+    Args:
+        sets: ``[(spins, energies), ...]``, each ``spins`` ``(B_k, L_k, L_k)`` with total energies
+            ``(B_k,)`` in J. The loss is the squared error of the energy per site ``E / N``, so
+            sizes mix; every batch holds one size, and batches of all sizes are shuffled together.
+        layers: keyword arguments of :func:`.extensive.build_extensive` (default: its defaults).
+
+    The validation share of each size is held out for early stopping; the learning rate decays
+    from ``config.learning_rate`` to 1/1000 of it over ``config.epochs`` (cosine): per-site errors
+    of 1e-4 J need small final steps, which a constant Adam rate never takes. The
+    returned model outputs total energies; ``workdir/last.keras`` holds the per-site training
+    model. Other arguments as in :func:`fit`.
+    """
+    from .extensive import build_extensive, is_extensive, per_site_model
+
+    if config.arch != "extensive":
+        raise ValueError(f"fit_sizes trains arch 'extensive', got config.arch = {config.arch!r}")
+    if not sets:
+        raise ValueError("fit_sizes: give at least one (spins, energies) pair")
+    train, validation = [], []
+    for i, (spins, energies) in enumerate(sets):
+        x = network_inputs(spins)
+        y = _check_targets(energies, len(x), "energy", x.shape[1]) / np.float32(x.shape[1] * x.shape[2])
+        train_idx, val_idx = validation_split(len(x), config.validation_fraction, config.seed + i)
+        train.append((x[train_idx], y[train_idx]))
+        validation.append((x[val_idx], y[val_idx]))
+    if max(len(x) for x, _ in train) < config.batch_size:
+        raise ValueError(f"no lattice size has one batch of {config.batch_size} training samples "
+                         f"({[len(x) for x, _ in train]}); lower --batch-size or use more data")
+    where = placement(config.strategy, devices)
+    keras.utils.set_random_seed(config.seed)
+    workdir = _prepare_workdir(workdir, resume, where)
+    with where.scope():
+        if init is not None:
+            model, _ = model_io.load(init)
+            if not is_extensive(model):
+                raise ValueError(f"--init {init} is not an extensive model; it cannot be fine-tuned as arch 'extensive'")
+        else:
+            model = build_extensive(**(layers or {}))
+        trainable = per_site_model(model)
+    data = MixedSizes(train, config.batch_size, config.seed)
+    with where.scope():
+        schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.epochs * len(data), alpha=1e-3)
+        compile_model(trainable, config, schedule)
+    held_out = [(x, y) for x, y in validation if len(x)]
+    val_data = MixedSizes(held_out, config.batch_size, seed=None) if held_out else None
+    callbacks = [EpochSetter(data), *_callbacks(config, workdir, where, val_data is not None), *callbacks]
+    history = trainable.fit(data, validation_data=val_data, epochs=config.epochs, callbacks=callbacks,
+                            verbose=verbose, shuffle=False)
+    return model, history
+
+
 def training_metadata(config: TrainConfig, meta: dict, n_train: int, history, source: str | None = None) -> dict:
     """The metadata saved inside a trained ``.keras`` file (see :mod:`.model_io`)."""
     epochs = len(history.epoch) if history is not None else 0
     return {
         "target": config.target,
+        "arch": config.arch,
         **model_of(meta),
         "training": {**dataclasses.asdict(config), "n_train": int(n_train), "epochs_run": epochs,
                      "last_epoch": int(history.epoch[-1]) + 1 if epochs else 0, "data": source},
@@ -260,3 +326,42 @@ class EpochSetter(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.data.set_epoch(epoch)
+
+
+class MixedSizes(keras.utils.PyDataset):
+    """Batches from several lattice sizes, one size per batch, in an order fixed by ``(seed, epoch)``.
+
+    With ``seed=None`` (validation) the batches come in order, the last partial one of each size
+    included; otherwise partial batches are dropped. Whatever the order, batch 1 has another size
+    than batch 0 (when there are two sizes): Keras' TensorFlow adapter fixes the input signature
+    from the first two batches, and only a varying size makes it ``(None, None, None)``.
+    """
+
+    def __init__(self, sets, batch_size: int, seed: int | None):
+        super().__init__()
+        self.sets, self.batch_size, self.seed = sets, batch_size, seed
+        counts = [len(x) // batch_size if seed is not None else -(-len(x) // batch_size) for x, _ in sets]
+        self.batches = [(k, b) for k, n in enumerate(counts) for b in range(n)]
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        n = len(self.batches)
+        order = np.arange(n) if self.seed is None else epoch_order(n, self.seed, epoch)
+        sizes = [self.batches[i][0] for i in order]
+        other = next((i for i, k in enumerate(sizes) if k != sizes[0]), None)
+        if other is not None:
+            order[[1, other]] = order[[other, 1]]
+        self.order = order
+        if self.seed is not None:
+            self.rows = [epoch_order(len(x), self.seed + 1 + k, epoch) for k, (x, _) in enumerate(self.sets)]
+        else:
+            self.rows = [np.arange(len(x)) for x, _ in self.sets]
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        k, b = self.batches[self.order[index]]
+        rows = self.rows[k][b * self.batch_size:(b + 1) * self.batch_size]
+        x, y = self.sets[k]
+        return x[rows], y[rows]

@@ -34,7 +34,9 @@ def _load_split(path, split: str):
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     """Options of a training run; unset ones come from --preset, then from TrainConfig's defaults."""
     p.add_argument("--target", required=True, choices=TARGETS, help="what the network learns")
-    p.add_argument("--arch", default="paper", choices=("paper",), help="network architecture (the paper's CNN)")
+    p.add_argument("--arch", choices=("paper", "extensive"),
+                   help="paper: the paper's CNN for the data's L (default); extensive: per-site energies "
+                   "summed, periodic, any L at inference (energy only)")
     p.add_argument("--preset", choices=("paper",), help="paper: Adadelta, lr 1e-3, batch 800, zero padding")
     p.add_argument("--padding", choices=("periodic", "zero"), help="convolution padding (default periodic)")
     p.add_argument("--optimizer", choices=("adam", "adadelta", "sgd"), help="default adam")
@@ -84,12 +86,16 @@ def run_train(args) -> int:
 
 
 def _truth_and_predictions(op, data):
+    """Labels and predictions; an extensive model (``op.L`` None) takes any L."""
     from deepspin.surrogate.targets import labels, model_of
 
     data_model = model_of(data["meta"])
-    if data_model["hamiltonian"] != op.hamiltonian or data_model["L"] != op.L:
-        raise ValueError(f"the model was trained on {op.hamiltonian} L={op.L}, the dataset holds "
-                         f"{data_model['hamiltonian']} L={data_model['L']}")
+    if data_model["hamiltonian"] != op.hamiltonian:
+        raise ValueError(f"the model was trained on {op.hamiltonian}, the dataset holds {data_model['hamiltonian']}")
+    if op.L is not None and data_model["L"] != op.L:
+        raise ValueError(f"the model (paper architecture) takes only its training size L={op.L}; the dataset "
+                         f"holds L={data_model['L']}. Evaluate on L={op.L} data, retrain for L={data_model['L']}, "
+                         "or train an --arch extensive model, which takes any L")
     return labels(data, op.target), op.predict(data["spins"])
 
 
@@ -102,6 +108,9 @@ def _all_configs(op):
 
     if not op.hamiltonian:
         raise ValueError("--all-configs needs the model's metadata to name its Hamiltonian")
+    if op.L is None:
+        raise ValueError("--all-configs enumerates the model's lattice, but an extensive model takes any L: "
+                         "evaluate it on a DATASET of the size you want")
     if op.hamiltonian == "potts":
         raise ValueError("--all-configs enumerates +1/-1 spin configurations; the planar Potts model has "
                          "continuous angles: evaluate it on a DATASET instead")
@@ -119,13 +128,13 @@ def _all_configs(op):
     return np.concatenate(truth), np.concatenate(predicted)
 
 
-def report_metrics(op_target: str, L: int, truth, predicted, args, title: str) -> dict:
+def report_metrics(op_target: str, L: int, truth, predicted, args, title: str, units: str | None = None) -> dict:
     """Print the metrics, write --json and the plots; return the metrics."""
     from deepspin.io import write_text
     from deepspin.observables import class_to_energy
     from deepspin.surrogate import evaluate
 
-    result = evaluate.metrics(op_target, truth, predicted, L)
+    result = evaluate.metrics(op_target, truth, predicted, L, units=units)
     lines = [f"{title}: n = {result['n']:,}"]
     if op_target == "class":
         lines.append(f"  accuracy {result['accuracy']:.6f}, off by one class {result['off_by_one']:.6f}, "
@@ -160,9 +169,24 @@ def run_evaluate(args) -> int:
     else:
         if not args.dataset:
             raise ValueError("give a DATASET to evaluate on, or --all-configs")
-        truth, predicted = _truth_and_predictions(op, _load_split(args.dataset, args.split))
+        data = _load_split(args.dataset, args.split)
+        truth, predicted = _truth_and_predictions(op, data)
         title = f"{Path(args.model).name} on {Path(args.dataset).name} ({args.split} split)"
+        if op.L is None:
+            return _report_per_site(op, data, truth, predicted, args, title)
     report_metrics(op.target, op.L, truth, predicted, args, title)
+    return 0
+
+
+def _report_per_site(op, data, truth, predicted, args, title: str) -> int:
+    """Errors of an extensive model per site (``|E_pred - E| / N``), at the dataset's L."""
+    from deepspin.surrogate.targets import model_of
+
+    L = model_of(data["meta"])["L"]
+    title = (f"{title}: L={L}, model trained on L={','.join(map(str, op.train_sizes))} "
+             f"(receptive radius {op.receptive_radius}); errors per site")
+    result = report_metrics("energy", L, truth / (L * L), predicted / (L * L), args, title, units="J per site")
+    print(f"  max |error| per site {result['max_abs_error']:.4g} J")
     return 0
 
 
