@@ -4,8 +4,9 @@
 
 1. Accuracy against L: per-site errors ``|E_pred - E| / N`` (mean and max) of the shipped
    extensive models (``models/*_extensive.keras``: Ising trained on 8x8, screened Coulomb k = 0.5
-   trained on 8x8 + 16x16) on uniform random configurations and on Metropolis configurations
-   (:func:`deepspin.mc.run`, several temperatures), with exact labels from deepspin's engine. The
+   trained on 8x8 + 16x16) on uniform random configurations, on Metropolis configurations
+   (:func:`deepspin.mc.run`, several temperatures) and on the two ordered states (all +1,
+   checkerboard), with exact labels from deepspin's engine. The
    paper architecture (``models/screened_coulomb_L8.keras``) sits beside them where it applies:
    it takes only its training L.
 2. Speed at L = 64 on one device: the Coulomb surrogate against the explicit image sum
@@ -41,7 +42,11 @@ TARGETS = {"ising": (64, 1e-3), "screened-coulomb": (32, 1e-2)}  # (L, per-site 
 
 
 def test_sets(H, n_sites: int, chains: int, temperatures, backend: str, seed: int):
-    """Uniform and thermal test configurations of ``H`` with exact energies: ``{kind: (spins, E)}``."""
+    """Test configurations of ``H`` with exact energies: ``{kind: (spins, E)}``.
+
+    ``uniform``: about ``n_sites`` sites of uniform random spins; ``thermal``: the final states of
+    ``chains`` Metropolis chains per temperature; ``ordered``: all +1 and the checkerboard.
+    """
     from deepspin.mc import run
 
     n_uniform = max(4, n_sites // H.N)
@@ -50,8 +55,10 @@ def test_sets(H, n_sites: int, chains: int, temperatures, backend: str, seed: in
     result = run(H, temperatures, chains=chains, sweeps=sweeps, burn_in=0, seed=seed, start="random",
                  backend=backend if backend in ("cpu", "cuda") else "auto")
     thermal = result.configs.reshape(-1, H.L, H.L).astype(np.int8)
+    checkerboard = np.where(np.indices((H.L, H.L)).sum(axis=0) % 2, -1, 1).astype(np.int8)
+    ordered = np.stack([np.ones((H.L, H.L), np.int8), checkerboard])
     return {kind: (spins, np.asarray(H.energy(spins, backend=backend), dtype=np.float64))
-            for kind, spins in (("uniform", uniform), ("thermal", thermal))}
+            for kind, spins in (("uniform", uniform), ("thermal", thermal), ("ordered", ordered))}
 
 
 def per_site_errors(op, spins, exact) -> dict:

@@ -84,12 +84,16 @@ def train_speedup_model(hamiltonian: str = "screened-coulomb", path=None, n_trai
 
 
 def labelled_configs(H, n_uniform: int, temperatures, chains: int, sweeps: int, seed: int,
-                     backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+                     backend: str = "auto", staggered: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Uniform and thermal configurations of ``H`` with exact energies: ``(spins int8, energies float64)``.
 
     ``n_uniform`` uniform random +1/-1 configurations (SPEC section 5), then the final
     configurations of ``chains`` independent Metropolis chains (:func:`deepspin.mc.run`, random
-    start, ``sweeps`` sweeps) at each temperature, all labelled by the exact engine.
+    start, ``sweeps`` sweeps) at each temperature and, with ``staggered``, their images under
+    ``s[r, c] -> (-1)^(r + c) s[r, c]`` (even L), all labelled by the exact engine. Uniform spins
+    rarely hold large ordered patches; the Metropolis states hold ferromagnetic ones and their
+    staggered images antiferromagnetic ones (for the Ising model, the map sends E to -E), so
+    the data span the whole energy range.
     """
     from deepspin.mc import run
 
@@ -98,7 +102,10 @@ def labelled_configs(H, n_uniform: int, temperatures, chains: int, sweeps: int, 
     if len(temperatures) and chains:
         result = run(H, temperatures, chains=chains, sweeps=sweeps, burn_in=0, seed=seed, start="random",
                      backend=backend)
-        parts.append(result.configs.reshape(-1, H.L, H.L).astype(np.int8))
+        thermal = result.configs.reshape(-1, H.L, H.L).astype(np.int8)
+        parts.append(thermal)
+        if staggered and H.L % 2 == 0:
+            parts.append(thermal * np.where(np.indices((H.L, H.L)).sum(axis=0) % 2, -1, 1).astype(np.int8))
     spins = np.concatenate(parts)
     return spins, np.asarray(H.energy(spins, backend=backend), dtype=np.float64)
 
