@@ -12,6 +12,7 @@ import numpy as np
 from ..hamiltonians import Ising
 from ..io import write_text
 from ..mc import exact as exact_mod
+from ..mc.local import is_local_operator
 from ..mc.metropolis import run
 from ..mc.temperatures import parse_temperatures
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
@@ -51,8 +52,9 @@ def _load_operator(path: str, L: int):
         ) from None
     operator = load(path)
     op_L = getattr(operator, "L", None)
-    if op_L is not None and op_L != L:
-        raise ValueError(f"--operator {path} was trained for L={op_L}, but --L is {L}")
+    if op_L is not None and op_L != L and not is_local_operator(operator):
+        raise ValueError(f"--operator {path} was trained for L={op_L}, but --L is {L} (only an extensive "
+                         "surrogate, --arch extensive, predicts other sizes)")
     return operator
 
 
