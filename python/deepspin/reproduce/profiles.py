@@ -17,6 +17,13 @@ _SAMPLING = {"uniform_n": 12_500, "per_class": 1800, "targeted_sets": 3, "extrem
 _TEST_SAMPLING = {"uniform_n": 2000, "per_class": 40, "targeted_sets": 2, "extreme": 16, "seed": 1}
 _TRAIN_TEST = {"epochs": 1, "patience": 1, "batch_size": 100, "seed": 0}
 
+#: Extensive surrogates (issue 9): training as the shipped models (surrogate.pretrained), test sets per L.
+_EXT_TRAIN = {"seed": 0}
+_EXT_TRAIN_SMOKE = {"n_uniform": 400, "chains": 16, "sweeps": 20, "epochs": 1, "seed": 0}
+_EXT_ISING_TEST = {"uniform": 500, "T": [2.0, 2.269, 2.6], "chains": 100, "sweeps": 200}
+_EXT_COULOMB_TEST = {"uniform": 200, "T": [0.5, 1.0, 2.0], "chains": 16, "sweeps": 100}
+_EXT_SMOKE_TEST = {"uniform": 20, "T": [2.0], "chains": 4, "sweeps": 5}
+
 PROFILES = {
     "paper": {
         "hash-uniformity": {"L": 8, "n": 1_000_000, "seed": 1},
@@ -37,6 +44,12 @@ PROFILES = {
                              "seed": 1, "train": _TRAIN_PAPER},
         "phase-8x8": {"L": 8, "T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC},
         "coulomb-mc": {"L": 8, "T": "0.1:10:0.1", "chains": 400, "sweeps": 2000, "seed": 0},
+        "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": _EXT_TRAIN, "sizes": [8, 16, 32, 64, 128],
+                            "test": {**_EXT_ISING_TEST, "uniform": 2000, "chains": 400}},
+        "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": _EXT_TRAIN,
+                              "sizes": [8, 16, 32, 64], "test": {**_EXT_COULOMB_TEST, "uniform": 1000, "chains": 50}},
+        "extensive-mc": {"train": _EXT_TRAIN, "sizes": [16, 32],
+                         "mc": {"T": "1.5:3.5:0.1", "chains": 400, "sweeps": 2000, "seed": 0}},
     },
     "quick": {
         "hash-uniformity": {"L": 8, "n": 1_000_000, "seed": 1},
@@ -57,6 +70,12 @@ PROFILES = {
                              "seed": 1, "train": {**_TRAIN_QUICK, "epochs": 15}},
         "phase-8x8": {"L": 8, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
         "coulomb-mc": {"L": 8, "T": "0.25:10:0.25", "chains": 400, "sweeps": 1000, "seed": 0},
+        "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": _EXT_TRAIN, "sizes": [8, 16, 32, 64, 128],
+                            "test": _EXT_ISING_TEST},
+        "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": _EXT_TRAIN,
+                              "sizes": [8, 16, 32, 64], "test": _EXT_COULOMB_TEST},
+        "extensive-mc": {"train": _EXT_TRAIN, "sizes": [16, 32],
+                         "mc": {"T": "1.5:3.5:0.25", "chains": 16, "sweeps": 300, "seed": 0}},
     },
     "test": {
         "hash-uniformity": {"L": 8, "n": 8192, "seed": 1},
@@ -77,6 +96,12 @@ PROFILES = {
                              "seed": 1, "train": _TRAIN_TEST},
         "phase-8x8": {"L": 8, "T": "1.5:3.5:0.5", "sweeps": 200, "chains": 32, "seed": 0},
         "coulomb-mc": {"L": 4, "T": "0.5:4:0.5", "chains": 16, "sweeps": 100, "seed": 0},
+        "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": _EXT_TRAIN_SMOKE, "sizes": [8, 16],
+                            "test": _EXT_SMOKE_TEST},
+        "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": _EXT_TRAIN_SMOKE,
+                              "sizes": [8, 16], "test": _EXT_SMOKE_TEST},
+        "extensive-mc": {"train": _EXT_TRAIN_SMOKE, "sizes": [8],
+                         "mc": {"T": "1.5:3.5:1.0", "chains": 2, "sweeps": 4, "seed": 0}},
     },
 }
 

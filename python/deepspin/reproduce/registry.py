@@ -1,7 +1,7 @@
 """Every stage of the reproduction, in report order."""
 from __future__ import annotations
 
-from . import learned, stages
+from . import beyond, learned, stages
 from .stage import Stage
 
 STAGES = {stage.name: stage for stage in (
@@ -25,4 +25,10 @@ STAGES = {stage.name: stage for stage in (
           learned.uniform_regression),
     Stage("potts-regression", "Planar Potts 8x8 energy regression (Fig. 12)", learned.uniform_regression),
     Stage("coulomb-mc", "Screened Coulomb <|m|> against T, exact operator (Fig. 10)", stages.coulomb_magnetization),
+    Stage("extensive-ising", "Beyond the paper: extensive Ising surrogate trained on 8x8, per-site error up to 128x128",
+          beyond.size_transfer),
+    Stage("extensive-coulomb", "Beyond the paper: extensive screened-Coulomb surrogate trained on 8x8 + 16x16, "
+          "per-site error up to 64x64", beyond.size_transfer),
+    Stage("extensive-mc", "Beyond the paper: Metropolis at L = 16 and 32 with the extensive Ising surrogate "
+          "trained on 8x8", beyond.extensive_metropolis),
 )}
