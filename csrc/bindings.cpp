@@ -296,6 +296,11 @@ PYBIND11_MODULE(_core, m) {
        py::arg("fp32"));
 
     // ---- CUDA, device pointers (CuPy arrays, no host round trip); launches on `stream` ----
+    m.def("first_invalid_spin_cuda_ptr", [](std::uintptr_t spins, int64_t count, std::uintptr_t stream) {
+        py::gil_scoped_release release;
+        return first_invalid_spin_cuda(reinterpret_cast<const int8_t*>(spins), count, stream);
+    }, py::arg("spins"), py::arg("count"), py::arg("stream"),
+       "flat index of the first value that is not +-1 in device memory, or -1 (waits for the stream)");
     m.def("ising_energy_cuda_ptr", [](std::uintptr_t spins, int64_t batch, int L, double J, std::uintptr_t out,
                                       std::uintptr_t stream) {
         py::gil_scoped_release release;

@@ -24,6 +24,7 @@ void pair_explicit_energy_cuda(const int8_t*, int64_t, int, const int32_t*, cons
                                double, bool, double*, std::uintptr_t) {
     no_cuda();
 }
+int64_t first_invalid_spin_cuda(const int8_t*, int64_t, std::uintptr_t) { no_cuda(); }
 void* cuda_malloc(std::size_t) { no_cuda(); }
 void cuda_free(void*) {}
 void cuda_copy_to_device(void*, const void*, std::size_t) { no_cuda(); }

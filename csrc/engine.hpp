@@ -31,6 +31,8 @@ void ising_energy_cuda(const int8_t* spins, int64_t batch, int L, double J, doub
 void potts_energy_cuda(const double* theta, int64_t batch, int L, double J, double* out, std::uintptr_t stream);
 void pair_kernel_energy_cuda(const int8_t* spins, int64_t batch, int L, const double* kernel, double J,
                              bool fp32, double* out, std::uintptr_t stream);
+// first_invalid_spin_cpu on device memory; waits for `stream` and returns the index to the host.
+int64_t first_invalid_spin_cuda(const int8_t* spins, int64_t count, std::uintptr_t stream);
 void pair_explicit_energy_cuda(const int8_t* spins, int64_t batch, int L, const int32_t* vectors,
                                const double* weights, int64_t n_vectors, int model, double k, double J,
                                bool fp32, double* out, std::uintptr_t stream);

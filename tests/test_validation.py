@@ -29,6 +29,23 @@ def test_first_offending_index_in_a_later_chunk(backend):
         deepspin.ScreenedCoulomb(4).energy(spins, backend=backend)
 
 
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["int8", "float32"])
+def test_device_arrays_report_first_offending_index(dtype):
+    """CuPy input is scanned on the device (one kernel for int8, chunked elementwise otherwise); the
+    first bad value in flat order is reported, whichever of several bad values a thread meets first."""
+    cupy = pytest.importorskip("cupy")
+    spins = np.ones((300_000, 4, 4), dtype)
+    spins[123_456, 1, 3] = 3
+    spins[200_000, 0, 0] = 0
+    spins[250_000:] = 2
+    with pytest.raises(ValueError, match=r"found 3.* at index \(123456, 1, 3\)"):
+        deepspin.Ising(4).energy(cupy.asarray(spins))
+    good = np.where(np.arange(4 * 300_000 * 4).reshape(-1, 4, 4) % 3 == 0, -1, 1).astype(dtype)
+    np.testing.assert_array_equal(cupy.asnumpy(deepspin.Ising(4).energy(cupy.asarray(good))),
+                                  deepspin.Ising(4).energy(good, backend="numpy"))
+
+
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_bad_angles(value):
     theta = np.zeros((2, 3, 3))

@@ -1,7 +1,9 @@
-// CUDA exact energies. Ising and Potts: one thread per configuration. Pair-kernel models: one
-// thread per (configuration, site), as in the paper's CUDA code; a site's thread sums its
-// interaction with every image (explicit) or with every displacement of the folded kernel
-// (kernel), and warps reduce the per-site terms before one atomic add per warp and configuration.
+// CUDA exact energies. Ising and Potts: one thread per configuration. Folded-kernel method: one
+// thread per configuration for L <= 8 (one 64-bit word holds the lattice), one warp per
+// configuration for L <= 64 (one word per row, lanes share the displacements), and one thread per
+// (configuration, site) beyond. Explicit method: one thread per (configuration, site), as in the
+// paper's CUDA code. Per-site terms are reduced within a warp before one atomic add per warp and
+// configuration.
 #include <cuda_runtime.h>
 
 #include <stdexcept>
@@ -27,6 +29,14 @@ cudaStream_t as_stream(std::uintptr_t stream) { return reinterpret_cast<cudaStre
 unsigned grid_for(int64_t work) {
     const int64_t blocks = (work + kThreads - 1) / kThreads;
     return static_cast<unsigned>(blocks < 65535 * 16 ? blocks : 65535 * 16);
+}
+
+// Lets `kernel` take `bytes` of dynamic shared memory (above 48 KiB needs an explicit opt-in).
+template <typename Kernel>
+void set_shared_limit(Kernel kernel, size_t bytes) {
+    if (bytes > 48 * 1024)
+        check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)),
+              "cudaFuncSetAttribute");
 }
 
 // Adds `value` to out[config]; when every lane of the warp holds the same config (N % 32 == 0,
@@ -126,7 +136,7 @@ struct ExplicitField {
     }
 };
 
-// Folded-kernel method for L > 8, one thread per (config, site).
+// Folded-kernel method for L > 64, one thread per (config, site).
 template <typename Real>
 __global__ void pair_kernel_kernel(const int8_t* __restrict__ spins, int64_t batch, int L,
                                    const double* __restrict__ K, double half_J, double* out) {
@@ -154,6 +164,48 @@ __global__ void pair_kernel_packed_kernel(const int8_t* __restrict__ spins, int6
     }
 }
 
+// Folded-kernel method for 8 < L <= 64, one warp per configuration. The warp packs the rows into
+// shared memory (bit c of word r set iff s[r, c] == -1), then lane l takes the displacements
+// d = l, l + 32, ...: C(dr, dc) = N - 2 sum_r popcount(row_r XOR rot_dc(row_{r+dr})), as in
+// row_packed_kernel_sum (lattice.hpp), and the warp reduces sum_d K[d] C(d).
+template <typename Real>
+__global__ void pair_kernel_rows_kernel(const int8_t* __restrict__ spins, int64_t batch, int L,
+                                        const double* __restrict__ K, double half_J, double* out) {
+    extern __shared__ unsigned char shared_raw[];
+    Real* k = reinterpret_cast<Real*>(shared_raw);
+    const int N = L * L;
+    uint64_t* rows = reinterpret_cast<uint64_t*>(shared_raw + ((sizeof(Real) * N + 7) / 8) * 8) +
+                     (threadIdx.x / 32) * kRowPackedMaxL;
+    for (int i = threadIdx.x; i < N; i += blockDim.x) k[i] = static_cast<Real>(K[i]);
+    __syncthreads();
+    const int lane = threadIdx.x & 31;
+    const uint64_t all = L == 64 ? ~uint64_t(0) : ((uint64_t(1) << L) - 1);
+    const int64_t warps = int64_t(gridDim.x) * (blockDim.x / 32);
+    for (int64_t c = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32; c < batch; c += warps) {
+        const int8_t* s = spins + c * N;
+        for (int r = lane; r < L; r += 32) {
+            uint64_t word = 0;
+            for (int col = 0; col < L; ++col) word |= uint64_t(s[r * L + col] < 0) << col;
+            rows[r] = word;
+        }
+        __syncwarp();
+        Real total = 0;
+        for (int d = lane; d < N; d += 32) {
+            const int dr = d / L, dc = d - dr * L;
+            int differ = 0;
+            for (int r = 0; r < L; ++r) {
+                const uint64_t other = rows[wrap_add(r, dr, L)];
+                const uint64_t rotated = dc == 0 ? other : (((other >> dc) | (other << (L - dc))) & all);
+                differ += __popcll(rows[r] ^ rotated);
+            }
+            total += k[d] * static_cast<Real>(N - 2 * differ);
+        }
+        for (int offset = 16; offset > 0; offset >>= 1) total += __shfl_down_sync(0xffffffffu, total, offset);
+        if (lane == 0) out[c] = half_J * static_cast<double>(total);
+        __syncwarp();  // rows are rewritten for the next configuration only after every lane is done
+    }
+}
+
 // Explicit method, one thread per (config, site), as in the paper's CUDA code.
 template <typename Real>
 __global__ void pair_explicit_kernel(const int8_t* __restrict__ spins, int64_t batch, int L,
@@ -161,6 +213,13 @@ __global__ void pair_explicit_kernel(const int8_t* __restrict__ spins, int64_t b
                                      int64_t n_vectors, int model, double k, double half_J, double* out) {
     accumulate_site_terms<Real>(spins, batch, L, half_J, out,
                                 ExplicitField<Real>{vectors, weights, n_vectors, model, static_cast<Real>(k), L});
+}
+
+// Smallest flat index i with spins[i] not in {+1, -1} ((s + 1) & 0xFD is 0 iff s = +-1), by atomicMin.
+__global__ void first_invalid_spin_kernel(const int8_t* __restrict__ spins, int64_t count,
+                                          unsigned long long* first) {
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        if (static_cast<uint8_t>(spins[i] + 1) & 0xFD) atomicMin(first, static_cast<unsigned long long>(i));
 }
 
 }  // namespace
@@ -174,6 +233,23 @@ std::pair<int, std::string> cuda_device_count() {
     }
     if (count == 0) return {0, "no CUDA device present"};
     return {count, ""};
+}
+
+int64_t first_invalid_spin_cuda(const int8_t* spins, int64_t count, std::uintptr_t stream) {
+    if (count == 0) return -1;
+    const cudaStream_t st = as_stream(stream);
+    unsigned long long* first = nullptr;
+    unsigned long long host = 0;
+    check(cudaMallocAsync(reinterpret_cast<void**>(&first), sizeof(host), st), "cudaMallocAsync");
+    check(cudaMemsetAsync(first, 0xFF, sizeof(host), st), "cudaMemsetAsync");
+    first_invalid_spin_kernel<<<grid_for(count), kThreads, 0, st>>>(spins, count, first);
+    const cudaError_t launched = cudaGetLastError();
+    const cudaError_t copied = cudaMemcpyAsync(&host, first, sizeof(host), cudaMemcpyDeviceToHost, st);
+    cudaFreeAsync(first, st);
+    check(launched, "first_invalid_spin_kernel launch");
+    check(copied, "cudaMemcpyAsync to host");
+    check(cudaStreamSynchronize(st), "cudaStreamSynchronize");
+    return host == ~0ull ? -1 : static_cast<int64_t>(host);
 }
 
 void ising_energy_cuda(const int8_t* spins, int64_t batch, int L, double J, double* out, std::uintptr_t stream) {
@@ -203,19 +279,31 @@ void pair_kernel_energy_cuda(const int8_t* spins, int64_t batch, int L, const do
         check(cudaGetLastError(), "pair_kernel_packed_kernel launch");
         return;
     }
+    if (L <= kRowPackedMaxL) {
+        const size_t kernel_bytes = ((size_t(L) * L * (fp32 ? sizeof(float) : sizeof(double)) + 7) / 8) * 8;
+        const size_t shared = kernel_bytes + sizeof(uint64_t) * kRowPackedMaxL * (kThreads / 32);
+        const unsigned grid = grid_for(batch * 32);
+        if (fp32) {
+            set_shared_limit(pair_kernel_rows_kernel<float>, shared);
+            pair_kernel_rows_kernel<float><<<grid, kThreads, shared, as_stream(stream)>>>(spins, batch, L, kernel,
+                                                                                           0.5 * J, out);
+        } else {
+            set_shared_limit(pair_kernel_rows_kernel<double>, shared);
+            pair_kernel_rows_kernel<double><<<grid, kThreads, shared, as_stream(stream)>>>(spins, batch, L, kernel,
+                                                                                            0.5 * J, out);
+        }
+        check(cudaGetLastError(), "pair_kernel_rows_kernel launch");
+        return;
+    }
     const int64_t work = batch * L * L;
     check(cudaMemsetAsync(out, 0, sizeof(double) * batch, as_stream(stream)), "cudaMemsetAsync");
     const size_t shared = size_t(L) * L * (fp32 ? sizeof(float) : sizeof(double));
     if (fp32) {
-        if (shared > 48 * 1024)
-            check(cudaFuncSetAttribute(pair_kernel_kernel<float>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       int(shared)), "cudaFuncSetAttribute");
+        set_shared_limit(pair_kernel_kernel<float>, shared);
         pair_kernel_kernel<float><<<grid_for(work), kThreads, shared, as_stream(stream)>>>(spins, batch, L, kernel,
                                                                                             0.5 * J, out);
     } else {
-        if (shared > 48 * 1024)
-            check(cudaFuncSetAttribute(pair_kernel_kernel<double>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       int(shared)), "cudaFuncSetAttribute");
+        set_shared_limit(pair_kernel_kernel<double>, shared);
         pair_kernel_kernel<double><<<grid_for(work), kThreads, shared, as_stream(stream)>>>(spins, batch, L, kernel,
                                                                                              0.5 * J, out);
     }

@@ -5,6 +5,7 @@ and, for bad values, the first offending index ``(config, row, col)``.
 """
 from __future__ import annotations
 
+import functools
 import math
 from numbers import Integral, Real
 
@@ -44,6 +45,12 @@ def _as_batch(configs, L: int | None, what: str):
     return batch, single
 
 
+@functools.cache
+def _cuda_scan() -> bool:
+    """True when the extension has CUDA and sees a device (device arrays are then scanned there)."""
+    return _core is not None and _core.cuda_device_count()[0] > 0
+
+
 def _first_index(bad_mask, offset: int) -> tuple[int, ...]:
     index = np.argwhere(np.asarray(bad_mask.get() if is_cupy_array(bad_mask) else bad_mask))[0]
     index[0] += offset
@@ -59,8 +66,12 @@ def check_spins(configs, L: int | None = None, what: str = "configs"):
     """
     batch, single = _as_batch(configs, L, what)
     xp = _xp(batch)
-    if batch.dtype == np.int8 and batch.flags.c_contiguous and xp is np and _core is not None:
-        flat = _core.first_invalid_spin_cpu(batch, 0)  # one parallel pass, no temporaries
+    if batch.dtype == np.int8 and batch.flags.c_contiguous and (xp is np or _cuda_scan()) and _core is not None:
+        # One pass in compiled code, no temporaries: OpenMP on the host, one kernel on the device.
+        if xp is np:
+            flat = _core.first_invalid_spin_cpu(batch, 0)
+        else:
+            flat = _core.first_invalid_spin_cuda_ptr(batch.data.ptr, batch.size, xp.cuda.get_current_stream().ptr)
         if flat >= 0:
             index = np.unravel_index(flat, batch.shape)
             raise ValueError(f"{what}: spins must be exactly +1 or -1; found {batch[index].item()!r} "

@@ -12,6 +12,7 @@ import numpy as np
 from ..hamiltonians import Ising
 from ..io import write_text
 from ..mc import exact as exact_mod
+from ..mc.local import is_local_operator
 from ..mc.metropolis import run
 from ..mc.temperatures import parse_temperatures
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
@@ -51,8 +52,9 @@ def _load_operator(path: str, L: int):
         ) from None
     operator = load(path)
     op_L = getattr(operator, "L", None)
-    if op_L is not None and op_L != L:
-        raise ValueError(f"--operator {path} was trained for L={op_L}, but --L is {L}")
+    if op_L is not None and op_L != L and not is_local_operator(operator):
+        raise ValueError(f"--operator {path} was trained for L={op_L}, but --L is {L} (only an extensive "
+                         "surrogate, --arch extensive, predicts other sizes)")
     return operator
 
 
@@ -69,9 +71,8 @@ def run_mc(args) -> int:
         model, label = _load_operator(args.operator, H.L), f"Metropolis ({Path(args.operator).name})"
     if checkpoint.exists():
         print(f"resuming from {checkpoint}", file=sys.stderr)
-    backend = args.backend if args.operator == "exact" else "generic"
     result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
-                 interval=args.interval, seed=args.seed, start=args.start, backend=backend,
+                 interval=args.interval, seed=args.seed, start=args.start, backend=args.backend,
                  timeseries=args.timeseries is not None, checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
                  progress=not args.no_progress)
     records = result.records()
@@ -153,8 +154,9 @@ def register(sub) -> None:
                    help="initial configurations; auto: ordered (all +1) for the ferromagnetic Ising model, else random")
     p.add_argument("--operator", default="exact",
                    help="'exact' (compiled exact energies) or a trained model file loaded by deepspin.surrogate.load")
-    p.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda", "generic"),
-                   help="exact operator: compiled cpu/cuda or the generic batched path (default auto)")
+    p.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda", "generic", "local"),
+                   help="exact operator: compiled cpu/cuda or the generic batched path; learned operator: local "
+                   "(sublattice-parallel, for extensive models) or generic (default auto picks the fastest that applies)")
     p.add_argument("-o", "--output", help="JSON results (default mc_<model>_L<L>.json); CSV/PNG beside it")
     p.add_argument("--timeseries", metavar="NPZ", help="also write every measurement of E and m to this .npz")
     p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints (default 60)")

@@ -5,6 +5,9 @@ Two paths with the same API and outputs:
 - **compiled** (``backend="cpu"`` or ``"cuda"``): Ising and pair-kernel Hamiltonians of deepspin,
   C++/CUDA kernels (``csrc/metropolis.hpp``). Ising uses an acceptance table indexed by the local
   field; pair models keep the local fields ``h = M s`` and update them in ``O(N)`` per accepted flip.
+- **local** (``backend="local"``, the default for such operators): operators with per-site energies
+  of finite range (``.site_energies``, ``.receptive_radius``), e.g. an extensive surrogate; whole
+  sublattices are proposed at once, ``s^2`` operator calls per sweep (:mod:`deepspin.mc.local`).
 - **generic** (``backend="generic"``): any energy operator, a callable or an object with
   ``.energy(configs)`` mapping ``(B, L, L)`` +1/-1 configurations to ``(B,)`` energies (e.g. a trained
   surrogate), optionally with ``.magnetization(configs)``. The proposals of all chains and temperatures
@@ -48,7 +51,7 @@ from . import checkpoint as ckpt
 from .observables import thermodynamics
 
 #: Backends of :func:`run`.
-BACKENDS = ("auto", "cpu", "cuda", "generic")
+BACKENDS = ("auto", "cpu", "cuda", "generic", "local")
 #: Initial configurations of :func:`run`.
 STARTS = ("auto", "random", "ordered")
 _SWEEP_STREAM, _INITIAL_STREAM = 0, 1
@@ -313,7 +316,13 @@ def _resolve_model(model, L, backend, magnetization):
             f"model must be a deepspin Hamiltonian, a callable configs -> energies, or an object with "
             f".energy(configs); got {type(model).__name__}"
         )
-    if backend not in ("auto", "generic"):
+    from .local import is_local_operator
+
+    local = is_local_operator(model)
+    if backend == "local" and not local:
+        raise ValueError("backend 'local' needs an operator with .site_energies(configs) and an integer "
+                         f".receptive_radius; {type(model).__name__} has not both")
+    if backend not in ("auto", "generic", "local"):
         raise ValueError(f"backend {backend!r} runs deepspin Hamiltonians only; an energy operator needs 'generic'")
     L = getattr(model, "L", None) if L is None else L
     if L is None:
@@ -323,7 +332,8 @@ def _resolve_model(model, L, backend, magnetization):
     if magnetization is not None and not callable(magnetization):
         raise ValueError(f"magnetization must be a callable configs -> (B,) values, got {magnetization!r}")
     label = f"{type(model).__name__}" + (f"({getattr(model, 'path')})" if hasattr(model, "path") else "")
-    return "generic", check_lattice_size(L), energy, magnetization, None, label
+    kind = "local" if local and backend != "generic" else "generic"
+    return kind, check_lattice_size(L), model if kind == "local" else energy, magnetization, None, label
 
 
 def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps: int = 2000,
@@ -349,8 +359,9 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         measurement every ``interval`` sweeps. A sweep is ``N`` attempted flips.
     seed : int or None
         Key of the Philox streams, ``0 <= seed < 2^64``; ``None`` draws one (see ``result.seed``).
-    backend : {"auto", "cpu", "cuda", "generic"}
-        ``auto``: CUDA when available, else CPU, for Hamiltonians; ``generic`` for operators.
+    backend : {"auto", "cpu", "cuda", "generic", "local"}
+        ``auto``: CUDA when available, else CPU, for Hamiltonians; ``local`` for operators with
+        ``.site_energies`` and ``.receptive_radius``; ``generic`` for other operators.
     magnetization : callable, optional
         Generic path: an operator ``configs -> (B,)`` magnetizations per site.
     start : {"auto", "random", "ordered"}
@@ -390,6 +401,10 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         sampler = _IsingSampler(model, betas, chains, plan, device)
     elif kind == "pair":
         sampler = _PairSampler(model, betas, chains, plan, device)
+    elif kind == "local":
+        from .local import LocalSampler
+
+        sampler = LocalSampler(operator, magnet_op, betas, chains, plan, L)
     else:
         sampler = _GenericSampler(operator, magnet_op, betas, chains, plan)
     config = {"model": label, "path": kind, "L": L, "temperatures": temperatures.tolist(), "chains": chains,
@@ -403,7 +418,7 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         series = {k: getattr(state, k).reshape(T, chains, -1) for k in ("series_energy", "series_magnet")}
     moments = state.moments.reshape(T, chains, 3)
     return MCResult(temperatures=temperatures, L=L, chains=chains, sweeps=sweeps, burn_in=burn_in, interval=interval,
-                    seed=seed, backend=device or "generic", model=label, start=start, moments=moments,
+                    seed=seed, backend=device or kind, model=label, start=start, moments=moments,
                     accepted=state.accepted.reshape(T, chains), configs=state.spins.reshape(T, chains, L, L),
                     **series)
 
@@ -427,7 +442,7 @@ def _advance(sampler, state: ChainState, total: int, checkpoint, every: float, c
 
     # Compiled kernels: about 100 progress steps, each of at least MIN_CHUNK_ATTEMPTS attempts.
     chunk = 1
-    if sampler.path != "generic":
+    if sampler.path in ("ising", "pair"):
         chunk = max(math.ceil(total / 100), math.ceil(MIN_CHUNK_ATTEMPTS / state.spins.size))
     last_save = time.monotonic()
     with tqdm(total=total, initial=state.sweeps_done, unit="sweep", disable=not progress, leave=False,
