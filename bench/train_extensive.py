@@ -3,7 +3,7 @@
 See :func:`deepspin.surrogate.pretrained.train_extensive_model` for data and settings. Writes
 ``models/<hamiltonian>_extensive.keras`` and its JSON card.
 
-    PYTHONPATH=python python bench/train_extensive.py [--hamiltonian ising|screened-coulomb] [--epochs 40]
+    PYTHONPATH=python python bench/train_extensive.py [--hamiltonian ising|screened-coulomb] [--epochs N]
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hamiltonian", default="ising", choices=tuple(EXTENSIVE_MODELS))
-    parser.add_argument("--uniform", type=int, default=16_000, help="uniform configurations per training size")
-    parser.add_argument("--chains", type=int, default=800, help="Metropolis chains per temperature and size")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--uniform", type=int, help="uniform configurations per training size (default: the shipped model's)")
+    parser.add_argument("--chains", type=int, help="Metropolis chains per temperature and size (default: the shipped model's)")
+    parser.add_argument("--epochs", type=int, help="default: the shipped model's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", help="default models/<hamiltonian>_extensive.keras")
     args = parser.parse_args()

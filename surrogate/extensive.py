@@ -23,12 +23,14 @@ window (for the Ising model there are none).
 """
 from __future__ import annotations
 
+import weakref
+
 import keras
 import numpy as np
 
 from .layers import ChannelAxis, LatticeSum, PeriodicPad2D
 
-ARCH = "extensive"
+_SITE_MODELS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 SITE_LAYER = "site_energy"
 PAIR_LAYER = "pair"
 
@@ -126,12 +128,23 @@ def site_energies(model, spins, batch_size: int = 8192) -> np.ndarray:
     x = network_inputs(spins)
     L = x.shape[1]
     check_size(model, L)
-    sub = keras.Model(model.inputs, _site_layer(model).output)
+    sub = site_model(model)
     step = max(1, int(batch_size) * 64 // (L * L))
     out = np.empty(x.shape, dtype=np.float64)
     for start in range(0, len(x), step):
         out[start:start + step] = np.asarray(sub.predict_on_batch(x[start:start + step]))[..., 0]
     return out[0] if np.ndim(spins) == 2 else out
+
+
+def site_model(model) -> keras.Model:
+    """The sub-model from the spins to the per-site map ``(B, H, W, 1)`` (built once per model).
+
+    Cached, so repeated calls (a Monte Carlo loop) reuse one traced predict function.
+    """
+    sub = _SITE_MODELS.get(model)
+    if sub is None:
+        sub = _SITE_MODELS[model] = keras.Model(model.inputs, _site_layer(model).output)
+    return sub
 
 
 def check_size(model, L: int) -> None:

@@ -61,9 +61,9 @@ class SurrogateOperator:
 
     def _check_size(self, L: int) -> None:
         if L != self.L:
-            raise ValueError(f"this surrogate ({self.metadata.get('arch', 'paper')} architecture) takes only its "
-                             f"training size L={self.L}, got configurations with L={L}; a model of another L "
-                             "needs retraining, or use an extensive model (deepspin train --arch extensive)")
+            raise ValueError(f"this surrogate has L={self.L} and takes only its training size "
+                             f"({self.metadata.get('arch', 'paper')} architecture); got configurations with L={L}. "
+                             "Another L needs retraining, or an extensive model (deepspin train --arch extensive)")
 
     def _step(self, L: int) -> int:
         return self.batch_size

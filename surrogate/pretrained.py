@@ -6,6 +6,10 @@
 distinct with overwhelming probability), the paper's CNN with periodic padding, Adam 1e-3,
 batch 800 and early stopping on 10% of the training data. It writes the ``.keras`` file and a
 JSON card beside it (command, data sizes, epochs, test errors).
+
+``train_extensive_model`` makes the extensive models (:mod:`.extensive`) of
+:data:`EXTENSIVE_MODELS`: Ising trained on 8x8, screened Coulomb (k = 0.5) on 8x8 and 16x16,
+from uniform, Metropolis and staggered Metropolis configurations (:func:`labelled_configs`).
 """
 from __future__ import annotations
 
@@ -28,12 +32,14 @@ from .train import TrainConfig, fit, fit_sizes, training_metadata
 SPEEDUP_HAMILTONIANS = ("screened-coulomb", "sinusoidal-coulomb")
 
 #: The shipped extensive models (models/<name>_extensive.keras): training sizes, Metropolis
-#: temperatures of the thermal share of the data, and network layers (see :mod:`.extensive`).
+#: temperatures of the thermal share of the data, network layers (see :mod:`.extensive`), and
+#: the data and epoch counts they were trained with.
 EXTENSIVE_MODELS = {
     "ising": {"params": {}, "sizes": (8,), "temperatures": (1.5, 2.0, 2.27, 2.6, 3.5),
-              "layers": {"convs": ((3, 16, 1),), "head": (16,)}},
+              "layers": {"convs": ((3, 16, 1),), "head": (16,)}, "n_uniform": 16_000, "chains": 800, "epochs": 40},
     "screened-coulomb": {"params": {"k": 0.5}, "sizes": (8, 16), "temperatures": (0.25, 0.5, 1.0, 2.0),
-                         "layers": {"convs": ((11, 8, 1),), "head": (16,)}},
+                         "layers": {"convs": ((11, 8, 1),), "head": (16,)}, "n_uniform": 10_000, "chains": 400,
+                         "epochs": 30},
 }
 
 
@@ -110,14 +116,16 @@ def labelled_configs(H, n_uniform: int, temperatures, chains: int, sweeps: int, 
     return spins, np.asarray(H.energy(spins, backend=backend), dtype=np.float64)
 
 
-def train_extensive_model(hamiltonian: str = "ising", path=None, n_uniform: int = 16_000, chains: int = 800,
-                          sweeps: int = 200, epochs: int = 40, patience: int = 10, batch_size: int = 128,
+def train_extensive_model(hamiltonian: str = "ising", path=None, n_uniform: int | None = None,
+                          chains: int | None = None, sweeps: int = 200, epochs: int | None = None,
+                          patience: int = 10, batch_size: int = 128,
                           learning_rate: float = 1e-2, seed: int = 0, command: str | None = None,
                           verbose: int | str = 2) -> dict:
     """Train the shipped extensive model of ``hamiltonian`` (:data:`EXTENSIVE_MODELS`); return its card.
 
-    Data per training size L: ``n_uniform`` uniform configurations and ``chains`` Metropolis
-    chains at each temperature (their final configurations), exact labels. Adam, batch
+    Data per training size L (:func:`labelled_configs`): ``n_uniform`` uniform configurations,
+    the final states of ``chains`` Metropolis chains at each temperature and their staggered
+    images, exact labels; ``None`` takes the shipped model's setting from :data:`EXTENSIVE_MODELS`. Adam, batch
     ``batch_size``, early stopping on 10% of each size. Writes ``path`` (default
     ``models/<hamiltonian>_extensive.keras``) and a JSON card beside it with the per-site errors
     on fresh configurations of the training sizes.
@@ -127,6 +135,9 @@ def train_extensive_model(hamiltonian: str = "ising", path=None, n_uniform: int 
     if hamiltonian not in EXTENSIVE_MODELS:
         raise ValueError(f"hamiltonian must be one of {tuple(EXTENSIVE_MODELS)}, got {hamiltonian!r}")
     spec = EXTENSIVE_MODELS[hamiltonian]
+    n_uniform = spec["n_uniform"] if n_uniform is None else n_uniform
+    chains = spec["chains"] if chains is None else chains
+    epochs = spec["epochs"] if epochs is None else epochs
     path = Path(path or Path("models") / f"{hamiltonian.replace('-', '_')}_extensive.keras")
     start = time.perf_counter()
     sets = [labelled_configs(deepspin.hamiltonian(hamiltonian, L, **spec["params"]), n_uniform,

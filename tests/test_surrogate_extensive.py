@@ -126,7 +126,7 @@ def test_paper_architecture_rejects_another_L(tmp_path, rng):
     path = model_io.save(model, tmp_path / "paper8.keras", {"target": "energy", "hamiltonian": "ising", "L": 8,
                                                             "params": {}})
     op = load(path)
-    with pytest.raises(ValueError, match="takes only its training size L=8.*L=16.*extensive"):
+    with pytest.raises(ValueError, match="has L=8 and takes only its training size.*L=16.*extensive"):
         op.energy(spins(rng, 2, 16))
     with pytest.raises(ValueError, match="arch 'extensive' learns energies"):
         TrainConfig(target="class", arch="extensive")
