@@ -18,8 +18,9 @@ LOG="$RESULTS_DIR/gpu_check.log"
 : > "$SUMMARY"
 : > "$LOG"
 PY=${PYTHON:-python3}
-STEPS=${GPU_CHECK_STEPS:-"build backends tests engine mc speedup extensive"}
+STEPS=${GPU_CHECK_STEPS:-"build backends tests engine mc speedup extensive reproduce"}
 export DEEPSPIN_CUDA=1 PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
+export XLA_PYTHON_CLIENT_PREALLOCATE=false   # JAX allocates as it goes: the exact kernels share the GPU
 export DEEPSPIN_CUDA_ARCHS=${DEEPSPIN_CUDA_ARCHS:-90-real}   # H100/H200 only: one SASS target builds fastest
 export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}"
 
@@ -54,13 +55,14 @@ step() {  # step NAME SECONDS COMMAND...: run under a time limit, append to the 
 
 step build 300 "$PY" setup.py build_ext --inplace
 step backends 60 "$PY" -m deepspin backends
-step tests 240 "$PY" -m pytest -q -m gpu -p no:cacheprovider -W default::DeprecationWarning tests \
-  -o junit_family=xunit2 --junitxml="$RESULTS_DIR/gpu_tests.xml"
+step tests 240 "$PY" -m pytest -q -rs -m gpu -p no:cacheprovider -W default::DeprecationWarning tests
 step engine 180 "$PY" bench/engine.py --backends ${ENGINE_BACKENDS:-cuda cupy cpu} --repeats 3 --out "$RESULTS_DIR"
 step mc 150 "$PY" bench/mc.py --device gpu --out "$RESULTS_DIR"
 step speedup 180 "$PY" bench/speedup.py --device gpu --out "$RESULTS_DIR"
-if [ -f bench/extensive.py ]; then
-  step extensive 180 "$PY" bench/extensive.py --device gpu --out "$RESULTS_DIR"
-fi
+step extensive 180 "$PY" bench/extensive.py --device gpu --sizes 8,16,32,64 --out "$RESULTS_DIR"
+# Paper-profile stages of `deepspin reproduce` (Keras on JAX); the report folder comes back as one archive.
+REPRO_DIR=$(mktemp -d)
+step reproduce 240 "$PY" -m deepspin reproduce --profile paper --only ${REPRO_STAGES:-coulomb-regression} -o "$REPRO_DIR"
+if wanted reproduce; then tar czf "$RESULTS_DIR/reproduce-paper.tar.gz" -C "$REPRO_DIR" --exclude=cache . ; fi
 grep -E "passed|failed|error" "$LOG" | tail -n 3 | tee -a "$SUMMARY"
 echo "results in $RESULTS_DIR" | tee -a "$SUMMARY"
