@@ -186,6 +186,22 @@ def test_reproducible_by_seed_and_thread_count(monkeypatch):
     assert not np.array_equal(first.moments, other_seed.moments)
 
 
+def run_interrupted(monkeypatch, sampler, start_run, at: int = 5) -> None:
+    """Call ``start_run()`` with ``sampler.advance`` raising KeyboardInterrupt on its ``at``-th call."""
+    original, calls = sampler.advance, []
+
+    def interrupted(self, state, n):
+        calls.append(n)
+        if len(calls) == at:
+            raise KeyboardInterrupt
+        original(self, state, n)
+
+    monkeypatch.setattr(sampler, "advance", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        start_run()
+    monkeypatch.setattr(sampler, "advance", original)
+
+
 @pytest.mark.parametrize("H,backend", [(deepspin.Ising(6), "cpu"), (deepspin.ScreenedCoulomb(4), "cpu"),
                                        (deepspin.Ising(4), "generic")], ids=["ising", "pair", "generic"])
 def test_checkpoint_resume_is_bit_for_bit(tmp_path, monkeypatch, H, backend, one_thread):
@@ -196,19 +212,8 @@ def test_checkpoint_resume_is_bit_for_bit(tmp_path, monkeypatch, H, backend, one
     path = tmp_path / "run.ckpt.npz"
     sampler = {"cpu": metropolis._IsingSampler if isinstance(H, deepspin.Ising) else metropolis._PairSampler,
                "generic": metropolis._GenericSampler}[backend]
-    original, calls = sampler.advance, []
-
-    def interrupted(self, state, n):
-        calls.append(n)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        original(self, state, n)
-
-    monkeypatch.setattr(sampler, "advance", interrupted)
     monkeypatch.setattr(metropolis, "MIN_CHUNK_ATTEMPTS", 0)  # many small chunks
-    with pytest.raises(KeyboardInterrupt):
-        run(H, [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs)
-    monkeypatch.setattr(sampler, "advance", original)
+    run_interrupted(monkeypatch, sampler, lambda: run(H, [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs))
     assert path.exists()
     resumed = run(H, [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs)
     for name in ("moments", "accepted", "configs", "series_energy", "series_magnet"):

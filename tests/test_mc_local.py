@@ -7,7 +7,7 @@ import deepspin
 from deepspin.mc import ising_torus, metropolis, run
 from deepspin.mc.local import block_sums, expand_blocks, is_local_operator, sublattice_spacing
 
-from test_mc import assert_within_errors, chi_square_against_boltzmann
+from test_mc import assert_within_errors, chi_square_against_boltzmann, run_interrupted
 
 
 class IsingSites:
@@ -128,18 +128,8 @@ def test_local_checkpoint_resume_is_bit_for_bit(tmp_path, monkeypatch):
     kwargs = dict(chains=6, sweeps=12, burn_in=3, seed=4, timeseries=True)
     reference = run(IsingSites(6), [1.5, 3.0], **kwargs)
     path = tmp_path / "run.ckpt.npz"
-    original, calls = LocalSampler.advance, []
-
-    def interrupted(self, state, n):
-        calls.append(n)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        original(self, state, n)
-
-    monkeypatch.setattr(LocalSampler, "advance", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        run(IsingSites(6), [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs)
-    monkeypatch.setattr(LocalSampler, "advance", original)
+    run_interrupted(monkeypatch, LocalSampler,
+                    lambda: run(IsingSites(6), [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs))
     resumed = run(IsingSites(6), [1.5, 3.0], checkpoint=path, **kwargs)
     for name in ("moments", "accepted", "configs", "series_energy", "series_magnet"):
         np.testing.assert_array_equal(getattr(resumed, name), getattr(reference, name), err_msg=name)
