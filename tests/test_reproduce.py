@@ -131,7 +131,7 @@ def test_learned_stages_use_the_network(tmp_path):
     from deepspin.enumeration import configurations
     from deepspin.observables import class_to_energy
     from deepspin.reproduce import profiles
-    from deepspin.reproduce.learned import TabulatedOperator, _classifier_on_all_4x4, trained_model
+    from deepspin.reproduce.learned import TabulatedOperator, predict_all_4x4, trained_model
     from deepspin.reproduce.stage import Context
     from deepspin.reproduce.stages import sampling_specs
     from deepspin.surrogate import load
@@ -140,10 +140,10 @@ def test_learned_stages_use_the_network(tmp_path):
     p = profiles.params("test", "phase-4x4-learned")
     ctx = Context(STAGES["phase-4x4-learned"], p, tmp_path, progress=False)
     model = trained_model(ctx, sampling_specs(p["data"])["targeted-1"], "class", p["train"])  # cached: no retraining
-    table = TabulatedOperator(class_to_energy(_classifier_on_all_4x4(model), 4), 4)
+    table = TabulatedOperator(class_to_energy(predict_all_4x4(model), 4), 4)
     configs = configurations(4, 30_000, 30_500)
     assert np.array_equal(table.energy(configs), load(model).energy(configs))
-    assert len(list((tmp_path / "cache" / "model").glob("*.keras"))) == 1
+    assert len(list((tmp_path / "cache" / "model").glob("*.keras"))) == 2  # classifier, magnetization
 
 
 def test_every_profile_sizes_every_stage():
