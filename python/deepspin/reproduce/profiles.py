@@ -6,7 +6,7 @@
   on a 2-core CPU within 30 minutes; the report lists these sizes. Metropolis with a network operator
   costs one inference of ``chains x temperatures`` configurations per attempt (~17,000 configurations/s
   on the shared 2-core CPU), so those runs use 16 chains, 100 sweeps and 6-9 temperatures here.
-- ``test``: tiny sizes for the test suite (seconds).
+- ``smoke``: toy sizes that run every stage end to end in a couple of minutes (the test suite runs it).
 """
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ PROFILES = {
                                         "test_fraction": 1 / 6},
                             "finetune": _FINETUNE, "mc": {"T": "0.5:8:1.5", "chains": 16, "sweeps": 100, "seed": 0}},
     },
-    "test": {
+    "smoke": {
         "hash-uniformity": {"L": 8, "n": 8192, "seed": 1},
         "dos-4x4": {"L": 4},
         "sampling-4x4": _TEST_SAMPLING,
