@@ -110,7 +110,7 @@ PROFILES = {
         "coulomb-learned": {"regression": _COULOMB_TEST,
                             "thermal": {"chains": 8, "samples": 20, "burn_in": 10, "thin": 1, "seed": 2,
                                         "test_fraction": 1 / 6},
-                            "finetune": {**_TRAIN_TEST, "batch_size": 50},
+                            "finetune": {**_TRAIN_TEST, "batch_size": 50, "learning_rate": 3e-4},
                             "mc": {"T": "1:3:1", "chains": 2, "sweeps": 3, "seed": 0}},
     },
 }
