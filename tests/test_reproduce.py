@@ -59,7 +59,7 @@ def test_artefacts_are_built_once(tmp_path):
 
 
 def test_report_of_a_real_run(tmp_path):
-    readme = reproduce("test", out=tmp_path, only=["hash-uniformity", "dos-4x4"], progress=False)
+    readme = reproduce("smoke", out=tmp_path, only=["hash-uniformity", "dos-4x4"], progress=False)
     text = readme.read_text()
     header = next(line for line in text.splitlines() if line.startswith("| Study |"))
     assert f"| {PAPER_COLUMN} |" in header  # the table header names the paper's column
@@ -69,7 +69,7 @@ def test_report_of_a_real_run(tmp_path):
     assert ours["4x4 Ising: energy levels"] == len(ising_energy_levels(4)) == 15
     assert ours["4x4 Ising: configurations"] == 2**16
     assert ours["4x4 Ising: configurations in each extreme level"] == 2
-    assert "| 4x4 Ising: configurations | 65 536 configurations (Sec. IV.A) | 65,536 | ×1 | test |" in text
+    assert "| 4x4 Ising: configurations | 65 536 configurations (Sec. IV.A) | 65,536 | ×1 | smoke |" in text
     hashes = load_results(STAGES["hash-uniformity"], {"L": 8, "n": 8192, "seed": 1}, tmp_path)
     chi2 = hashes["rows"][0]["ours"]
     assert 0.85 < chi2 < 1.15  # 8192 distinct configurations in 4096 buckets: chi^2/dof = 1 +- 0.022
@@ -80,18 +80,11 @@ def test_report_of_a_real_run(tmp_path):
 
 
 def test_phase_stage_matches_enumeration(tmp_path):
-    reproduce("test", out=tmp_path, only=["phase-4x4"], progress=False)
+    reproduce("smoke", out=tmp_path, only=["phase-4x4"], progress=False)
     results = json.loads(next((tmp_path / "stages" / "phase-4x4").glob("*/results.json")).read_text())
     rows = {row["study"]: row["ours"] for row in results["rows"]}
     assert rows["4x4 Ising, exact operator: largest |<E>/N - exact|"] < 0.05
     assert rows["4x4 Ising: C/N peak temperature of the exact torus (γTc)"] == pytest.approx(2.4390, abs=1e-4)
-
-
-def test_paper_table_entries_used_by_stages_exist(tmp_path):
-    reproduce("test", out=tmp_path, only=["sampling-4x4", "coulomb-mc"], progress=False)
-    for path in tmp_path.glob("stages/*/*/results.json"):
-        for row in json.loads(path.read_text())["rows"]:
-            assert row["paper"] is None or row["paper"] in PAPER
 
 
 def test_peak_temperature_and_random_limit():
@@ -102,7 +95,7 @@ def test_peak_temperature_and_random_limit():
 
 
 def test_cli_unknown_stage_is_a_one_line_error(tmp_path, capsys):
-    assert cli.main(["reproduce", "--profile", "test", "--only", "nope", "-o", str(tmp_path)]) == 2
+    assert cli.main(["reproduce", "--profile", "smoke", "--only", "nope", "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "unknown stage 'nope'" in err and "hash-uniformity" in err
 
@@ -125,25 +118,114 @@ def test_tabulated_operator_gives_the_tabulated_energies(rng):
     assert np.array_equal(operator.energy(configs), H.energy(configs))
 
 
-@pytest.mark.slow
-def test_learned_stages_use_the_network(tmp_path):
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """Every stage of the smoke profile, run once for the tests below (about two minutes on 2 cores)."""
     pytest.importorskip("deepspin.surrogate.train")
+    pytest.importorskip("sklearn")
+    out = tmp_path_factory.mktemp("smoke")
+    return reproduce("smoke", out=out, progress=False), out
+
+
+@pytest.mark.slow
+def test_smoke_profile_runs_every_stage(smoke_run):
+    readme, out = smoke_run
+    text = readme.read_text()
+    assert "Stages not run" not in text
+    results = {path.parent.parent.name: json.loads(path.read_text()) for path in out.glob("stages/*/*/results.json")}
+    assert set(results) == set(STAGES)
+    table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| Study")]
+    assert len(table) == sum(len(r["rows"]) for r in results.values())
+    for name, result in results.items():
+        assert result["rows"], name
+        assert f"### {name}" in text
+        for row in result["rows"]:
+            assert row["paper"] is None or row["paper"] in PAPER
+            assert isinstance(row["ours"], (int, float)) and np.isfinite(row["ours"]), (name, row)
+            if row["figure"]:
+                png = out / "stages" / name / result["key"] / row["figure"]
+                assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+                assert f"]({png.relative_to(out).as_posix()})" in text
+
+
+@pytest.mark.slow
+def test_learned_stages_use_the_network(smoke_run):
     from deepspin.enumeration import configurations
     from deepspin.observables import class_to_energy
     from deepspin.reproduce import profiles
-    from deepspin.reproduce.learned import TabulatedOperator, _classifier_on_all_4x4, trained_model
+    from deepspin.reproduce.learned import TabulatedOperator, predict_all_4x4, trained_model
     from deepspin.reproduce.stage import Context
     from deepspin.reproduce.stages import sampling_specs
     from deepspin.surrogate import load
 
-    reproduce("test", out=tmp_path, only=["phase-4x4-learned"], progress=False)
-    p = profiles.params("test", "phase-4x4-learned")
-    ctx = Context(STAGES["phase-4x4-learned"], p, tmp_path, progress=False)
-    model = trained_model(ctx, sampling_specs(p["data"])["targeted-1"], "class", p["train"])  # cached: no retraining
-    table = TabulatedOperator(class_to_energy(_classifier_on_all_4x4(model), 4), 4)
+    _, out = smoke_run
+    models = sorted((out / "cache" / "model").glob("*.keras"))
+    p = profiles.params("smoke", "phase-4x4-learned")
+    ctx = Context(STAGES["phase-4x4-learned"], p, out, progress=False)
+    spec = sampling_specs(p["data"])["targeted-1"]
+    model = trained_model(ctx, spec, "class", p["train"])
+    magnetizer = trained_model(ctx, spec, "magnetization", p["train"])
+    assert sorted((out / "cache" / "model").glob("*.keras")) == models  # both cached by the run: no retraining
     configs = configurations(4, 30_000, 30_500)
+    table = TabulatedOperator(class_to_energy(predict_all_4x4(model), 4), 4)
     assert np.array_equal(table.energy(configs), load(model).energy(configs))
-    assert len(list((tmp_path / "cache" / "model").glob("*.keras"))) == 1
+    assert np.array_equal(TabulatedOperator(predict_all_4x4(magnetizer), 4)(configs), load(magnetizer).magnetization(configs))
+
+
+@pytest.mark.slow
+def test_fine_tuned_model_starts_from_the_uniform_regressor(smoke_run):
+    from deepspin.reproduce import profiles
+    from deepspin.reproduce.learned import trained_model, uniform_spec
+    from deepspin.reproduce.stage import Context
+    from deepspin.surrogate.model_io import load as load_keras
+
+    _, out = smoke_run
+    p = profiles.params("smoke", "coulomb-learned")
+    ctx = Context(STAGES["coulomb-learned"], p, out, progress=False)
+    base = trained_model(ctx, uniform_spec(p["regression"]), "energy", p["regression"]["train"])
+    tuned = [path for path in (out / "cache" / "model").glob("*.keras")
+             if base.name in str(load_keras(path)[1]["training"].get("data"))]
+    assert len(tuned) == 1
+    (base_model, _), (tuned_model, tuned_meta) = load_keras(base), load_keras(tuned[0])
+    # the output scaling is fixed at construction from the uniform data: kept by fine-tuning, unlike a fresh model
+    assert tuned_model.get_layer("units").get_config()["scale"] == base_model.get_layer("units").get_config()["scale"]
+    assert tuned_meta["training"]["learning_rate"] == p["finetune"]["learning_rate"]
+
+
+def test_training_subset_draws_from_the_train_split():
+    from deepspin.reproduce.learned import training_subset
+
+    train = np.zeros(100, dtype=bool)
+    train[::3] = True  # 34 training rows
+    keep = training_subset(train, 10, seed=0)
+    assert keep.sum() == 10 and not (keep & ~train).any()
+    assert np.array_equal(keep, training_subset(train, 10, seed=0))
+    assert not np.array_equal(keep, training_subset(train, 10, seed=1))
+    assert training_subset(train, None, seed=0) is train
+    with pytest.raises(ValueError, match="n_train=35"):
+        training_subset(train, 35, seed=0)
+
+
+def test_phase_curves_compare_with_exact_or_the_exact_operator_run(tmp_path):
+    from deepspin.reproduce.figures import phase_curves
+
+    T = np.array([1.0, 2.0, 3.0])
+
+    def records(E, m):
+        return [{"T": t, "E_per_site": e, "C_per_site": 1 / t, "absm": a} for t, e, a in zip(T, E, m)]
+
+    def exact(t):  # E/N = -T, C/N = 1/T, no exact |m| (as for 8x8)
+        t = np.asarray(t)
+        return {"T": t, "E_per_site": -t, "C_per_site": 1 / t, "absm": None}
+
+    curves = {"exact operator": records(-T + 0.01, [0.9, 0.5, 0.2]), "learned": records(-T - 0.2, [0.8, 0.5, 0.3])}
+    drawn = phase_curves(curves, tmp_path / "phase.png", exact)
+    assert drawn["reference"] == {"E_per_site": "exact", "C_per_site": "exact", "absm": "exact operator"}
+    assert drawn["learned"]["E_per_site"] == pytest.approx([-0.2] * 3)
+    assert drawn["exact operator"]["E_per_site"] == pytest.approx([0.01] * 3)
+    assert drawn["learned"]["C_per_site"] == pytest.approx([0.0] * 3)
+    assert drawn["learned"]["absm"] == pytest.approx([-0.1, 0.0, 0.1])
+    assert (tmp_path / "phase.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_every_profile_sizes_every_stage():

@@ -24,7 +24,7 @@ def register(sub) -> None:
     )
     p.add_argument("--profile", default="quick", choices=tuple(PROFILES),
                    help="quick: 2-core CPU in <= 30 min with smaller runs; paper: the paper's sizes (GPU); "
-                   "test: tiny (default quick)")
+                   "smoke: toy sizes, every stage end to end in minutes (default quick)")
     p.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages (the report lists every finished one)")
     p.add_argument("-o", "--output", default="report", help="report folder (default report/)")
     p.add_argument("--force", action="store_true", help="rerun the selected stages even if their results exist")

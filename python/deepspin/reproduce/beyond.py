@@ -14,8 +14,8 @@ import numpy as np
 from ..hamiltonians import Ising, hamiltonian
 from ..mc import ising_torus, specific_heat_peak
 from ..mc.temperatures import parse_temperatures
-from ..plots import _PHASE_PANELS, _pyplot, _save
-from .figures import peak_temperature
+from ..plots import _pyplot, _save
+from .figures import peak_temperature, phase_curves
 from .stage import Context, Row
 from .stages import mc_records
 
@@ -87,35 +87,33 @@ def extensive_metropolis(ctx: Context) -> list[Row]:
     operator = load(path)
     mc = p["mc"]
     T = parse_temperatures(mc["T"])
-    curves, rows = {}, []
-    fig = "phase_diagram_extensive.png"
+    rows = []
     for L in p["sizes"]:
-        spec = {**mc, "seed": mc["seed"]}
-        exact_mc = mc_records(ctx, Ising(L), spec)
-        learned = mc_records(ctx, operator, spec, name=f"extensive {path} at L={L}", L=L, backend="local",
+        exact_mc = mc_records(ctx, Ising(L), mc)
+        learned = mc_records(ctx, operator, mc, name=f"extensive {path} at L={L}", L=L, backend="local",
                              start="ordered")
-        kaufman = ising_torus(L, T)
-        curves[L] = {"exact": exact_mc, "learned": learned}
-        E = {k: np.array([r["E_per_site"] for r in v]) for k, v in curves[L].items()}
-        m = {k: np.array([r["absm"] for r in v]) for k, v in curves[L].items()}
+        fig = f"phase_diagram_extensive_L{L}.png"
+        drawn = phase_curves({"Metropolis, exact operator": exact_mc, "Metropolis, extensive surrogate": learned},
+                             ctx.figure(fig), lambda t, L=L: ising_torus(L, t),
+                             title=f"{L}x{L} Ising, extensive surrogate trained on 8x8 vs exact: "
+                                   f"{mc['chains']} chains x {mc['sweeps']} sweeps")
+        exact_diff, learned_diff = drawn["Metropolis, exact operator"], drawn["Metropolis, extensive surrogate"]
         t_peak = specific_heat_peak(L)[0]
         t_learned = peak_temperature(T, [r["C_per_site"] for r in learned])
         t_exact = peak_temperature(T, [r["C_per_site"] for r in exact_mc])
         what = f"{L}x{L} Ising Metropolis, extensive surrogate trained on 8x8"
         rows += [
-            Row(f"{what}: largest |<E>/N - Kaufman|", float(np.abs(E["learned"] - kaufman["E_per_site"]).max()),
+            Row(f"{what}: largest |<E>/N - Kaufman|", float(np.abs(learned_diff["E_per_site"]).max()),
                 unit="J", paper="ising.phase_match", figure=fig),
             Row(f"{L}x{L} Ising Metropolis, exact operator: largest |<E>/N - Kaufman| (same chains and sweeps)",
-                float(np.abs(E["exact"] - kaufman["E_per_site"]).max()), unit="J", figure=fig),
+                float(np.abs(exact_diff["E_per_site"]).max()), unit="J", figure=fig),
             Row(f"{what}: C/N peak temperature - Kaufman peak ({t_peak:.4f})", t_learned - t_peak, unit="J/k_B",
                 figure=fig),
             Row(f"{L}x{L} Ising Metropolis, exact operator: C/N peak temperature - Kaufman peak", t_exact - t_peak,
                 unit="J/k_B", figure=fig),
-            Row(f"{what}: largest |<|m|> - exact-operator <|m|>|", float(np.abs(m["learned"] - m["exact"]).max()),
+            Row(f"{what}: largest |<|m|> - exact-operator <|m|>|", float(np.abs(learned_diff["absm"]).max()),
                 paper="ising.phase_match", figure=fig),
         ]
-    _phase_plot(curves, ctx.figure(fig), title=f"Ising, extensive surrogate (trained on 8x8) vs exact: "
-                                               f"{mc['chains']} chains x {mc['sweeps']} sweeps")
     return rows
 
 
@@ -137,27 +135,4 @@ def _error_plot(errors: dict, path, goal, title: str) -> None:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
-    _save(fig, path)
-
-
-def _phase_plot(curves: dict, path, title: str) -> None:
-    """One row per L: <E>/N, C/N, <|m|> of the exact and the learned operator, Kaufman's curves."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(len(curves), 3, figsize=(13, 3.4 * len(curves)), squeeze=False)
-    for row, (L, runs) in enumerate(curves.items()):
-        T = np.array([r["T"] for r in runs["exact"]])
-        fine = ising_torus(L, np.linspace(T.min(), T.max(), 400))
-        for col, (key, name) in enumerate(_PHASE_PANELS):
-            ax = axes[row, col]
-            for label, marker in (("exact", "o"), ("learned", "x")):
-                records = runs[label]
-                ax.errorbar(T, [r[key] for r in records], yerr=[r[f"{key}_err"] for r in records], fmt=marker,
-                            ms=4, capsize=2, label=f"Metropolis, {label} operator")
-            if key in fine:
-                ax.plot(fine["T"], fine[key], "k-", lw=1, label="Kaufman (exact)")
-            ax.set_ylabel(f"{name}, L = {L}")
-            ax.grid(alpha=0.3)
-            ax.set_xlabel("$T$")
-        axes[row, 0].legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
     _save(fig, path)

@@ -36,3 +36,54 @@ def magnetization_curves(curves: dict, path, *, random_limit: float | None = Non
     ax.legend(fontsize=8)
     ax.set_title(title)
     _save(fig, path)
+
+
+_PANELS = (("E_per_site", r"$\langle E\rangle / N$"), ("C_per_site", r"$C / N$"), ("absm", r"$\langle |m| \rangle$"))
+
+
+def phase_curves(curves: dict, path, exact=None, *, title: str = "") -> dict:
+    """Several Metropolis runs against ``T`` (paper Figs. 7-9): ``<E>/N``, ``C/N`` and ``<|m|>`` above,
+    each run minus the reference below.
+
+    ``curves``: ``label -> records`` (``MCResult.records()``), all on the same temperatures; the first
+    is the run with the exact operator. ``exact``: ``None`` or a callable ``T -> dict`` of exact values
+    (a value ``None`` where there is none), drawn as a line. A quantity with an exact value is compared
+    with it; one without (``<|m|>`` of 8x8) with the first run. Returns ``{label: {key: differences}}``
+    and ``"reference": {key: "exact" | first label}``.
+    """
+    plt = _pyplot()
+    labels = list(curves)
+    T = np.array([r["T"] for r in curves[labels[0]]])
+    fine = exact(np.linspace(T.min(), T.max(), 400)) if exact is not None else {}
+    at_points = exact(T) if exact is not None else {}
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    result = {label: {} for label in labels}
+    result["reference"] = {}
+    for col, (key, name) in enumerate(_PANELS):
+        has_exact = at_points.get(key) is not None
+        reference = np.asarray(at_points[key]) if has_exact else np.array([r[key] for r in curves[labels[0]]])
+        result["reference"][key] = "exact" if has_exact else labels[0]
+        if fine.get(key) is not None:
+            axes[0, col].plot(fine["T"], fine[key], "k-", lw=1, label="exact")
+        for i, label in enumerate(labels):
+            values = np.array([r[key] for r in curves[label]])
+            errors = np.array([r.get(f"{key}_err", np.nan) for r in curves[label]])
+            marker = "os^Dv"[i % 5]
+            axes[0, col].errorbar(T, values, yerr=errors, fmt=marker, ms=3, capsize=2, mfc="none", label=label)
+            difference = values - reference
+            result[label][key] = difference.tolist()
+            if has_exact or i > 0:
+                axes[1, col].errorbar(T, difference, yerr=errors, fmt=marker, ms=3, capsize=2, mfc="none",
+                                      color=f"C{i}")
+        axes[1, col].axhline(0.0, color="k", lw=0.8)
+        axes[0, col].set_ylabel(name)
+        axes[1, col].set_ylabel("run - exact" if has_exact else f"run - {labels[0]}")
+        axes[1, col].set_xlabel("$T$")
+        for ax in axes[:, col]:
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+    return result

@@ -5,20 +5,26 @@ use the same model (its accuracy, then Metropolis with it) train it once.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from .. import enumeration, plots
-from ..commands.mc import exact_reference
+from .. import enumeration
 from ..hamiltonians import Ising
-from ..observables import class_to_energy, energy_to_class
+from ..observables import energy_to_class
 from ..sampling import enumerate_all
-from .figures import peak_temperature
 from .stage import Context, Row
-from .stages import dataset, mc_records, sampling_specs
+from .stages import dataset, sampling_specs
 
 
-def trained_model(ctx: Context, data_spec: dict, target: str, train: dict):
-    """Path of a cached ``.keras`` surrogate of ``target``, trained on the train split of ``dataset(**data_spec)``."""
+def trained_model(ctx: Context, data_spec: dict, target: str, train: dict, *, n_train: int | None = None,
+                  init: Path | None = None):
+    """Path of a cached ``.keras`` surrogate of ``target``, trained on the train split of ``dataset(**data_spec)``.
+
+    ``n_train``: train on a random subset of that many configurations of the train split (seeded by
+    ``train["seed"]``; ``None`` for all of it). ``init``: a cached model to fine-tune instead of a fresh
+    network (its file name, a content key, enters this model's key).
+    """
     def build(path):
         from ..surrogate import TrainConfig, fit
         from ..surrogate.model_io import save
@@ -26,29 +32,52 @@ def trained_model(ctx: Context, data_spec: dict, target: str, train: dict):
         from ..surrogate.train import training_metadata
 
         data = dataset(ctx, **data_spec)
-        keep = ~data["test"]
+        keep = training_subset(~data["test"], n_train, train["seed"])
         train_data = {k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in data.items()}
         config = TrainConfig(target=target, **train)
-        model, history = fit(train_data["spins"], labels(train_data, target), config, verbose=2 if ctx.progress else 0)
-        save(model, path, training_metadata(config, data["meta"], int(keep.sum()), history))
+        model, history = fit(train_data["spins"], labels(train_data, target), config, init=init,
+                             verbose=2 if ctx.progress else 0)
+        save(model, path, training_metadata(config, data["meta"], int(keep.sum()), history,
+                                            source=None if init is None else f"fine-tuned from {init.name}"))
 
-    return ctx.artefact("model", {"data": data_spec, "target": target, "train": train}, build, ".keras")
+    key = {"data": data_spec, "target": target, "train": train}
+    if n_train is not None:
+        key["n_train"] = n_train
+    if init is not None:
+        key["init"] = init.name
+    return ctx.artefact("model", key, build, ".keras")
+
+
+def training_subset(train: np.ndarray, n_train: int | None, seed: int) -> np.ndarray:
+    """Mask of ``n_train`` configurations drawn without replacement from the ``True`` entries of ``train``
+    (all of them for ``None``); smaller subsets of one seed are not nested, each is its own draw."""
+    if n_train is None:
+        return train
+    rows = np.flatnonzero(train)
+    if not 0 < n_train <= len(rows):
+        raise ValueError(f"n_train={n_train} must lie in [1, {len(rows)}] (the size of the train split)")
+    keep = np.zeros_like(train)
+    keep[np.random.default_rng([seed, n_train]).choice(rows, n_train, replace=False)] = True
+    return keep
 
 
 class TabulatedOperator:
-    """A learned energy operator of a lattice small enough to enumerate, evaluated once on every
-    configuration and then looked up (:func:`deepspin.enumeration.index`): the same energies as the
-    network, without a network call per Metropolis step."""
+    """A learned operator (energy or magnetization) of a lattice small enough to enumerate, evaluated
+    once on every configuration and then looked up (:func:`deepspin.enumeration.index`): the same values
+    as the network, without a network call per Metropolis step."""
 
-    def __init__(self, energies: np.ndarray, L: int):
-        self.table, self.L = np.asarray(energies, dtype=np.float64), L
+    def __init__(self, values: np.ndarray, L: int):
+        self.table, self.L = np.asarray(values, dtype=np.float64), L
 
-    def energy(self, configs):
+    def __call__(self, configs):
         return self.table[enumeration.index(configs)]
 
+    energy = __call__
 
-def _classifier_on_all_4x4(path) -> np.ndarray:
-    """Classes the classifier at ``path`` predicts for all 65,536 4x4 configurations, in enumeration order."""
+
+def predict_all_4x4(path) -> np.ndarray:
+    """What the 4x4 surrogate at ``path`` predicts (classes or values) for all 65,536 configurations,
+    in enumeration order."""
     from ..surrogate import load
 
     return load(path).predict(enumeration.configurations(4))
@@ -63,7 +92,7 @@ def classify_4x4(ctx: Context) -> list[Row]:
     outer = np.abs(energies) > extreme
     rows, scores = [], {}
     for name, spec in sampling_specs(p["data"]).items():
-        predicted = _classifier_on_all_4x4(trained_model(ctx, spec, "class", p["train"]))
+        predicted = predict_all_4x4(trained_model(ctx, spec, "class", p["train"]))
         scores[name] = {"all": 100 * np.mean(predicted == truth), "outer": 100 * np.mean(predicted[outer] == truth[outer]),
                         "max_error": int(np.abs(predicted - truth).max())}
         if name in ("uniform", "targeted-1"):
@@ -91,34 +120,13 @@ def classify_4x4(ctx: Context) -> list[Row]:
     return rows
 
 
-def phase_4x4_learned(ctx: Context) -> list[Row]:
-    """Metropolis with the classifier of the first targeted set as energy operator (Figs. 7-8)."""
-    p = ctx.params
-    spec = sampling_specs(p["data"])["targeted-1"]
-    model = trained_model(ctx, spec, "class", p["train"])
-    operator = TabulatedOperator(class_to_energy(_classifier_on_all_4x4(model), 4), 4)
-    mc = p["mc"]
-    records = mc_records(ctx, operator, mc, name=f"4x4 classifier {model.name}", backend="generic", start="ordered")
-    H = Ising(4)
-    reference = exact_reference(H)
-    fig = "phase_diagram_learned.png"
-    drawn = plots.phase_diagram(records, ctx.figure(fig), reference, label="Metropolis, learned energy (CNN)",
-                                title=f"4x4 Ising, learned energy: {mc['chains']} chains x {mc['sweeps']} sweeps")
-    T = [r["T"] for r in records]
-    exact_fine = reference(np.linspace(min(T), max(T), 2001))
-    t_exact = float(exact_fine["T"][np.argmax(exact_fine["C_per_site"])])
-    t_learned = peak_temperature(T, [r["C_per_site"] for r in records])
-    return [
-        Row("4x4 Ising, learned energy: largest |<E>/N - exact|", float(np.max(np.abs(drawn["differences"]["E_per_site"]))),
-            unit="J", paper="ising.phase_match", figure=fig),
-        Row("4x4 Ising, learned energy: C/N peak temperature - exact peak", t_learned - t_exact, unit="J/k_B",
-            paper="ising.phase_match", figure=fig),
-        Row("4x4 Ising, learned energy: largest |<|m|> - exact|", float(np.max(np.abs(drawn["differences"]["absm"]))),
-            paper="ising.phase_match", figure=fig),
-    ]
-
-
 _METRICS = {"median_abs_error": "median |error|", "mae": "mean |error|"}
+
+
+def uniform_spec(p: dict) -> dict:
+    """The uniformly sampled dataset of a :func:`uniform_regression` stage with parameters ``p``."""
+    return {"hamiltonian_name": p["hamiltonian"], "L": p["L"], "sampler": "uniform", "seed": p["seed"], "n": p["n"],
+            "test_fraction": p["test_fraction"]}
 
 
 def uniform_regression(ctx: Context) -> list[Row]:
@@ -129,8 +137,7 @@ def uniform_regression(ctx: Context) -> list[Row]:
     from ..surrogate.evaluate import metrics, parity_plot
 
     p = ctx.params
-    spec = {"hamiltonian_name": p["hamiltonian"], "L": p["L"], "sampler": "uniform", "seed": p["seed"], "n": p["n"],
-            "test_fraction": p["test_fraction"]}
+    spec = uniform_spec(p)
     model = trained_model(ctx, spec, "energy", p["train"])
     data = dataset(ctx, **spec)
     test = data["test"]
@@ -163,7 +170,7 @@ def ising_8x8(ctx: Context) -> list[Row]:
     n_train, n_test = int((~test).sum()), int(test.sum())
     results = {}
     for target in ("class", "energy", "magnetization"):
-        predicted = load(trained_model(ctx, spec, target, p["train"])).predict(spins)
+        predicted = load(trained_model(ctx, spec, target, training(p, target))).predict(spins)
         truth = labels(data, target)[test]
         results[target] = metrics(target, truth, predicted, L=8)
         if target == "class":
@@ -183,6 +190,12 @@ def ising_8x8(ctx: Context) -> list[Row]:
         Row(f"8x8 magnetization regression: median |error| ({where})", results["magnetization"]["median_abs_error"],
             unit="per site", paper="ising8.magnetization_median", compare="ratio", figure="parity_magnetization.png"),
     ]
+
+
+def training(p: dict, target: str) -> dict:
+    """The training parameters of ``target``: ``train_class`` for classifiers where the profile sets one
+    (the 8x8 classifier needs more epochs than the regressions), else ``train``."""
+    return p.get("train_class", p["train"]) if target == "class" else p["train"]
 
 
 def ising_8x8_spec(p: dict) -> dict:
@@ -230,9 +243,57 @@ def learning_curve_4x4(ctx: Context) -> list[Row]:
     curve = []
     for per_class in p["per_class"]:
         spec = {**sampling_specs({**p["data"], "targeted_sets": 1})["targeted-1"], "per_class": per_class}
-        predicted = _classifier_on_all_4x4(trained_model(ctx, spec, "class", p["train"]))
+        predicted = predict_all_4x4(trained_model(ctx, spec, "class", p["train"]))
         curve.append({"n_train": 15 * per_class, "accuracy": float(np.mean(predicted == truth))})
     fig = "learning_curve.png"
     learning_curve_plot(curve, ctx.figure(fig), "accuracy", title="4x4 Ising, targeted sets, all 65,536 configurations")
     return [Row(f"4x4 classifier, {point['n_train']:,} targeted examples: accuracy on all 65,536",
                 100 * point["accuracy"], unit="%", paper="ising4.learning_curve", figure=fig) for point in curve]
+
+
+def learning_curve_8x8(ctx: Context) -> list[Row]:
+    """8x8 test accuracy on the hash-split test set against the number of training configurations,
+    each a random subset of the train split, the last all of it (Fig. 6)."""
+    from ..surrogate import load
+    from ..surrogate.evaluate import learning_curve_plot
+    from ..surrogate.targets import labels
+
+    p = ctx.params
+    spec = ising_8x8_spec(p)
+    data = dataset(ctx, **spec)
+    test = data["test"]
+    truth = labels(data, "class")[test]
+    curve = []
+    for n_train in [*p["n_train"], None]:
+        model = trained_model(ctx, spec, "class", training(p, "class"), n_train=n_train)
+        accuracy = float(np.mean(load(model).predict(data["spins"][test]) == truth))
+        curve.append({"n_train": int((~test).sum()) if n_train is None else n_train, "accuracy": accuracy})
+    fig = "learning_curve.png"
+    learning_curve_plot(curve, ctx.figure(fig), "accuracy",
+                        title=f"8x8 Ising classifier, {int(test.sum()):,} hash-split test configurations")
+    return [Row(f"8x8 classifier, {point['n_train']:,} training configurations: test accuracy", 100 * point["accuracy"],
+                unit="%", paper="ising8.learning_curve", figure=fig) for point in curve]
+
+
+def regression_4x4(ctx: Context) -> list[Row]:
+    """Energy and magnetization regression on the first targeted 4x4 set, scored on all 65,536
+    configurations (Sec. IV.B.2; the magnetization regressor is the learned operator of Fig. 8)."""
+    from ..surrogate.evaluate import metrics, parity_plot
+
+    p = ctx.params
+    spec = sampling_specs(p["data"])["targeted-1"]
+    every = enumerate_all(Ising(4))
+    rows = []
+    for target, paper in (("energy", None), ("magnetization", "ising4.magnetization_median")):
+        predicted = predict_all_4x4(trained_model(ctx, spec, target, p["train"]))
+        truth = every.energy if target == "energy" else every.spins.mean(axis=(1, 2))
+        stats = metrics(target, truth, predicted)
+        fig = f"parity_{target}.png"
+        units = "J" if target == "energy" else "per site"
+        parity_plot(truth, predicted, ctx.figure(fig), units=units,
+                    title=f"4x4 {target} regression (targeted set), all 65,536 configurations")
+        rows.append(Row(f"4x4 {target} regression (targeted set): median |error| on all 65,536",
+                        stats["median_abs_error"], unit=units, paper=paper, compare=paper and "ratio", figure=fig))
+        rows.append(Row(f"4x4 {target} regression (targeted set): largest |error|", stats["max_abs_error"], unit=units,
+                        figure=fig))
+    return rows

@@ -3,8 +3,10 @@
 - ``paper``: the paper's sizes (400 chains; 12,500 uniform and 3 x 27,000 targeted 4x4 examples;
   Monte Carlo long enough for curves as smooth as the paper's). Meant for a GPU; runs on a CPU too.
 - ``quick``: the same studies, smaller where it costs time (fewer sweeps and temperatures), to finish
-  on a 2-core CPU within 30 minutes; the report lists these sizes.
-- ``test``: tiny sizes for the test suite (seconds).
+  on a 2-core CPU within 30 minutes; the report lists these sizes. Metropolis with a network operator
+  costs one inference of ``chains x temperatures`` configurations per attempt (~17,000 configurations/s
+  on the shared 2-core CPU), so those runs use 16 chains, 100 sweeps and 6-9 temperatures here.
+- ``smoke``: toy sizes that run every stage end to end in a couple of minutes (the test suite runs it).
 """
 from __future__ import annotations
 
@@ -12,10 +14,23 @@ _ISING_MC = {"chains": 400, "seed": 0}
 #: Training as the surrogate's defaults (Adam 1e-3, periodic padding, batch 800, early stopping).
 _TRAIN_PAPER = {"epochs": 100, "patience": 10, "batch_size": 800, "seed": 0}
 _TRAIN_QUICK = {"epochs": 12, "patience": 4, "batch_size": 800, "seed": 0}
+#: The 8x8 classifier (63 classes) with Adam 1e-3 passes 99 % test accuracy only after ~35 epochs, with
+#: loss spikes on the way that a patience of 4 mistakes for the end (12 epochs gave 60 %).
+_TRAIN_CLASS8_QUICK = {"epochs": 40, "patience": 10, "batch_size": 800, "seed": 0}
+#: Fine-tuning a trained regressor on thermally sampled data: a lower learning rate keeps what it knows.
+_FINETUNE = {"epochs": 20, "patience": 5, "batch_size": 200, "learning_rate": 3e-4, "seed": 0}
 _SAMPLING = {"uniform_n": 12_500, "per_class": 1800, "targeted_sets": 3, "extreme": 16, "seed": 1}
+#: 8x8 targeted data with a 2:1 hash split (the paper's 100,000 training and 50,000 test at 2381 per class).
+_ISING8_PAPER = {"per_class": 2381, "test_fraction": 1 / 3, "seed": 1}
+_ISING8_QUICK = {"per_class": 500, "test_fraction": 1 / 3, "seed": 1}
+_COULOMB_PAPER = {"hamiltonian": "screened-coulomb", "L": 8, "n": 120_000, "test_fraction": 1 / 6,
+                  "metric": "median_abs_error", "seed": 1, "train": _TRAIN_PAPER}
+_COULOMB_QUICK = {**_COULOMB_PAPER, "n": 24_000, "train": {**_TRAIN_QUICK, "epochs": 15}}
 
 _TEST_SAMPLING = {"uniform_n": 2000, "per_class": 40, "targeted_sets": 2, "extreme": 16, "seed": 1}
 _TRAIN_TEST = {"epochs": 1, "patience": 1, "batch_size": 100, "seed": 0}
+_ISING8_TEST = {"per_class": 20, "test_fraction": 1 / 3, "seed": 1}
+_COULOMB_TEST = {**_COULOMB_PAPER, "n": 1200, "train": _TRAIN_TEST}
 
 #: Extensive surrogates (issue 9): training as the shipped models (surrogate.pretrained), test sets per L.
 _EXT_TRAIN = {"seed": 0}
@@ -31,19 +46,25 @@ PROFILES = {
         "sampling-4x4": _SAMPLING,
         "classify-4x4": {"data": _SAMPLING, "train": _TRAIN_PAPER},
         "learning-curve-4x4": {"data": _SAMPLING, "per_class": [60, 200, 600, 1200, 1800], "train": _TRAIN_PAPER},
+        "regression-4x4": {"data": _SAMPLING, "train": _TRAIN_PAPER},
         "phase-4x4": {"L": 4, "T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC},
         "phase-4x4-learned": {"data": _SAMPLING, "train": _TRAIN_PAPER,
                               "mc": {"T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC}},
-        "ising-8x8": {"per_class": 2381, "test_fraction": 1 / 3, "seed": 1, "train": _TRAIN_PAPER},
-        "baselines-8x8": {"krr_max": 10_000, "per_class": 2381, "test_fraction": 1 / 3, "seed": 1, "train": _TRAIN_PAPER},
-        "coulomb-regression": {"hamiltonian": "screened-coulomb", "L": 8, "n": 120_000, "test_fraction": 1 / 6,
-                               "metric": "median_abs_error", "seed": 1, "train": _TRAIN_PAPER},
-        "sinusoidal-regression": {"hamiltonian": "sinusoidal-coulomb", "L": 8, "n": 120_000, "test_fraction": 1 / 6,
-                                  "metric": "median_abs_error", "seed": 1, "train": _TRAIN_PAPER},
+        "ising-8x8": {**_ISING8_PAPER, "train": _TRAIN_PAPER},
+        "learning-curve-8x8": {**_ISING8_PAPER, "n_train": [1000, 3000, 10_000, 30_000], "train": _TRAIN_PAPER},
+        "phase-8x8-learned": {**_ISING8_PAPER, "train": _TRAIN_PAPER,
+                              "mc": {"T": "0.5:5:0.1", "sweeps": 2000, **_ISING_MC}},
+        "baselines-8x8": {"krr_max": 10_000, **_ISING8_PAPER, "train": _TRAIN_PAPER},
+        "coulomb-regression": _COULOMB_PAPER,
+        "sinusoidal-regression": {**_COULOMB_PAPER, "hamiltonian": "sinusoidal-coulomb"},
         "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 556_000, "test_fraction": 0.1, "metric": "mae",
                              "seed": 1, "train": _TRAIN_PAPER},
         "phase-8x8": {"L": 8, "T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC},
         "coulomb-mc": {"L": 8, "T": "0.1:10:0.1", "chains": 400, "sweeps": 2000, "seed": 0},
+        "coulomb-learned": {"regression": _COULOMB_PAPER,
+                            "thermal": {"chains": 100, "samples": 100, "burn_in": 1000, "thin": 10, "seed": 2,
+                                        "test_fraction": 1 / 6},
+                            "finetune": _FINETUNE, "mc": {"T": "0.5:10:0.5", "chains": 400, "sweeps": 2000, "seed": 0}},
         "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": _EXT_TRAIN, "sizes": [8, 16, 32, 64, 128],
                             "test": {**_EXT_ISING_TEST, "uniform": 2000, "chains": 400}},
         "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": _EXT_TRAIN,
@@ -57,19 +78,26 @@ PROFILES = {
         "sampling-4x4": _SAMPLING,
         "classify-4x4": {"data": _SAMPLING, "train": _TRAIN_QUICK},
         "learning-curve-4x4": {"data": _SAMPLING, "per_class": [60, 300, 1800], "train": _TRAIN_QUICK},
+        "regression-4x4": {"data": _SAMPLING, "train": _TRAIN_QUICK},
         "phase-4x4": {"L": 4, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
         "phase-4x4-learned": {"data": _SAMPLING, "train": _TRAIN_QUICK,
                               "mc": {"T": "1:4:0.1", "sweeps": 1000, **_ISING_MC}},
-        "ising-8x8": {"per_class": 500, "test_fraction": 1 / 3, "seed": 1, "train": _TRAIN_QUICK},
-        "baselines-8x8": {"krr_max": 5000, "per_class": 500, "test_fraction": 1 / 3, "seed": 1, "train": _TRAIN_QUICK},
-        "coulomb-regression": {"hamiltonian": "screened-coulomb", "L": 8, "n": 24_000, "test_fraction": 1 / 6,
-                               "metric": "median_abs_error", "seed": 1, "train": {**_TRAIN_QUICK, "epochs": 15}},
-        "sinusoidal-regression": {"hamiltonian": "sinusoidal-coulomb", "L": 8, "n": 24_000, "test_fraction": 1 / 6,
-                                  "metric": "median_abs_error", "seed": 1, "train": {**_TRAIN_QUICK, "epochs": 15}},
+        "ising-8x8": {**_ISING8_QUICK, "train": _TRAIN_QUICK, "train_class": _TRAIN_CLASS8_QUICK},
+        "learning-curve-8x8": {**_ISING8_QUICK, "n_train": [2000, 6000], "train": _TRAIN_QUICK,
+                               "train_class": _TRAIN_CLASS8_QUICK},
+        "phase-8x8-learned": {**_ISING8_QUICK, "train": _TRAIN_QUICK, "train_class": _TRAIN_CLASS8_QUICK,
+                              "mc": {"T": "1.5:3.5:0.25", "chains": 16, "sweeps": 100, "seed": 0}},
+        "baselines-8x8": {"krr_max": 5000, **_ISING8_QUICK, "train": _TRAIN_QUICK},
+        "coulomb-regression": _COULOMB_QUICK,
+        "sinusoidal-regression": {**_COULOMB_QUICK, "hamiltonian": "sinusoidal-coulomb"},
         "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 24_000, "test_fraction": 0.1, "metric": "mae",
                              "seed": 1, "train": {**_TRAIN_QUICK, "epochs": 15}},
         "phase-8x8": {"L": 8, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
         "coulomb-mc": {"L": 8, "T": "0.25:10:0.25", "chains": 400, "sweeps": 1000, "seed": 0},
+        "coulomb-learned": {"regression": _COULOMB_QUICK,
+                            "thermal": {"chains": 32, "samples": 40, "burn_in": 200, "thin": 2, "seed": 2,
+                                        "test_fraction": 1 / 6},
+                            "finetune": _FINETUNE, "mc": {"T": "0.5:8:1.5", "chains": 16, "sweeps": 100, "seed": 0}},
         "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": _EXT_TRAIN, "sizes": [8, 16, 32, 64, 128],
                             "test": _EXT_ISING_TEST},
         "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": _EXT_TRAIN,
@@ -77,25 +105,32 @@ PROFILES = {
         "extensive-mc": {"train": _EXT_TRAIN, "sizes": [16, 32],
                          "mc": {"T": "1.5:3.5:0.25", "chains": 16, "sweeps": 300, "seed": 0}},
     },
-    "test": {
+    "smoke": {
         "hash-uniformity": {"L": 8, "n": 8192, "seed": 1},
         "dos-4x4": {"L": 4},
         "sampling-4x4": _TEST_SAMPLING,
         "classify-4x4": {"data": _TEST_SAMPLING, "train": _TRAIN_TEST},
         "learning-curve-4x4": {"data": _TEST_SAMPLING, "per_class": [20, 40], "train": _TRAIN_TEST},
+        "regression-4x4": {"data": _TEST_SAMPLING, "train": _TRAIN_TEST},
         "phase-4x4": {"L": 4, "T": "1.5:3.5:0.5", "sweeps": 200, "chains": 32, "seed": 0},
         "phase-4x4-learned": {"data": _TEST_SAMPLING, "train": _TRAIN_TEST,
                               "mc": {"T": "1.5:3.5:0.5", "sweeps": 50, "chains": 8, "seed": 0}},
-        "ising-8x8": {"per_class": 20, "test_fraction": 1 / 3, "seed": 1, "train": _TRAIN_TEST},
-        "baselines-8x8": {"krr_max": 500, "per_class": 20, "test_fraction": 1 / 3, "seed": 1, "train": _TRAIN_TEST},
-        "coulomb-regression": {"hamiltonian": "screened-coulomb", "L": 8, "n": 1200, "test_fraction": 1 / 6,
-                               "metric": "median_abs_error", "seed": 1, "train": _TRAIN_TEST},
-        "sinusoidal-regression": {"hamiltonian": "sinusoidal-coulomb", "L": 8, "n": 1200, "test_fraction": 1 / 6,
-                                  "metric": "median_abs_error", "seed": 1, "train": _TRAIN_TEST},
+        "ising-8x8": {**_ISING8_TEST, "train": _TRAIN_TEST},
+        "learning-curve-8x8": {**_ISING8_TEST, "n_train": [300], "train": _TRAIN_TEST},
+        "phase-8x8-learned": {**_ISING8_TEST, "train": _TRAIN_TEST,
+                              "mc": {"T": "1.5:3.5:1", "chains": 2, "sweeps": 3, "seed": 0}},
+        "baselines-8x8": {"krr_max": 500, **_ISING8_TEST, "train": _TRAIN_TEST},
+        "coulomb-regression": _COULOMB_TEST,
+        "sinusoidal-regression": {**_COULOMB_TEST, "hamiltonian": "sinusoidal-coulomb"},
         "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 1200, "test_fraction": 0.1, "metric": "mae",
                              "seed": 1, "train": _TRAIN_TEST},
         "phase-8x8": {"L": 8, "T": "1.5:3.5:0.5", "sweeps": 200, "chains": 32, "seed": 0},
         "coulomb-mc": {"L": 4, "T": "0.5:4:0.5", "chains": 16, "sweeps": 100, "seed": 0},
+        "coulomb-learned": {"regression": _COULOMB_TEST,
+                            "thermal": {"chains": 8, "samples": 20, "burn_in": 10, "thin": 1, "seed": 2,
+                                        "test_fraction": 1 / 6},
+                            "finetune": {**_TRAIN_TEST, "batch_size": 50, "learning_rate": 3e-4},
+                            "mc": {"T": "1:3:1", "chains": 2, "sweeps": 3, "seed": 0}},
         "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": _EXT_TRAIN_SMOKE, "sizes": [8, 16],
                             "test": _EXT_SMOKE_TEST},
         "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": _EXT_TRAIN_SMOKE,

@@ -1,7 +1,7 @@
 """Every stage of the reproduction, in report order."""
 from __future__ import annotations
 
-from . import beyond, learned, stages
+from . import beyond, learned, learned_phases, stages
 from .stage import Stage
 
 STAGES = {stage.name: stage for stage in (
@@ -12,12 +12,18 @@ STAGES = {stage.name: stage for stage in (
           learned.classify_4x4),
     Stage("learning-curve-4x4", "4x4 accuracy against the targeted training-set size (Fig. 4)",
           learned.learning_curve_4x4),
+    Stage("regression-4x4", "4x4 energy and magnetization regression, scored on all configurations (Sec. IV.B.2)",
+          learned.regression_4x4),
     Stage("phase-4x4", "4x4 Ising phase transition, exact operator vs enumeration (Figs. 7-8)", stages.phase_ising),
-    Stage("phase-4x4-learned", "4x4 Ising phase transition with the learned energy operator (Figs. 7-8)",
-          learned.phase_4x4_learned),
+    Stage("phase-4x4-learned", "4x4 Ising phase transition with the learned energy and magnetization operators "
+          "(Figs. 7-8)", learned_phases.phase_4x4_learned),
     Stage("phase-8x8", "8x8 Ising phase transition, exact operator vs Kaufman (Fig. 9)", stages.phase_ising),
     Stage("ising-8x8", "8x8 Ising classification, energy and magnetization regression (Fig. 6, Sec. IV.B.2)",
           learned.ising_8x8),
+    Stage("learning-curve-8x8", "8x8 classification accuracy against the training-set size (Fig. 6)",
+          learned.learning_curve_8x8),
+    Stage("phase-8x8-learned", "8x8 Ising phase transition with the learned classification and regression "
+          "operators (Fig. 9)", learned_phases.phase_8x8_learned),
     Stage("baselines-8x8", "Kernel ridge regression and random forest against the CNN, 8x8 energy (Sec. IV.B.7)",
           learned.baselines_8x8),
     Stage("coulomb-regression", "Screened Coulomb 8x8 energy regression (Fig. 11a)", learned.uniform_regression),
@@ -25,6 +31,8 @@ STAGES = {stage.name: stage for stage in (
           learned.uniform_regression),
     Stage("potts-regression", "Planar Potts 8x8 energy regression (Fig. 12)", learned.uniform_regression),
     Stage("coulomb-mc", "Screened Coulomb <|m|> against T, exact operator (Fig. 10)", stages.coulomb_magnetization),
+    Stage("coulomb-learned", "Screened Coulomb: regressor fine-tuned on thermal samples, Metropolis with the exact "
+          "and the learned operator (Fig. 10)", learned_phases.coulomb_learned),
     Stage("extensive-ising", "Beyond the paper: extensive Ising surrogate trained on 8x8, per-site error up to 128x128",
           beyond.size_transfer),
     Stage("extensive-coulomb", "Beyond the paper: extensive screened-Coulomb surrogate trained on 8x8 + 16x16, "

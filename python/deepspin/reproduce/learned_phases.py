@@ -1,0 +1,156 @@
+"""Metropolis with learned energy and magnetization operators against the exact ones (Figs. 7-10).
+
+Every learned run has a twin with the exact operator on the same temperatures, chains, sweeps, start
+and seed. Both follow one random-number protocol (:mod:`deepspin.mc.metropolis`), so the twins see the
+same proposals and acceptance numbers and differ only where the operators disagree; the twin's own
+distance from the exact reference shows the statistical noise of the run's size.
+
+A network operator is called once per Metropolis attempt for all chains at all temperatures together
+(the generic path of :func:`deepspin.mc.run`): one batched inference of ``chains x temperatures``
+configurations per attempt, ``N`` attempts per sweep. 4x4 operators are tabulated on all 65,536
+configurations instead (:class:`~.learned.TabulatedOperator`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..commands.mc import exact_reference
+from ..hamiltonians import Ising, hamiltonian
+from ..mc.temperatures import parse_temperatures
+from ..observables import class_to_energy
+from .figures import magnetization_curves, peak_temperature, phase_curves
+from .learned import TabulatedOperator, ising_8x8_spec, predict_all_4x4, trained_model, training, uniform_spec
+from .stage import Context, Row
+from .stages import dataset, mc_records, random_spin_absm, sampling_specs
+
+EXACT = "exact operator"
+
+
+def _size(mc: dict, temperatures) -> str:
+    return f"{mc['chains']} chains x {mc['sweeps']} sweeps x {len(temperatures)} temperatures"
+
+
+def exact_peak(reference, T) -> float:
+    """Temperature of the exact ``C/N`` maximum on a fine grid over the range of ``T``."""
+    fine = reference(np.linspace(min(T), max(T), 2001))
+    return float(fine["T"][np.argmax(fine["C_per_site"])])
+
+
+def comparison_rows(prefix: str, curves: dict, drawn: dict, fig: str, peak_paper: dict) -> list[Row]:
+    """For each run: the largest ``|<E>/N - exact|``, its ``C/N`` peak temperature and the largest
+    ``<|m|>`` difference (from the exact value, or from the exact-operator run where there is none)."""
+    rows = []
+    m_reference = "exact" if drawn["reference"]["absm"] == "exact" else f"the {EXACT} run"
+    for label, records in curves.items():
+        T = [r["T"] for r in records]
+        differences = drawn[label]
+        rows.append(Row(f"{prefix}, {label}: largest |<E>/N - exact|", float(np.max(np.abs(differences["E_per_site"]))),
+                        unit="J", paper="ising.phase_match", figure=fig))
+        rows.append(Row(f"{prefix}, {label}: C/N peak temperature", peak_temperature(T, [r["C_per_site"] for r in records]),
+                        unit="J/k_B", paper=peak_paper.get(label), figure=fig))
+        if label != EXACT or m_reference == "exact":
+            rows.append(Row(f"{prefix}, {label}: largest |<|m|> - {m_reference}|",
+                            float(np.max(np.abs(differences["absm"]))), paper="ising.phase_match", figure=fig))
+    return rows
+
+
+def phase_4x4_learned(ctx: Context) -> list[Row]:
+    """Metropolis with the classifier (energy) and the magnetization regressor of the first targeted
+    set as operators, against enumeration (Figs. 7-8)."""
+    p, mc = ctx.params, ctx.params["mc"]
+    spec = sampling_specs(p["data"])["targeted-1"]
+    classifier = trained_model(ctx, spec, "class", p["train"])
+    magnetizer = trained_model(ctx, spec, "magnetization", p["train"])
+    energy = TabulatedOperator(class_to_energy(predict_all_4x4(classifier), 4), 4)
+    magnetization = TabulatedOperator(predict_all_4x4(magnetizer), 4)
+    H = Ising(4)
+    curves = {
+        EXACT: mc_records(ctx, H, mc),
+        "learned energy and magnetization": mc_records(
+            ctx, energy, mc, name=f"4x4 classifier {classifier.name}, magnetization {magnetizer.name}",
+            backend="generic", start="ordered", magnetization=magnetization),
+    }
+    reference = exact_reference(H)
+    T = parse_temperatures(mc["T"])
+    fig = "phase_diagram_learned.png"
+    drawn = phase_curves(curves, ctx.figure(fig), reference, title=f"4x4 Ising, learned operators: {_size(mc, T)}")
+    rows = comparison_rows("4x4 Ising", curves, drawn, fig, {})
+    rows.append(Row("4x4 Ising: C/N peak temperature of the exact torus", exact_peak(reference, T), unit="J/k_B",
+                    figure=fig))
+    return rows
+
+
+def phase_8x8_learned(ctx: Context) -> list[Row]:
+    """Metropolis with the 8x8 classification and regression surrogates as energy operators and the
+    magnetization regressor as magnetization operator, against Kaufman's exact torus (Fig. 9)."""
+    from ..surrogate import load
+
+    p, mc = ctx.params, ctx.params["mc"]
+    spec = ising_8x8_spec(p)
+    magnetizer = trained_model(ctx, spec, "magnetization", training(p, "magnetization"))
+    magnetization = load(magnetizer).magnetization
+    H = Ising(8)
+    curves = {EXACT: mc_records(ctx, H, mc)}
+    for target, label in (("class", "learned classification"), ("energy", "learned regression")):
+        model = trained_model(ctx, spec, target, training(p, target))
+        curves[label] = mc_records(ctx, load(model), mc, name=f"8x8 {target} {model.name}, magnetization {magnetizer.name}",
+                                   backend="generic", start="ordered", magnetization=magnetization)
+    reference = exact_reference(H)
+    T = parse_temperatures(mc["T"])
+    fig = "phase_diagram_learned.png"
+    drawn = phase_curves(curves, ctx.figure(fig), reference, title=f"8x8 Ising, learned operators: {_size(mc, T)}")
+    rows = comparison_rows("8x8 Ising", curves, drawn, fig,
+                           {"learned classification": "ising8.classification_phase",
+                            "learned regression": "ising8.regression_phase"})
+    rows.append(Row("8x8 Ising: C/N peak temperature of the exact torus (Kaufman)", exact_peak(reference, T),
+                    unit="J/k_B", paper="ising.Tc", compare="ratio", figure=fig))
+    return rows
+
+
+def coulomb_learned(ctx: Context) -> list[Row]:
+    """Screened Coulomb: the uniform-data regressor fine-tuned on thermally sampled configurations
+    (Metropolis at the study's temperatures, labelled by the exact engine), then Metropolis with the
+    exact and the learned operator, ``<|m|>`` against ``T`` (Fig. 10)."""
+    from ..surrogate import load
+    from ..surrogate.evaluate import metrics, parity_plot
+
+    p, mc, thermal = ctx.params, ctx.params["mc"], ctx.params["thermal"]
+    regression = p["regression"]
+    T = parse_temperatures(mc["T"])
+    base = trained_model(ctx, uniform_spec(regression), "energy", regression["train"])
+    spec = {"hamiltonian_name": regression["hamiltonian"], "L": regression["L"], "sampler": "thermal",
+            "seed": thermal["seed"], "test_fraction": thermal["test_fraction"], "temperatures": T.tolist(),
+            "chains": thermal["chains"], "samples": thermal["samples"], "burn_in": thermal["burn_in"],
+            "thin": thermal["thin"]}
+    tuned = trained_model(ctx, spec, "energy", p["finetune"], init=base)
+    data = dataset(ctx, **spec)
+    test = data["test"]
+    truth = data["energy"][test]
+    n_train, n_test = int((~test).sum()), int(test.sum())
+    errors = {name: metrics("energy", truth, load(path).energy(data["spins"][test]))["median_abs_error"]
+              for name, path in (("uniform", base), ("tuned", tuned))}
+    parity_plot(truth, load(tuned).energy(data["spins"][test]), ctx.figure("parity_thermal.png"),
+                title=f"fine-tuned screened Coulomb regressor: {n_test:,} thermal test configurations")
+    H = hamiltonian(regression["hamiltonian"], regression["L"])
+    curves = {"Metropolis, exact energy": mc_records(ctx, H, mc),
+              "Metropolis, learned energy (fine-tuned CNN)": mc_records(
+                  ctx, load(tuned), mc, name=f"fine-tuned {tuned.name}", backend="generic", start="random")}
+    exact, learned = curves.values()
+    limit = random_spin_absm(H.N)
+    fig = "absm_learned.png"
+    magnetization_curves(curves, ctx.figure(fig), random_limit=limit,
+                         title=f"screened Coulomb {H.L}x{H.L}: {_size(mc, T)}")
+    difference = np.abs(np.array([r["absm"] for r in learned]) - np.array([r["absm"] for r in exact]))
+    where = f"{n_test:,} thermal test configurations"
+    return [
+        Row(f"Screened Coulomb, uniform-data regressor: median |error| on {where}", errors["uniform"], unit="J",
+            figure="parity_thermal.png"),
+        Row(f"Screened Coulomb, fine-tuned on {n_train:,} thermal configurations: median |error| on {where}",
+            errors["tuned"], unit="J", figure="parity_thermal.png"),
+        Row("Screened Coulomb, learned operator: largest |<|m|> - exact operator|", float(difference.max()),
+            paper="coulomb.learned_match", figure=fig),
+        Row(f"Screened Coulomb, learned operator: <|m|> at T = {learned[-1]['T']:g} / random-spin <|m|> ({limit:.4f})",
+            learned[-1]["absm"] / limit, paper="coulomb.high_T_absm", figure=fig),
+        Row(f"Screened Coulomb, exact operator: <|m|> at T = {exact[-1]['T']:g} / random-spin <|m|> ({limit:.4f})",
+            exact[-1]["absm"] / limit, paper="coulomb.high_T_absm", figure=fig),
+    ]
