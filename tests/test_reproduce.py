@@ -141,7 +141,10 @@ def test_smoke_profile_runs_every_stage(smoke_run):
         assert f"### {name}" in text
         for row in result["rows"]:
             assert row["paper"] is None or row["paper"] in PAPER
-            assert isinstance(row["ours"], (int, float)) and np.isfinite(row["ours"]), (name, row)
+            if isinstance(row["ours"], str):  # a method that does not apply says so (issue 9: paper CNN at L != 8)
+                assert row["ours"].startswith("n/a: "), (name, row)
+            else:
+                assert isinstance(row["ours"], (int, float)) and np.isfinite(row["ours"]), (name, row)
             if row["figure"]:
                 png = out / "stages" / name / result["key"] / row["figure"]
                 assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
