@@ -74,6 +74,15 @@ def write_results(name: str, payload: dict, directory: Path | None = None) -> Pa
     return path
 
 
+def rerun_command(script: str, argv: list[str]) -> str:
+    """The shell command that reruns ``script`` (a file under the repository) with ``argv``, for model cards."""
+    import shlex
+
+    root = Path(__file__).resolve().parents[1]
+    return "PYTHONPATH=python python " + " ".join(
+        shlex.quote(a) for a in [str(Path(script).resolve().relative_to(root)), *argv])
+
+
 def format_table(headers: list[str], rows: list[list]) -> str:
     """A plain-text table with right-aligned numeric columns."""
     cells = [[str(h) for h in headers]] + [[_fmt(v) for v in row] for row in rows]

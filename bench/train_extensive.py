@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
 
 from deepspin.surrogate.pretrained import EXTENSIVE_MODELS, train_extensive_model  # noqa: E402
 
@@ -31,8 +32,7 @@ def main() -> None:
     parser.add_argument("-o", "--output", help="default models/<hamiltonian>_extensive.keras")
     args = parser.parse_args()
     output = args.output or ROOT / "models" / f"{args.hamiltonian.replace('-', '_')}_extensive.keras"
-    command = "PYTHONPATH=python python " + " ".join(
-        shlex.quote(a) for a in [str(Path(__file__).resolve().relative_to(ROOT)), *sys.argv[1:]])
+    command = harness.rerun_command(__file__, sys.argv[1:])
     card = train_extensive_model(args.hamiltonian, output, n_uniform=args.uniform, chains=args.chains,
                                  epochs=args.epochs, seed=args.seed, command=command)
     print(json.dumps(card["test_fresh_configs"], indent=2))

@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
 
 from deepspin.surrogate.pretrained import train_speedup_model  # noqa: E402
 
@@ -33,8 +34,7 @@ def main() -> None:
     parser.add_argument("-o", "--output", help="default models/<hamiltonian>_L8.keras")
     args = parser.parse_args()
     output = args.output or ROOT / "models" / f"{args.hamiltonian.replace('-', '_')}_L8.keras"
-    command = "PYTHONPATH=python python " + " ".join(
-        shlex.quote(a) for a in [str(Path(__file__).resolve().relative_to(ROOT)), *sys.argv[1:]])
+    command = harness.rerun_command(__file__, sys.argv[1:])
     card = train_speedup_model(args.hamiltonian, output, args.train, args.test, args.epochs, args.patience,
                                args.seed, command=command)
     print(json.dumps(card["test"], indent=2))
