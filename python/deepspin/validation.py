@@ -163,22 +163,29 @@ def check_temperatures(temperatures) -> np.ndarray:
     return t
 
 
-def check_operator_output(out, batch_size: int, what: str) -> np.ndarray:
-    """Return an energy (or other) operator's output as ``(batch_size,)`` finite float64 values.
+def check_operator_output(out, shape, what: str) -> np.ndarray:
+    """Return an operator's output as finite float64 values of ``shape``.
 
-    ``what`` names the operator in the error message. CuPy output is brought to the host.
+    ``shape``: an int ``B`` for one value per configuration, ``(B,)`` (energies, magnetizations), or
+    a tuple (e.g. per-site energies ``(B, L, L)``). ``what`` names the operator in the error message.
+    CuPy output is brought to the host.
     """
     if is_cupy_array(out):
         out = out.get()
+    per_config = isinstance(shape, Integral)
+    shape = (int(shape),) if per_config else tuple(shape)
     try:
         values = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{what} must return (B,) numbers; it returned {type(out).__name__}") from None
-    if values.shape != (batch_size,):
-        raise ValueError(
-            f"{what} returned shape {values.shape} for a batch of {batch_size} configurations; "
-            f"it must return one value per configuration, shape ({batch_size},) (flatten a (B, 1) output)"
-        )
+        raise ValueError(f"{what} must return {'(B,) numbers' if per_config else f'an array of shape {shape}'}; "
+                         f"it returned {type(out).__name__}") from None
+    if values.shape != shape:
+        if per_config:
+            raise ValueError(
+                f"{what} returned shape {values.shape} for a batch of {shape[0]} configurations; "
+                f"it must return one value per configuration, shape ({shape[0]},) (flatten a (B, 1) output)"
+            )
+        raise ValueError(f"{what} returned shape {values.shape} for configurations of shape {shape}")
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{what} returned non-finite values (NaN or inf)")
     return values

@@ -30,6 +30,7 @@ from numbers import Integral
 import numpy as np
 
 from .. import _core
+from ..validation import check_operator_output
 from .metropolis import ChainState, _GenericSampler, acceptance_scale
 
 _LOCAL_STREAM = 2
@@ -111,12 +112,4 @@ class LocalSampler(_GenericSampler):
 
     def _evaluate(self, spins) -> np.ndarray:
         """Per-site energies ``(G, L, L)`` float64 of a batch, checked finite and of the right shape."""
-        values = self.operator(spins)
-        if type(values).__module__.split(".")[0] == "cupy":
-            values = values.get()
-        values = np.asarray(values, dtype=np.float64)
-        if values.shape != spins.shape:
-            raise ValueError(f"site_energies returned shape {values.shape} for configurations of shape {spins.shape}")
-        if not np.all(np.isfinite(values)):
-            raise ValueError("site_energies returned non-finite values (NaN or inf)")
-        return values
+        return check_operator_output(self.operator(spins), spins.shape, "site_energies")

@@ -39,6 +39,18 @@ _EXT_ISING_TEST = {"uniform": 500, "T": [2.0, 2.269, 2.6], "chains": 100, "sweep
 _EXT_COULOMB_TEST = {"uniform": 200, "T": [0.5, 1.0, 2.0], "chains": 16, "sweeps": 100}
 _EXT_SMOKE_TEST = {"uniform": 20, "T": [2.0], "chains": 4, "sweeps": 5}
 
+
+def _extensive(train: dict, ising_test: dict, coulomb_test: dict, mc: dict, ising_sizes=(8, 16, 32, 64, 128),
+               coulomb_sizes=(8, 16, 32, 64), mc_sizes=(16, 32)) -> dict:
+    """The three extensive-surrogate stages of one profile (one trained Ising model serves two)."""
+    return {
+        "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": train, "sizes": list(ising_sizes),
+                            "test": ising_test},
+        "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": train,
+                              "sizes": list(coulomb_sizes), "test": coulomb_test},
+        "extensive-mc": {"train": train, "sizes": list(mc_sizes), "mc": mc},
+    }
+
 PROFILES = {
     "paper": {
         "hash-uniformity": {"L": 8, "n": 1_000_000, "seed": 1},
@@ -65,12 +77,9 @@ PROFILES = {
                             "thermal": {"chains": 100, "samples": 100, "burn_in": 1000, "thin": 10, "seed": 2,
                                         "test_fraction": 1 / 6},
                             "finetune": _FINETUNE, "mc": {"T": "0.5:10:0.5", "chains": 400, "sweeps": 2000, "seed": 0}},
-        "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": _EXT_TRAIN, "sizes": [8, 16, 32, 64, 128],
-                            "test": {**_EXT_ISING_TEST, "uniform": 2000, "chains": 400}},
-        "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": _EXT_TRAIN,
-                              "sizes": [8, 16, 32, 64], "test": {**_EXT_COULOMB_TEST, "uniform": 1000, "chains": 50}},
-        "extensive-mc": {"train": _EXT_TRAIN, "sizes": [16, 32],
-                         "mc": {"T": "1.5:3.5:0.1", "chains": 400, "sweeps": 2000, "seed": 0}},
+        **_extensive(_EXT_TRAIN, {**_EXT_ISING_TEST, "uniform": 2000, "chains": 400},
+                     {**_EXT_COULOMB_TEST, "uniform": 1000, "chains": 50},
+                     {"T": "1.5:3.5:0.1", "chains": 400, "sweeps": 2000, "seed": 0}),
     },
     "quick": {
         "hash-uniformity": {"L": 8, "n": 1_000_000, "seed": 1},
@@ -98,12 +107,8 @@ PROFILES = {
                             "thermal": {"chains": 32, "samples": 40, "burn_in": 200, "thin": 2, "seed": 2,
                                         "test_fraction": 1 / 6},
                             "finetune": _FINETUNE, "mc": {"T": "0.5:8:1.5", "chains": 16, "sweeps": 100, "seed": 0}},
-        "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": _EXT_TRAIN, "sizes": [8, 16, 32, 64, 128],
-                            "test": _EXT_ISING_TEST},
-        "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": _EXT_TRAIN,
-                              "sizes": [8, 16, 32, 64], "test": _EXT_COULOMB_TEST},
-        "extensive-mc": {"train": _EXT_TRAIN, "sizes": [16, 32],
-                         "mc": {"T": "1.5:3.5:0.25", "chains": 16, "sweeps": 300, "seed": 0}},
+        **_extensive(_EXT_TRAIN, _EXT_ISING_TEST, _EXT_COULOMB_TEST,
+                     {"T": "1.5:3.5:0.25", "chains": 16, "sweeps": 300, "seed": 0}),
     },
     "smoke": {
         "hash-uniformity": {"L": 8, "n": 8192, "seed": 1},
@@ -131,12 +136,9 @@ PROFILES = {
                                         "test_fraction": 1 / 6},
                             "finetune": {**_TRAIN_TEST, "batch_size": 50, "learning_rate": 3e-4},
                             "mc": {"T": "1:3:1", "chains": 2, "sweeps": 3, "seed": 0}},
-        "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": _EXT_TRAIN_SMOKE, "sizes": [8, 16],
-                            "test": _EXT_SMOKE_TEST},
-        "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": _EXT_TRAIN_SMOKE,
-                              "sizes": [8, 16], "test": _EXT_SMOKE_TEST},
-        "extensive-mc": {"train": _EXT_TRAIN_SMOKE, "sizes": [8],
-                         "mc": {"T": "1.5:3.5:1.0", "chains": 2, "sweeps": 4, "seed": 0}},
+        **_extensive(_EXT_TRAIN_SMOKE, _EXT_SMOKE_TEST, _EXT_SMOKE_TEST,
+                     {"T": "1.5:3.5:1.0", "chains": 2, "sweeps": 4, "seed": 0},
+                     ising_sizes=(8, 16), coulomb_sizes=(8, 16), mc_sizes=(8,)),
     },
 }
 
