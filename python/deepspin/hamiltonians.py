@@ -190,13 +190,10 @@ class PairPotential(Hamiltonian):
         self._label = str(name)
         self._vectors = lattice.image_vectors(rcut)
         with np.errstate(all="ignore"):  # a non-finite value is reported below, by name
-            weights = np.asarray(f(lattice.vector_norms(self._vectors)), dtype=np.float64)
-        if weights.shape != (len(self._vectors),) or not np.all(np.isfinite(weights)):
-            raise ValueError(
-                f"f must map an array of {len(self._vectors)} distances to as many finite values; "
-                f"got shape {weights.shape}"
-                + ("" if weights.shape != (len(self._vectors),) else " with non-finite values")
-            )
+            raw = call_user_function(f, lattice.vector_norms(self._vectors), f"the pair interaction f={f!r}")
+        weights = check_operator_output(raw, (len(self._vectors),),
+                                        f"f (the pair interaction, on {len(self._vectors)} distances)")
+        weights = weights.copy()
         weights.setflags(write=False)
         self._weights = weights
         self._kernel = lattice.folded_kernel(L, weights, self._vectors)
@@ -294,8 +291,9 @@ class SinusoidalCoulomb(ScreenedCoulomb):
 class CallableHamiltonian(Hamiltonian):
     """Any energy function: a Python callable ``f(batch) -> (B,)`` on whole batches of configurations.
 
-    ``f`` receives a validated C-contiguous batch (``int8`` +1/-1 spins, or float64 angles when
-    ``spin_kind="angle"``) of shape ``(B, L, L)`` and returns ``B`` finite energies. It runs in
+    ``f`` receives a validated, read-only, C-contiguous batch (``int8`` +1/-1 spins, or float64
+    angles when ``spin_kind="angle"``) of shape ``(B, L, L)``, never the caller's own array, and
+    returns ``B`` finite real energies (integer or float; complex or bool output is an error). It runs in
     Python on NumPy arrays, so the ``backend`` argument of :meth:`energy` does not apply (only
     ``"auto"`` and ``"numpy"`` are accepted). Built from the command line as
     ``--hamiltonian package.module:function`` (see :func:`load_callable`); ``path`` records that
@@ -331,8 +329,26 @@ class CallableHamiltonian(Hamiltonian):
         if is_cupy_array(configs):
             configs = configs.get()
         batch, single = self.check(configs)
-        energies = check_operator_output(self._f(batch), batch.shape[0], f"energy function {self._path}")
+        if np.may_share_memory(batch, configs):
+            batch = batch.copy()  # the energy function must not be able to change the caller's array
+        batch.setflags(write=False)
+        out = call_user_function(self._f, batch, f"energy function {self._path}")
+        energies = check_operator_output(out, batch.shape[0], f"energy function {self._path}")
         return float(energies[0]) if single else energies
+
+
+def call_user_function(f, argument, what: str):
+    """``f(argument)``; an exception raised inside becomes a :class:`ValueError` naming ``what``.
+
+    The original exception stays attached as ``__cause__`` (its traceback shows where in the
+    user's code it happened).
+    """
+    try:
+        return f(argument)
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:
+        raise ValueError(f"{what} raised {type(exc).__name__}: {exc}") from exc
 
 
 def load_callable(path: str):
