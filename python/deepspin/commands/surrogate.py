@@ -66,7 +66,8 @@ def run_train(args) -> int:
     _quiet_tensorflow()
     from deepspin.surrogate import model_io
     from deepspin.surrogate.targets import labels
-    from deepspin.surrogate.train import fit, training_metadata
+    from deepspin.surrogate.distribute import tf_config_workers
+    from deepspin.surrogate.train import discard_backup, fit, training_metadata
 
     output = Path(args.output)
     if output.suffix != ".keras":
@@ -76,13 +77,14 @@ def run_train(args) -> int:
     data = _load_split(args.dataset, "train")
     y = labels(data, config.target)
     workdir = Path(args.workdir) if args.workdir else output.with_name(output.name + ".work")
+    chief = tf_config_workers()[1] == 0
+    # The chief keeps its backup until the model is written: a kill in between loses nothing.
     model, history = fit(data["spins"], y, config, workdir=workdir, resume=args.resume, init=args.init,
-                         verbose=0 if args.quiet else 1)
+                         verbose=0 if args.quiet else 1, keep_backup=chief)
     meta = training_metadata(config, data["meta"], len(y), history, source=str(args.dataset))
-    from deepspin.surrogate.distribute import tf_config_workers
-
-    if tf_config_workers()[1] == 0:
+    if chief:
         model_io.save(model, output, meta)
+        discard_backup(workdir)
         print(f"wrote {output} ({meta['training']['epochs_run']} epochs this run; checkpoints and "
               f"TensorBoard logs in {workdir})", file=sys.stderr)
     return 0

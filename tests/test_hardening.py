@@ -1,0 +1,280 @@
+"""Defects of a hostile sweep (issue 16), each reproduced: no silent wrong result, no traceback, no lost run.
+
+Each test fails on the code before the fix and states the expected behaviour.
+"""
+import json
+import os
+import shutil
+import zipfile
+
+import h5py
+import numpy as np
+import pytest
+
+import deepspin
+from deepspin import cli
+from deepspin.errors import DatasetError
+from deepspin.io import atomic_path
+
+H4 = deepspin.Ising(4)
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    path = tmp_path / "d.h5"
+    assert cli.main(["generate", "--hamiltonian", "ising", "--L", "4", "--sampler", "uniform", "--n", "60",
+                     "--seed", "1", "--quiet", "-o", str(path)]) == 0
+    return path
+
+
+# -- item 9: tracebacks instead of messages -------------------------------------------------------
+@pytest.mark.parametrize("meta,match", [
+    ("{}", "lacks hamiltonian"),
+    ("[1, 2]", "must be a JSON object, got list"),
+    ('{"hamiltonian": 3}', "lacks"),
+])
+def test_foreign_metadata_is_a_dataset_error(dataset, meta, match, capsys):
+    with h5py.File(dataset, "a") as f:
+        f.attrs["meta"] = meta
+    with pytest.raises(DatasetError, match=match):
+        deepspin.datasets.read(dataset)
+    for argv in (["datasets", "info", str(dataset)], ["datasets", "merge", str(dataset), "-o", str(dataset) + "2"]):
+        assert cli.main(argv) == 2
+        assert match.split()[0] in capsys.readouterr().err
+
+
+def test_bad_schema_version_is_named(dataset):
+    with h5py.File(dataset, "a") as f:
+        f.attrs["schema_version"] = "abc"
+    with pytest.raises(DatasetError, match="schema_version must be an integer, got 'abc'"):
+        deepspin.datasets.read_meta(dataset)
+
+
+def test_another_zip_named_keras_is_a_clear_error(tmp_path):
+    pytest.importorskip("keras")
+    from deepspin.surrogate import load
+
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "not a model")
+    with pytest.raises(ValueError, match=r"not a Keras model \(no config.json"):
+        load(path)
+    path.write_bytes(b"PK\x03\x04 half a zip")
+    with pytest.raises(ValueError, match="not a readable .keras archive"):
+        load(path)
+
+
+def test_model_metadata_that_is_not_json_names_the_file(tmp_path):
+    from deepspin.surrogate import model_io
+
+    with zipfile.ZipFile(deepspin_model("screened_coulomb_L8")) as source, \
+            zipfile.ZipFile(tmp_path / "m.keras", "w") as archive:
+        for name in source.namelist():
+            archive.writestr(name, "{broken" if name == "deepspin.json" else source.read(name))
+    with pytest.raises(ValueError, match=r"m.keras: its deepspin.json is not valid JSON"):
+        model_io.read_metadata(tmp_path / "m.keras")
+
+
+def deepspin_model(name):
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "models" / f"{name}.keras"
+
+
+def test_energy_function_that_raises_names_the_function(tmp_path, capsys):
+    import spin_models
+
+    H = deepspin.CallableHamiltonian(4, spin_models.failing_energy)
+    with pytest.raises(ValueError, match=r"energy function spin_models:failing_energy raised IndexError") as info:
+        H.energy(np.ones((2, 4, 4)))
+    assert isinstance(info.value.__cause__, IndexError)  # the user's traceback is kept
+    np.save(tmp_path / "c.npy", np.ones((2, 4, 4), np.int8))
+    assert cli.main(["energy", "--hamiltonian", "spin_models:failing_energy", "--L", "4", str(tmp_path / "c.npy")]) == 2
+    assert "spin_models:failing_energy raised IndexError" in capsys.readouterr().err
+
+
+# -- item 10: silent casts and mutation -----------------------------------------------------------
+def test_complex_and_bool_results_are_errors_not_casts():
+    spins = np.ones((3, 4, 4), np.int8)
+    with pytest.raises(ValueError, match="dtype complex128.*complex values are not energies"):
+        deepspin.CallableHamiltonian(4, lambda s: s.sum(axis=(1, 2)) + 1j).energy(spins)
+    with pytest.raises(ValueError, match="dtype bool"):
+        deepspin.CallableHamiltonian(4, lambda s: s.sum(axis=(1, 2)) > 0).energy(spins)
+    with pytest.raises(ValueError, match="dtype complex128"):
+        deepspin.PairPotential(4, lambda d: np.exp(-d) + 0j, rcut=3)
+    with pytest.raises(ValueError, match="dtype bool"):
+        deepspin.PairPotential(4, lambda d: d < 2, rcut=3)
+    # an integer result is a real energy, exactly
+    assert deepspin.CallableHamiltonian(4, lambda s: s.sum(axis=(1, 2))).energy(spins).tolist() == [16.0] * 3
+
+
+def test_energy_function_cannot_change_the_callers_array():
+    def mutating(batch):
+        batch[:] = 1
+        return np.zeros(len(batch))
+
+    spins = -np.ones((2, 4, 4), np.int8)
+    with pytest.raises(ValueError, match="read-only"):
+        deepspin.CallableHamiltonian(4, mutating).energy(spins)
+    assert (spins == -1).all()
+
+
+# -- item 11: unclear messages --------------------------------------------------------------------
+def test_empty_batches_give_empty_results():
+    empty = np.zeros((0, 4, 4), np.int8)
+    assert deepspin.magnetization(empty).shape == (0,)
+    assert H4.energy(empty).shape == (0,)
+
+
+@pytest.mark.parametrize("extra,match", [
+    (["--n", "0"], "--n 0 makes no configurations"),
+    (["--n", "3", "--shards", "4", "--seed", "1"], "fewer configurations than --shards 4"),
+])
+def test_generate_too_few_configurations_says_so(tmp_path, extra, match, capsys):
+    argv = ["generate", "--hamiltonian", "ising", "--L", "4", "--sampler", "uniform", "--quiet",
+            "-o", str(tmp_path / "d.h5"), *extra]
+    assert cli.main(argv) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_hdf5_given_to_energy_says_what_it_is(dataset, capsys):
+    assert cli.main(["energy", "--hamiltonian", "ising", "--L", "4", str(dataset)]) == 2
+    err = capsys.readouterr().err
+    assert "is an HDF5 file" in err and "pickled" not in err
+
+
+def test_unwritable_output_is_refused_before_computing(tmp_path, capsys):
+    import spin_models
+
+    np.save(tmp_path / "c.npy", np.ones((2, 4, 4), np.int8))
+    (tmp_path / "file").write_text("")
+    spin_models.CALLS.clear()
+    argv = ["energy", "--hamiltonian", "spin_models:tracked_energy", "--L", "4", str(tmp_path / "c.npy")]
+    assert cli.main([*argv, "-o", str(tmp_path / "file" / "e.npy")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert spin_models.CALLS == []  # nothing was computed
+    from deepspin.io import check_output_paths
+
+    with pytest.raises(ValueError, match="--json and --plots name the same file"):
+        check_output_paths(json=tmp_path / "a", plots=tmp_path / "a")
+
+
+def test_temporaries_of_a_killed_writer_are_removed(tmp_path):
+    dead = 2 ** 22 + 12345  # above the default pid_max: no such process
+    stale = tmp_path / f".out.npy.{dead}.abc.npy"
+    stale.write_bytes(b"half")
+    with atomic_path(tmp_path / "out.npy", suffix=".npy") as tmp:
+        assert str(os.getpid()) in tmp.name
+        tmp.write_bytes(b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.npy"]
+
+
+# -- item 12: a model file must not run code ------------------------------------------------------
+def test_evaluate_does_not_import_code_named_in_a_model(tmp_path, capsys):
+    pytest.importorskip("keras")
+    import spin_models
+    from deepspin.surrogate import model_io
+    from deepspin.surrogate.architectures import paper_cnn
+
+    path = tmp_path / "m.keras"
+    model_io.save(paper_cnn(4, "regression"), path,
+                  {"target": "energy", "arch": "paper", "L": 4, "hamiltonian": "spin_models:tracked_energy",
+                   "params": {}})
+    spin_models.CALLS.clear()
+    assert cli.main(["evaluate", str(path), "--all-configs"]) == 2
+    assert "--trust-model-code" in capsys.readouterr().err
+    assert spin_models.CALLS == []
+    assert cli.main(["evaluate", str(path), "--all-configs", "--trust-model-code", "--json", str(tmp_path / "r.json")]) == 0
+    assert sum(spin_models.CALLS) == 2 ** 16
+    assert json.loads((tmp_path / "r.json").read_text())["n"] == 2 ** 16
+
+
+# -- items 2 and 3: training resume survives a kill at any instant --------------------------------
+keras_needed = pytest.mark.skipif(
+    not all(__import__("importlib").util.find_spec(m) for m in ("keras", "tensorflow")),
+    reason="the surrogate extra (keras + tensorflow) is not installed")
+
+
+class Kill(BaseException):
+    """Stands for SIGKILL: nothing after it runs (a BaseException, so no handler catches it)."""
+
+
+def _train_args(dataset, out):
+    return ["train", str(dataset), "--target", "energy", "--epochs", "3", "--batch-size", "25", "--seed", "2",
+            "--strategy", "none", "--quiet", "-o", str(out)]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """A training dataset and the model an uninterrupted run makes of it."""
+    folder = tmp_path_factory.mktemp("reference")
+    data = folder / "d.h5"
+    assert cli.main(["generate", "--hamiltonian", "ising", "--L", "4", "--sampler", "uniform", "--n", "60",
+                     "--seed", "1", "--quiet", "-o", str(data)]) == 0
+    assert cli.main(_train_args(data, folder / "ref.keras")) == 0
+    return data, _weights(folder / "ref.keras")
+
+
+def _weights(path):
+    from deepspin.surrogate import model_io
+
+    return model_io.load(path)[0].get_weights()
+
+
+@keras_needed
+def test_kill_while_writing_the_backup_does_not_block_resume(reference, tmp_path, monkeypatch):
+    import keras
+
+    dataset, expected = reference
+    save_weights, calls = keras.Model.save_weights, []
+
+    def half_written(self, filepath, *args, **kwargs):
+        calls.append(filepath)
+        if len(calls) == 2:  # the second epoch's backup: leave half a file, as a kill -9 would
+            with open(filepath, "wb") as handle:
+                handle.write(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)
+            raise Kill
+        return save_weights(self, filepath, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "save_weights", half_written)
+    with pytest.raises(Kill):
+        cli.main(_train_args(dataset, tmp_path / "m.keras"))
+    monkeypatch.setattr(keras.Model, "save_weights", save_weights)
+    assert cli.main([*_train_args(dataset, tmp_path / "m.keras"), "--resume"]) == 0
+    for a, b in zip(_weights(tmp_path / "m.keras"), expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@keras_needed
+def test_kill_between_training_and_model_save_loses_nothing(reference, tmp_path, monkeypatch):
+    from deepspin.surrogate import model_io
+
+    dataset, expected = reference
+    save = model_io.save
+
+    def killed(*args, **kwargs):
+        raise Kill
+
+    monkeypatch.setattr(model_io, "save", killed)
+    with pytest.raises(Kill):
+        cli.main(_train_args(dataset, tmp_path / "m.keras"))
+    monkeypatch.setattr(model_io, "save", save)
+    assert (tmp_path / "m.keras.work" / "backup").is_dir()
+    assert cli.main([*_train_args(dataset, tmp_path / "m.keras"), "--resume"]) == 0
+    for a, b in zip(_weights(tmp_path / "m.keras"), expected, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not (tmp_path / "m.keras.work" / "backup").exists()
+
+
+@keras_needed
+def test_resume_with_other_settings_names_the_field(reference, tmp_path, monkeypatch, capsys):
+    from deepspin.surrogate import model_io
+
+    dataset = reference[0]
+    monkeypatch.setattr(model_io, "save", lambda *a, **k: (_ for _ in ()).throw(Kill()))
+    with pytest.raises(Kill):
+        cli.main(_train_args(dataset, tmp_path / "m.keras"))
+    args = _train_args(dataset, tmp_path / "m.keras")
+    args[args.index("--seed") + 1] = "3"
+    assert cli.main([*args, "--resume"]) == 2
+    assert "had another config (seed: 2 then, 3 now)" in capsys.readouterr().err
