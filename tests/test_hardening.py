@@ -278,3 +278,61 @@ def test_resume_with_other_settings_names_the_field(reference, tmp_path, monkeyp
     args[args.index("--seed") + 1] = "3"
     assert cli.main([*args, "--resume"]) == 2
     assert "had another config (seed: 2 then, 3 now)" in capsys.readouterr().err
+
+
+# -- item 8: long compiled calls stop on Ctrl-C and warn beforehand ----------------------------------
+INTERRUPTIBLE = """
+import sys, time
+import numpy as np
+import deepspin
+H = deepspin.ScreenedCoulomb(384, rcut={rcut})  # kernel: 2.2e10 multiply-adds; explicit: 1.9e9 terms (~20 s)
+x = np.ones((1, 384, 384), np.int8)
+print("start", flush=True)
+start = time.perf_counter()
+try:
+    H.energy(x, backend="{backend}", method="{method}")
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+@pytest.mark.parametrize("method,rcut", [("kernel", 8), ("explicit", 64)])
+def test_ctrl_c_stops_a_long_compiled_energy_call_within_a_second(tmp_path, method, rcut):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    if not deepspin.backends()["cpu"][0]:
+        pytest.skip("the compiled cpu backend is not built")
+    script = tmp_path / "long.py"
+    script.write_text(INTERRUPTIBLE.format(backend="cpu", method=method, rcut=rcut))
+    env = {**os.environ, "DEEPSPIN_NUM_THREADS": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "python")}
+    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env) as process:
+        assert process.stdout.readline().strip() == "start"
+        time.sleep(1.0)  # well inside the compiled call
+        sent = time.perf_counter()
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=120)
+        waited = time.perf_counter() - sent
+    assert out.strip() == "interrupted"
+    assert waited < 1.5, f"the call went on for {waited:.1f} s after Ctrl-C"
+
+
+def test_energy_warns_before_a_call_predicted_beyond_an_hour():
+    import warnings
+
+    from deepspin.errors import LongComputationWarning
+
+    H = deepspin.ScreenedCoulomb(10_000, rcut=8)
+    x = np.ones((1, 10_000, 10_000), np.int8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LongComputationWarning)  # the warning fires before any work
+        with pytest.raises(LongComputationWarning, match=r"predicted to take about [\d.e+]+ s \([\d.e+]+ hours\)"):
+            H.energy(x, backend="cpu")
+    # the estimate scales as N^2 for the kernel method: 1e16 multiply-adds
+    assert H.predicted_seconds(1, "kernel") == pytest.approx(1e16 / 1e9)
+    assert deepspin.ScreenedCoulomb(8).predicted_seconds(1000, "kernel") < 1
