@@ -4,7 +4,7 @@ The paper's network takes one lattice size (small lattices are upscaled to 16x16
 retrained for another. The extensive network (:mod:`deepspin.surrogate.extensive`: periodic
 convolutions, per-site energies summed) is trained here on 8x8 (Ising) or 8x8 + 16x16 (screened
 Coulomb) and evaluated on lattices up to 128x128 against exact energies, then put into Metropolis
-at L = 16 and 32 (the sublattice-parallel path, :mod:`deepspin.mc.local`) against the exact
+at L = 16 and 32 (the sublattice-parallel path, :mod:`deepspin.mc.rules.sublattice`) against the exact
 operator and Kaufman's exact torus.
 """
 from __future__ import annotations
