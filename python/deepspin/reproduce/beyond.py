@@ -40,7 +40,7 @@ def per_site_errors(operator, H, test: dict, seed: int) -> dict:
     ``test``: ``uniform`` configurations, and ``chains`` chains per temperature in ``T`` run for
     ``sweeps`` sweeps (their final states and, for even L, their staggered images), exact labels.
     """
-    from ..surrogate.pretrained import labelled_configs
+    from ..sampling.labelled import labelled_configs
 
     uniform_n = test["uniform"]
     spins, exact = labelled_configs(H, uniform_n, test["T"], test["chains"], test["sweeps"], seed)
