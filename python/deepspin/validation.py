@@ -122,9 +122,7 @@ def _xp(array):
 
 def check_lattice_size(L, minimum: int = 2) -> int:
     """Return ``L`` as an int, rejecting non-integers and sizes below ``minimum``."""
-    if isinstance(L, bool) or not isinstance(L, Integral) or L < minimum:
-        raise ValueError(f"L must be an integer >= {minimum}, got {L!r}")
-    return int(L)
+    return check_count("L", L, minimum)
 
 
 def check_real(name: str, value, *, minimum: float | None = None, inclusive: bool = True) -> float:

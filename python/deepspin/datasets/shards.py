@@ -19,7 +19,7 @@ from .. import sampling
 from ..errors import DatasetError
 from ..hamiltonians import Hamiltonian
 from ..sampling.common import check_shard, describe_hamiltonian
-from .split import distinct_count
+from ..encoding import distinct_count
 from .store import SCHEMA_VERSION, build, read, read_meta, write
 
 #: Keywords every sampler takes from :func:`sample` itself.
