@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import deepspin
-from deepspin.mc import ising_torus, metropolis, run
+from deepspin.mc import ising_torus, run
 from deepspin.mc import is_local as is_local_operator
 from deepspin.mc.rules.sublattice import block_sums, expand_blocks, sublattice_spacing
 
@@ -146,4 +146,4 @@ def test_local_operator_errors():
         run(WrongShape(4), [2.0], sweeps=2)
     generic = run(IsingSites(4), [2.0], sweeps=2, chains=2, backend="generic")
     assert generic.backend == "generic"
-    assert "local" in metropolis.BACKENDS
+    assert "local" in deepspin.mc.backends()

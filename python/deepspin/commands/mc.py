@@ -11,7 +11,7 @@ import numpy as np
 
 from ..hamiltonians import Ising
 from ..io import write_text
-from ..mc import BACKENDS, default_start, exact_reference, is_local, run
+from ..mc import backends, default_start, exact_reference, is_local, run
 from ..mc import exact as exact_mod
 from ..mc.temperatures import parse_temperatures
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
@@ -144,7 +144,7 @@ def register(sub) -> None:
                    help="initial configurations; auto: ordered (all +1, angles 0) for a ferromagnet (Ising J > 0, Potts J < 0), else random")
     p.add_argument("--operator", default="exact",
                    help="'exact' (compiled exact energies) or a trained model file loaded by deepspin.surrogate.load")
-    p.add_argument("--backend", default="auto", choices=BACKENDS,
+    p.add_argument("--backend", default="auto", choices=backends(),
                    help="exact operator: compiled cpu/cuda or the generic batched rule; learned operator: local "
                    "(sublattice-parallel, for extensive models) or generic; further registered backends "
                    "(deepspin.mc.rules) are listed here too (default auto picks the fastest that applies)")

@@ -22,14 +22,13 @@ from .exact import (
     ising_torus,
     specific_heat_peak,
 )
-from .metropolis import BACKENDS, MCResult, default_start, init, run, sweep
+from .metropolis import MCResult, default_start, init, run, sweep
 from .operators import EnergyOperator, LocalEnergyOperator, Operator, as_operator, is_local
-from .rules import RuleSpec, register_rule, select_rule
+from .rules import RuleSpec, backends, register_rule, select_rule
 from .state import ChainState, Ensemble
 from .temperatures import parse_temperatures
 
 __all__ = [
-    "BACKENDS",
     "ChainState",
     "EnergyOperator",
     "Ensemble",
@@ -39,6 +38,7 @@ __all__ = [
     "RuleSpec",
     "T_CRITICAL",
     "as_operator",
+    "backends",
     "default_start",
     "enumerate_thermodynamics",
     "exact_reference",

@@ -34,7 +34,6 @@ from . import checkpoint as ckpt
 from .acceptance import initial_configurations
 from .observables import thermodynamics
 from .operators import as_operator
-from .rules import backends as rule_backends
 from .rules import select_rule
 from .state import ChainState, Ensemble, measurement_count
 
@@ -247,6 +246,3 @@ def _advance(state: ChainState, total: int, checkpoint, every: float, config: di
                 ckpt.save(checkpoint, config, state.arrays())
                 last_save = time.monotonic()
 
-
-#: Backends of :func:`run` (``"auto"`` and those of the registered rules).
-BACKENDS = rule_backends()
