@@ -336,3 +336,140 @@ def test_energy_warns_before_a_call_predicted_beyond_an_hour():
     # the estimate scales as N^2 for the kernel method: 1e16 multiply-adds
     assert H.predicted_seconds(1, "kernel") == pytest.approx(1e16 / 1e9)
     assert deepspin.ScreenedCoulomb(8).predicted_seconds(1000, "kernel") < 1
+
+
+# -- phase B: Monte Carlo checkpoints, outputs, operators, temperatures (items 1, 5, 6, 7) ---------
+class FakeSurrogate:
+    """An energy operator that looks like a loaded surrogate: exact Ising energies scaled by its weights."""
+
+    L = 4
+
+    def __init__(self, scale):
+        self.scale = scale
+        self.metadata = {"hamiltonian": "ising", "params": {"J": 1.0}, "target": "energy"}
+        self.model = type("Net", (), {"get_weights": lambda _: [np.array([scale], np.float32)]})()
+
+    def energy(self, configs):
+        return self.scale * H4.energy(configs, backend="numpy")
+
+
+def _interrupted_run(model, checkpoint, monkeypatch, **kwargs):
+    from deepspin.mc import metropolis
+    from deepspin.mc.rules import CompiledRule
+
+    monkeypatch.setattr(CompiledRule, "min_chunk_attempts", 0)  # one sweep per chunk
+    original, calls = metropolis.sweep, []
+
+    def interrupted(state, n):
+        calls.append(n)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return original(state, n)
+
+    monkeypatch.setattr(metropolis, "sweep", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        deepspin.mc.run(model, [1.5, 2.5], chains=2, sweeps=40, checkpoint=checkpoint, checkpoint_every=0, **kwargs)
+    monkeypatch.setattr(metropolis, "sweep", original)
+    assert checkpoint.exists()
+
+
+def test_checkpoint_does_not_resume_with_another_surrogate(tmp_path, monkeypatch):
+    checkpoint = tmp_path / "run.checkpoint.npz"
+    _interrupted_run(FakeSurrogate(1.0), checkpoint, monkeypatch, backend="generic")
+    with pytest.raises(ValueError, match=r"different run \(operator: checkpoint 'FakeSurrogate:sha256:"):
+        deepspin.mc.run(FakeSurrogate(2.0), [1.5, 2.5], chains=2, sweeps=40, checkpoint=checkpoint, backend="generic")
+    reference = deepspin.mc.run(FakeSurrogate(1.0), [1.5, 2.5], chains=2, sweeps=40, backend="generic")
+    resumed = deepspin.mc.run(FakeSurrogate(1.0), [1.5, 2.5], chains=2, sweeps=40, checkpoint=checkpoint,
+                              backend="generic")
+    np.testing.assert_array_equal(resumed.moments, reference.moments)
+
+
+def test_checkpoint_does_not_resume_at_other_temperatures_by_a_rounding(tmp_path, monkeypatch):
+    checkpoint = tmp_path / "run.checkpoint.npz"
+    _interrupted_run(H4, checkpoint, monkeypatch)
+    with pytest.raises(ValueError, match="temperatures"):
+        deepspin.mc.run(H4, [1.5 + 1e-14, 2.5], chains=2, sweeps=40, checkpoint=checkpoint)
+
+
+def _rewrite(checkpoint, change, fix_checksum):
+    from deepspin.mc import checkpoint as ckpt
+
+    with np.load(checkpoint) as data:
+        payload = {k: data[k] for k in data.files}
+    change(payload)
+    if fix_checksum:
+        config = json.loads(str(payload["config"]))
+        config["state_checksum"] = ckpt.state_checksum({k[6:]: v for k, v in payload.items() if k.startswith("state_")})
+        payload["config"] = np.array(json.dumps(config))
+    np.savez(checkpoint, **payload)
+
+
+@pytest.mark.parametrize("change,fix_checksum,match", [
+    (lambda p: p["state_spins"].fill(0), False, "state checksum does not match"),
+    (lambda p: p.update(state_sweeps_done=np.array(10 ** 9)), False, "state checksum does not match"),
+    (lambda p: p.update(state_sweeps_done=np.array(10 ** 9)), True, r"sweeps_done = 1000000000 lies outside \[0, 50\]"),
+    (lambda p: p["state_spins"].fill(0), True, "invalid spins"),
+    (lambda p: p.update(state_energy=p["state_energy"][:1]), True, "state array 'energy' is"),
+])
+def test_tampered_checkpoint_is_refused(tmp_path, monkeypatch, change, fix_checksum, match):
+    checkpoint = tmp_path / "run.checkpoint.npz"
+    _interrupted_run(H4, checkpoint, monkeypatch)
+    _rewrite(checkpoint, change, fix_checksum)
+    with pytest.raises(ValueError, match=match):
+        deepspin.mc.run(H4, [1.5, 2.5], chains=2, sweeps=40, checkpoint=checkpoint)
+
+
+def test_truncated_checkpoint_is_a_message(tmp_path, monkeypatch):
+    checkpoint = tmp_path / "run.checkpoint.npz"
+    _interrupted_run(H4, checkpoint, monkeypatch)
+    checkpoint.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
+    with pytest.raises(ValueError, match="not a readable deepspin Monte Carlo checkpoint"):
+        deepspin.mc.run(H4, [1.5, 2.5], chains=2, sweeps=40, checkpoint=checkpoint)
+
+
+MC = ["mc", "--hamiltonian", "ising", "--L", "4", "--T", "2", "--chains", "2", "--sweeps", "3", "--no-progress"]
+
+
+@pytest.mark.parametrize("outputs,match", [
+    (["-o", "out.csv"], "give a .json name"),
+    (["-o", "out.png"], "give a .json name"),
+    (["-o", "out.json", "--timeseries", "out.json"], "--output and --timeseries name the same file"),
+    (["-o", "out.json", "--timeseries", "out.csv"], r"--output \(CSV\) and --timeseries name the same file"),
+])
+def test_mc_outputs_never_overwrite_each_other(tmp_path, monkeypatch, outputs, match, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main([*MC, *outputs]) == 2
+    assert match.replace("\\", "") in capsys.readouterr().err.replace("\\", "")
+    assert list(tmp_path.iterdir()) == []  # nothing computed, nothing written
+
+
+def test_mc_operator_must_match_the_hamiltonian(tmp_path, monkeypatch, capsys):
+    surrogate = pytest.importorskip("deepspin.surrogate", reason="the surrogate extra (keras) is not installed")
+
+    class Trained(FakeSurrogate):
+        def __init__(self, path):
+            super().__init__(1.0)
+            self.metadata = {"hamiltonian": "screened-coulomb", "params": {"k": 0.5, "J": 1.0}}
+
+    monkeypatch.setattr(surrogate, "load", Trained)
+    (tmp_path / "m.keras").write_bytes(b"stand-in")
+    assert cli.main([*MC, "--operator", str(tmp_path / "m.keras"), "-o", str(tmp_path / "o.json")]) == 2
+    assert "was trained on screened-coulomb, but --hamiltonian is ising" in capsys.readouterr().err
+
+
+def test_temperature_grids_are_exact_decimals():
+    from deepspin.mc import parse_temperatures
+
+    assert parse_temperatures("1e-300").tolist() == [1e-300]
+    assert parse_temperatures("0.5:1:0.1").tolist() == [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert parse_temperatures("6e-13:8e-13:1e-13").tolist() == [6e-13, 7e-13, 8e-13]
+
+
+@pytest.mark.parametrize("text,value", [("6e-13", 6e-13), ("2.269185314213022", 2.269185314213022)])
+def test_mc_temperatures_are_not_rounded(tmp_path, text, value, capsys):
+    out = tmp_path / "o.json"
+    argv = [*MC, "-o", str(out)]
+    argv[argv.index("--T") + 1] = text
+    assert cli.main(argv) == 0
+    assert json.loads(out.read_text())[0]["T"] == value
+    assert "0.000" not in capsys.readouterr().out.splitlines()[1][:8]

@@ -85,7 +85,7 @@ def load(path) -> tuple[dict, dict]:
     """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
             config = json.loads(str(data["config"]))
             arrays = {k[len("state_"):]: data[k] for k in data.files if k.startswith("state_")}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
