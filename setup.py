@@ -97,7 +97,7 @@ setup(
         "cuda": ["cupy-cuda13x>=13"],
         # Keras 3 comes with TensorFlow; TensorBoard for the training logs; scikit-learn for the baselines.
         "surrogate": ["tensorflow>=2.21", "keras>=3", "tensorboard>=2.21", "scikit-learn>=1.4"],
-        "test": ["pytest>=7", "pycryptodome>=3.15", "tensorflow>=2.21", "keras>=3", "tensorboard>=2.21", "scipy>=1.9",
+        "test": ["pytest>=7", "hypothesis>=6", "pycryptodome>=3.15", "tensorflow>=2.21", "keras>=3", "tensorboard>=2.21", "scipy>=1.9",
                  "scikit-learn>=1.4", "jax>=0.4.30"],
     },
     entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},

@@ -40,6 +40,8 @@ def _as_batch(configs, L: int | None, what: str):
     batch = xp_array[None] if single else xp_array
     if batch.shape[1] != batch.shape[2]:
         raise ValueError(f"{what}: configurations must be square (L, L), got {batch.shape[1:]}")
+    if batch.shape[1] == 0:
+        raise ValueError(f"{what}: configurations must have at least one site, got shape {xp_array.shape}")
     if L is not None and batch.shape[1] != L:
         raise ValueError(f"{what}: this Hamiltonian has L={L}, got configurations with L={batch.shape[1]}")
     return batch, single
