@@ -9,6 +9,7 @@ value that is not exactly +1/-1 is never read as a spin).
 import contextlib
 import io
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -217,6 +218,17 @@ def test_surrogate_operator_takes_only_spins(surrogate, x):
         np.testing.assert_array_equal(np.atleast_1d(out), expected)
 
 
+@contextlib.contextmanager
+def _inside(folder):
+    """Run in ``folder`` (outputs with default names land there); contextlib.chdir needs Python 3.11."""
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(here)
+
+
 TOKENS = ["energy", "generate", "mc", "exact", "datasets", "info", "--L", "--T", "--J", "--k", "--hamiltonian",
           "ising", "potts", "screened-coulomb", "nope", "--sampler", "uniform", "--n", "--chains", "--sweeps",
           "--seed", "-o", "0", "1", "-1", "2", "3", "1e-300", "nan", "inf", "1:2:0.5", "2:1:0.1", "--backend",
@@ -234,7 +246,7 @@ def test_command_line_parses_or_exits_with_a_message(tmp_path_factory, argv):
     if "mc" in argv:  # keep a run that parses short
         argv += ["--chains", "2", "--sweeps", "2"]
     err = io.StringIO()
-    with contextlib.chdir(folder), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    with _inside(folder), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
             code = cli.main(argv)
         except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0
