@@ -88,6 +88,25 @@ def test_generate_killed_anywhere_resumes_to_the_same_dataset(tmp_path):
     assert _temporaries(tmp_path / "killed") == []
 
 
+def test_mc_killed_anywhere_resumes_to_the_same_results(tmp_path):
+    args = ["mc", "--hamiltonian", "ising", "--L", "8", "--T", "1.5,2.5", "--chains", "64", "--sweeps", "4000",
+            "--checkpoint-every", "0", "--no-progress", "--timeseries"]
+    duration = _run([*args, "reference.npz", "-o", "reference.json"], tmp_path)
+    kills = 0
+    for delay in _kill_times(8, duration, 4):
+        kills += _run_killed([*args, "run.npz", "-o", "run.json"], tmp_path, delay)
+    if not (tmp_path / "run.json").exists() or (tmp_path / "run.json.checkpoint.npz").exists():
+        _run([*args, "run.npz", "-o", "run.json"], tmp_path)
+    assert kills >= 2
+    assert (tmp_path / "run.json").read_text() == (tmp_path / "reference.json").read_text()
+    assert (tmp_path / "run.csv").read_text() == (tmp_path / "reference.csv").read_text()
+    with np.load(tmp_path / "run.npz") as run, np.load(tmp_path / "reference.npz") as reference:
+        for name in reference.files:
+            np.testing.assert_array_equal(run[name], reference[name])
+    assert not (tmp_path / "run.json.checkpoint.npz").exists()
+    assert _temporaries(tmp_path) == []
+
+
 @pytest.fixture(scope="module")
 def training_dataset(tmp_path_factory):
     folder = tmp_path_factory.mktemp("train-data")
