@@ -62,38 +62,39 @@ DS_HD double det_exp(double x) {
     return k >= -1021 ? v * pow2i(k) : (v * pow2i(k + 600)) * pow2i(-600);
 }
 
-// cos(x + quarter * pi / 2) for |x| < 2^20: reduction x = k pi/2 + r, |r| <= pi/4, then the Taylor
-// polynomials of cos (to r^18) and sin (to r^19) on the quadrant (k + quarter) mod 4.
+// cos(x + quarter * pi / 2) for |x| < 2^20: reduction x = k pi/2 + r, |r| <= pi/4, then on the quadrant
+// q = (k + quarter) mod 4 the Taylor polynomial of cos (to r^18, q even) or sin (to r^19, q odd).
 DS_HD double det_cos_shifted(double x, int quarter) {
     const double k = rint(x * 0.63661977236758134308);
     const double r = (x - k * 1.57079632673412561417e+00) - k * 6.07710050650619224932e-11;
     const double z = r * r;
-    double c = 1.5619206968586225e-16;
-    c = c * z - 4.779477332387385e-14;
-    c = c * z + 1.1470745597729725e-11;
-    c = c * z - 2.08767569878681e-09;
-    c = c * z + 2.755731922398589e-07;
-    c = c * z - 2.48015873015873e-05;
-    c = c * z + 0.001388888888888889;
-    c = c * z - 0.041666666666666664;
-    c = c * z + 0.5;
-    c = 1.0 - c * z;
-    double s = 8.22063524662433e-18;
-    s = s * z - 2.8114572543455206e-15;
-    s = s * z + 7.647163731819816e-13;
-    s = s * z - 1.6059043836821613e-10;
-    s = s * z + 2.505210838544172e-08;
-    s = s * z - 2.7557319223985893e-06;
-    s = s * z + 0.0001984126984126984;
-    s = s * z - 0.008333333333333333;
-    s = s * z + 0.16666666666666666;
-    s = r - (s * z) * r;
-    switch ((static_cast<int64_t>(k) + quarter) & 3) {
-        case 0: return c;
-        case 1: return -s;
-        case 2: return -c;
-        default: return s;
+    const int q = static_cast<int>((static_cast<int64_t>(k) + quarter) & 3);
+    double v;
+    if ((q & 1) == 0) {
+        double c = 1.5619206968586225e-16;
+        c = c * z - 4.779477332387385e-14;
+        c = c * z + 1.1470745597729725e-11;
+        c = c * z - 2.08767569878681e-09;
+        c = c * z + 2.755731922398589e-07;
+        c = c * z - 2.48015873015873e-05;
+        c = c * z + 0.001388888888888889;
+        c = c * z - 0.041666666666666664;
+        c = c * z + 0.5;
+        v = 1.0 - c * z;  // cos r
+    } else {
+        double t = 8.22063524662433e-18;
+        t = t * z - 2.8114572543455206e-15;
+        t = t * z + 7.647163731819816e-13;
+        t = t * z - 1.6059043836821613e-10;
+        t = t * z + 2.505210838544172e-08;
+        t = t * z - 2.7557319223985893e-06;
+        t = t * z + 0.0001984126984126984;
+        t = t * z - 0.008333333333333333;
+        t = t * z + 0.16666666666666666;
+        v = r - (t * z) * r;  // sin r
     }
+    // cos(r + q pi/2) = cos r, -sin r, -cos r, sin r for q = 0, 1, 2, 3
+    return (q == 1 || q == 2) ? -v : v;
 }
 
 DS_HD double det_cos(double x) { return det_cos_shifted(x, 0); }
