@@ -48,7 +48,7 @@ DS_HD double det_exp(double x) {
     if (x > 709.0) return HUGE_VAL;
     const double m = rint(x * 46.16624130844683);
     const double r = (x - m * (6.93147180369123816490e-01 / 32.0)) - m * (1.90821492927058770002e-10 / 32.0);
-    const int n = static_cast<int>(m), j = n & 31, k = (n - j) / 32;
+    const int n = static_cast<int>(m), j = n & 31, k = n >> 5;  // n = 32 k + j (arithmetic shift)
 #ifdef __CUDA_ARCH__
     const double scale = kExp2Device[j];
 #else
