@@ -7,7 +7,7 @@ import deepspin
 from deepspin.backends.compiled import cuda_status
 from deepspin.mc import run
 
-from test_mc import assert_within_errors, run_interrupted
+from test_mc import assert_same_statistics, assert_within_errors, run_interrupted
 
 
 def test_high_temperature_limit():
@@ -71,9 +71,7 @@ def test_numpy_angle_rule_matches_compiled_statistics():
     T = [0.5, 2.0]
     compiled = run(H, T, chains=60, sweeps=300, seed=1, backend="cpu").observables()
     numpy_rule = run(H, T, chains=60, sweeps=300, seed=2, backend="generic").observables()
-    for key in ("E_per_site", "C_per_site", "absm"):
-        z = (compiled[key] - numpy_rule[key]) / np.hypot(compiled[f"{key}_err"], numpy_rule[f"{key}_err"])
-        assert np.all(np.abs(z) < 4.0), (key, z)
+    assert_same_statistics(compiled, numpy_rule)
 
 
 def test_recorded_energy_and_magnetization_are_the_configurations():
@@ -85,6 +83,18 @@ def test_recorded_energy_and_magnetization_are_the_configurations():
     np.testing.assert_allclose(result.series_magnet[..., -1].ravel(),
                                np.abs(np.exp(1j * configs.reshape(len(configs), -1)).mean(axis=1)), rtol=1e-12)
     assert np.all(result.acceptance > 0)
+
+
+def test_reproducible_by_seed_and_thread_count(monkeypatch):
+    H = deepspin.PlanarPotts(4)
+    kwargs = dict(chains=20, sweeps=30, seed=7, backend="cpu")
+    first = run(H, [0.5, 2.0], **kwargs)
+    monkeypatch.setenv("DEEPSPIN_NUM_THREADS", "1")
+    one_thread = run(H, [0.5, 2.0], **kwargs)
+    other_seed = run(H, [0.5, 2.0], **{**kwargs, "seed": 8})
+    np.testing.assert_array_equal(first.configs, one_thread.configs)
+    np.testing.assert_array_equal(first.moments, one_thread.moments)
+    assert not np.array_equal(first.configs, other_seed.configs)
 
 
 def test_ordered_start_for_the_ferromagnet():
