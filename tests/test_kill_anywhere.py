@@ -123,7 +123,7 @@ def test_train_killed_anywhere_resumes_to_the_same_model(training_dataset, tmp_p
             "--seed", "4", "--strategy", "none", "--quiet"]
     duration = _run([*args, "-o", "reference.keras"], tmp_path)
     kills = 0
-    for delay in _kill_times(5, duration, 3):
+    for delay in _kill_times(5, duration, 2):
         backup = tmp_path / "m.keras.work" / "backup"
         if (tmp_path / "m.keras").exists():
             break
