@@ -269,7 +269,7 @@ def _prepare_workdir(workdir, resume: bool, where) -> Path | None:
     if not where.is_chief:
         workdir = workdir / f"worker-{where.worker_index}"
     backup = workdir / BACKUP_DIR
-    if backup.exists() and not resume:
+    if backup.exists() and not resume and not AtomicBackup.is_empty(backup):
         raise ValueError(f"{backup} holds an interrupted run; pass --resume to continue it or delete it to start over")
     if resume and not backup.exists():
         raise ValueError(f"--resume: no interrupted run to continue in {workdir} (no {BACKUP_DIR}/ folder)")
@@ -355,6 +355,11 @@ class AtomicBackup(keras.callbacks.Callback):
         state_path = self.directory / self.STATE
         if not self.directory.exists():
             return
+        if self.is_empty(self.directory):  # killed during the first epoch's backup: nothing to resume
+            import shutil
+
+            shutil.rmtree(self.directory)
+            return
         if not state_path.is_file():
             raise ValueError(f"{self.directory} holds no {self.STATE} (a backup of an older deepspin, or not a "
                              "deepspin backup); delete the folder to start over")
@@ -389,6 +394,14 @@ class AtomicBackup(keras.callbacks.Callback):
         self._remove_others()
         # A run that had stopped early (or finished) runs no further epoch.
         self.model._initial_epoch = self.epochs if state["stopped"] else state["epoch"]
+
+    @classmethod
+    def is_empty(cls, directory) -> bool:
+        """True if ``directory`` holds no ``state.json`` and nothing but this class's own (partial) files."""
+        directory = Path(directory)
+        if (directory / cls.STATE).exists():
+            return False
+        return all(p.is_file() and (p.name.startswith((".", "epoch-", "best-"))) for p in directory.iterdir())
 
     def on_epoch_end(self, epoch, logs=None):
         import json

@@ -473,3 +473,18 @@ def test_mc_temperatures_are_not_rounded(tmp_path, text, value, capsys):
     assert cli.main(argv) == 0
     assert json.loads(out.read_text())[0]["T"] == value
     assert "0.000" not in capsys.readouterr().out.splitlines()[1][:8]
+
+
+@keras_needed
+def test_kill_before_the_first_backup_is_complete_starts_afresh(reference, tmp_path):
+    dataset, expected = reference
+    backup = tmp_path / "m.keras.work" / "backup"
+    backup.mkdir(parents=True)
+    (backup / f".epoch-00001.weights.h5.{2 ** 22 + 7}.x.weights.h5").write_bytes(b"half")  # a killed writer's file
+    for resume in ([], ["--resume"]):  # either way: nothing to resume, nothing lost, the run starts afresh
+        assert cli.main([*_train_args(dataset, tmp_path / "m.keras"), *resume]) == 0
+        for a, b in zip(_weights(tmp_path / "m.keras"), expected, strict=True):
+            np.testing.assert_array_equal(a, b)
+        backup.mkdir(parents=True)
+    assert cli.main([*_train_args(dataset, tmp_path / "m.keras")]) == 0
+    assert not backup.exists()
