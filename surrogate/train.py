@@ -414,7 +414,8 @@ class AtomicBackup(keras.callbacks.Callback):
         with atomic_path(self.directory / weights, suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
         best = next((f for f in files if f.startswith("best-")), None)
-        if self.stopping.best_weights is not None and self.stopping.best_epoch != getattr(self, "_best_epoch_saved", None):
+        saved_epoch = getattr(self, "_best_epoch_saved", None)
+        if self.stopping.best_weights is not None and self.stopping.best_epoch != saved_epoch:
             best = f"best-{epoch + 1:05d}.npz"
             with atomic_path(self.directory / best, suffix=".npz") as tmp, open(tmp, "wb") as handle:
                 np.savez(handle, **{f"w{i}": w for i, w in enumerate(self.stopping.best_weights)})

@@ -184,7 +184,8 @@ def test_evaluate_does_not_import_code_named_in_a_model(tmp_path, capsys):
     assert cli.main(["evaluate", str(path), "--all-configs"]) == 2
     assert "--trust-model-code" in capsys.readouterr().err
     assert spin_models.CALLS == []
-    assert cli.main(["evaluate", str(path), "--all-configs", "--trust-model-code", "--json", str(tmp_path / "r.json")]) == 0
+    assert cli.main(["evaluate", str(path), "--all-configs", "--trust-model-code",
+                     "--json", str(tmp_path / "r.json")]) == 0
     assert sum(spin_models.CALLS) == 2 ** 16
     assert json.loads((tmp_path / "r.json").read_text())["n"] == 2 ** 16
 
