@@ -30,7 +30,8 @@ class SurrogateOperator:
     Base of :class:`EnergySurrogate` and :class:`MagnetizationSurrogate`; :func:`load` picks one.
     """
 
-    def __init__(self, model, metadata: dict, batch_size: int = 8192, runtime: str = "auto") -> None:
+    def __init__(self, model, metadata: dict, batch_size: int = 8192, runtime: str = "auto",
+                 precision: str = "float32") -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         shape = tuple(model.input_shape[1:])
@@ -45,7 +46,9 @@ class SurrogateOperator:
                              "pass target='energy' or 'magnetization' to deepspin.surrogate.load")
         if self.L is not None and int(self.metadata.get("L", self.L)) != self.L:
             raise ValueError(f"metadata says L={self.metadata['L']} but the model takes {shape} inputs")
-        self.predictor = Predictor(model, batch_size=batch_size, runtime=runtime)
+        self.predictor = Predictor(model, batch_size=batch_size, runtime=runtime, precision=precision)
+        if precision != "float32":
+            self._check_reduced_precision()
 
     @property
     def hamiltonian(self) -> str | None:
@@ -54,6 +57,34 @@ class SurrogateOperator:
 
     def __repr__(self) -> str:
         return f"SurrogateOperator(target={self.target!r}, L={self.L}, hamiltonian={self.hamiltonian!r})"
+
+    #: Reduced precision is accepted when its median |error| is at most this factor of float32's.
+    PRECISION_TOLERANCE = 1.01
+
+    def _check_reduced_precision(self, n: int = 4096, seed: int = 0) -> None:
+        """Refuse reduced precision unless the median |error| stays within 1 % of the float32 model's.
+
+        Both are measured against the exact energies (the Hamiltonian named in the metadata) of
+        ``n`` uniform random configurations; a ``ValueError`` gives both medians.
+        """
+        import deepspin
+
+        name, params = self.hamiltonian, dict(self.metadata.get("params") or {})
+        L = self.L or int(self.metadata.get("L") or 0)
+        if self.target != "energy" or name is None or name == "potts" or not L:
+            raise ValueError(f"precision={self.predictor.precision!r} needs an energy model of a named +-1 "
+                             f"Hamiltonian to check its accuracy against; this model has target {self.target!r}, "
+                             f"hamiltonian {name!r}, L {L}")
+        spins = np.random.default_rng(seed).choice(np.array([-1, 1], np.int8), size=(n, L, L))
+        exact = np.asarray(deepspin.hamiltonian(name, L, **params).energy(spins), dtype=np.float64)
+        reference = Predictor(self.model, batch_size=self.predictor.batch_size, runtime="keras")
+        full = float(np.median(np.abs(reference(spins)[:, 0] - exact)))
+        reduced = float(np.median(np.abs(self.predictor(spins)[:, 0] - exact)))
+        self.precision_check = {"n": n, "float32_median_abs_error": full, "reduced_median_abs_error": reduced}
+        if reduced > self.PRECISION_TOLERANCE * full:
+            raise ValueError(f"precision={self.predictor.precision!r} raises this model's median |error| from "
+                             f"{full:.4g} J (float32) to {reduced:.4g} J on {n} uniform configurations, more than "
+                             f"1 %; use precision='float32'")
 
     @property
     def takes_angles(self) -> bool:
@@ -123,10 +154,11 @@ class ExtensiveSurrogate(EnergySurrogate):
     ``batch_size`` counts 8x8 lattices: larger ones go in batches of equal work (sites).
     """
 
-    def __init__(self, model, metadata: dict, batch_size: int = 8192, runtime: str = "auto") -> None:
+    def __init__(self, model, metadata: dict, batch_size: int = 8192, runtime: str = "auto",
+                 precision: str = "float32") -> None:
         from .extensive import min_lattice, receptive_radius
 
-        super().__init__(model, metadata, batch_size, runtime)
+        super().__init__(model, metadata, batch_size, runtime, precision)
         if self.target != "energy":
             raise ValueError(f"an extensive model predicts energies; its metadata says target {self.target!r}")
         self.receptive_radius = receptive_radius(model)
@@ -154,26 +186,30 @@ class ExtensiveSurrogate(EnergySurrogate):
         return max(1, self.batch_size * 64 // (L * L))
 
 
-def operator(model, metadata: dict, batch_size: int = 8192, runtime: str = "auto") -> SurrogateOperator:
+def operator(model, metadata: dict, batch_size: int = 8192, runtime: str = "auto",
+             precision: str = "float32") -> SurrogateOperator:
     """Wrap a Keras model: an :class:`ExtensiveSurrogate`, :class:`EnergySurrogate` or :class:`MagnetizationSurrogate`."""
     from .extensive import is_extensive
 
     target = metadata.get("target")
     if is_extensive(model):
-        return ExtensiveSurrogate(model, {**metadata, "target": target or "energy"}, batch_size, runtime)
+        return ExtensiveSurrogate(model, {**metadata, "target": target or "energy"}, batch_size, runtime, precision)
     cls = MagnetizationSurrogate if target == "magnetization" else EnergySurrogate
-    return cls(model, metadata, batch_size, runtime)
+    return cls(model, metadata, batch_size, runtime, precision)
 
 
-def load(path, batch_size: int = 8192, target: str | None = None, runtime: str = "auto") -> SurrogateOperator:
+def load(path, batch_size: int = 8192, target: str | None = None, runtime: str = "auto",
+         precision: str = "float32") -> SurrogateOperator:
     """Load a ``.keras`` surrogate as an operator on the fast path (``target`` overrides missing metadata).
 
     Classifiers and energy regressors give an :class:`EnergySurrogate` (``energy``, callable);
     magnetization regressors a :class:`MagnetizationSurrogate` (``magnetization``). ``batch_size``
     is the number of configurations per compiled call; ``runtime`` picks the inference runtime
-    (:class:`.inference.Predictor`: ``"auto"``, ``"onnxruntime"`` or ``"keras"``).
+    (:class:`.inference.Predictor`: ``"auto"``, ``"onnxruntime"`` or ``"keras"``); ``precision``
+    ``"bfloat16"`` (Keras runtime) is accepted only if the median |error| on uniform
+    configurations stays within 1 % of float32's (checked at load, else ``ValueError``).
     """
     model, metadata = model_io.load(path)
     if target is not None:
         metadata = {**metadata, "target": target}
-    return operator(model, metadata, batch_size, runtime)
+    return operator(model, metadata, batch_size, runtime, precision)
