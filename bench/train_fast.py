@@ -64,7 +64,8 @@ def main(argv=None) -> int:
     import deepspin
     from deepspin.io import write_text
     from deepspin.surrogate import model_io
-    from deepspin.surrogate.pretrained import framework_versions, labelled_configs
+    from deepspin.sampling import labelled_configs
+    from deepspin.surrogate.pretrained import framework_versions
     from deepspin.surrogate.train import TrainConfig, fit_sizes, training_metadata
 
     H = deepspin.ScreenedCoulomb(8, k=0.5)  # rcut = 8L = 64, the paper's cutoff

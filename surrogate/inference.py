@@ -75,8 +75,10 @@ def lowered_stages(model, L: int) -> dict:
     return stages
 
 
-def lower_extensive(model, L: int, dtype: str = "float32", name: str | None = None) -> keras.Model:
+def lower_extensive(model, L: int, dtype: str = "float32", sites: bool = False, name: str | None = None) -> keras.Model:
     """The extensive model ``model`` on a fixed ``L x L`` torus as dense layers: ``int8 (B, L, L) -> (B, 1)``.
+
+    With ``sites=True`` the output is the per-site energies ``(B, L * L)`` (row-major) instead of their sum.
 
     Layer by layer (names of :func:`.extensive.build_extensive`): every circularly padded
     convolution ``conv{i}`` (and the linear ``pair`` convolution) becomes a ``Dense`` layer on
@@ -103,12 +105,15 @@ def lower_extensive(model, L: int, dtype: str = "float32", name: str | None = No
     pair = keras.layers.Dense(N, use_bias=False, dtype=dtype, name=f"lowered_{PAIR_LAYER}")
     phi = pair(spins) + correction
     pair.set_weights([stages["pair"]])
-    outputs = ops.sum(ops.cast(spins * phi, "float32"), axis=-1, keepdims=True)
-    return keras.Model(inputs, outputs, name=name or f"{model.name}_lowered_L{L}")
+    site_energies = ops.cast(spins * phi, "float32")
+    outputs = site_energies if sites else ops.sum(site_energies, axis=-1, keepdims=True)
+    return keras.Model(inputs, outputs, name=name or f"{model.name}_lowered_L{L}{'_sites' if sites else ''}")
 
 
-def lowered_onnx(model, L: int) -> bytes:
+def lowered_onnx(model, L: int, sites: bool = False) -> bytes:
     """The lowered extensive model (:func:`lowered_stages`) as a serialized ONNX graph, ``int8 (B, L, L) -> (B, 1)``.
+
+    With ``sites=True`` the output is the per-site energies ``(B, L * L)`` instead of their sum.
 
     Built node by node (Cast, Reshape, MatMul, Add, Relu, Mul, ReduceSum; opset 17), so it
     needs only the ``onnx`` package, under any Keras backend. Raises ``ValueError`` for an
@@ -151,12 +156,16 @@ def lowered_onnx(model, L: int) -> bytes:
     nodes.append(helper.make_node("Reshape", [x, "flat_shape"], ["correction"]))
     pair = dense("s", stages["pair"], None, "linear", "pair")
     nodes.append(helper.make_node("Add", [pair, "correction"], ["phi"]))
-    nodes.append(helper.make_node("Mul", ["s", "phi"], ["e"]))
-    nodes.append(helper.make_node("ReduceSum", ["e", const("axes", np.array([1], np.int64))], ["energy"], keepdims=1))
+    if sites:
+        nodes.append(helper.make_node("Mul", ["s", "phi"], ["energy"]))
+    else:
+        nodes.append(helper.make_node("Mul", ["s", "phi"], ["e"]))
+        nodes.append(helper.make_node("ReduceSum", ["e", const("axes", np.array([1], np.int64))], ["energy"],
+                                      keepdims=1))
     graph = helper.make_graph(
         nodes, f"{model.name}_lowered_L{L}",
         [helper.make_tensor_value_info("spins", TensorProto.INT8, ["B", L, L])],
-        [helper.make_tensor_value_info("energy", TensorProto.FLOAT, ["B", 1])], inits)
+        [helper.make_tensor_value_info("energy", TensorProto.FLOAT, ["B", N if sites else 1])], inits)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="deepspin")
     onnx.checker.check_model(proto)
     return proto.SerializeToString()
@@ -232,20 +241,24 @@ class Predictor:
             ``runtime_for(L)`` says which one runs.
         precision: ``"float32"`` or ``"bfloat16"`` (Keras runtime only; see the module docstring).
         lower: lower extensive models to dense layers for ``L * L <= MAX_LOWERED_SITES`` (default True).
+        output: ``"model"`` (the model's output ``(B, out)``) or ``"sites"`` (an extensive model's
+            per-site energies ``(B, L, L)``, for the sublattice Monte Carlo rule).
     """
 
     def __init__(self, model, batch_size: int = 65536, runtime: str = "auto", precision: str = "float32",
-                 lower: bool = True) -> None:
+                 lower: bool = True, output: str = "model") -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if output not in ("model", "sites") or (output == "sites" and not is_extensive(model)):
+            raise ValueError(f"output must be 'model' or, for an extensive model, 'sites'; got {output!r}")
         if precision != "float32" and runtime == "onnxruntime":
             raise ValueError("precision='bfloat16' runs on the Keras runtime only; pass runtime='keras'")
         self.model, self.batch_size, self.precision, self.lower = model, batch_size, precision, bool(lower)
-        self.requested_runtime = runtime
+        self.requested_runtime, self.output = runtime, output
         self.backend = keras.backend.backend()
         self._compiled: dict = {}
 
@@ -263,8 +276,13 @@ class Predictor:
 
     def fixed_model(self, L: int) -> keras.Model:
         """The Keras model that runs for size ``L``: lowered (extensive, small ``L``) or the original, int8 in."""
+        sites = self.output == "sites"
         if self.lowered(L):
-            return lower_extensive(self.model, L, dtype=self.precision)
+            return lower_extensive(self.model, L, dtype=self.precision, sites=sites)
+        if sites:
+            from .extensive import site_model
+
+            return with_int8_input(site_model(self.model), L, dtype=self.precision)
         return with_int8_input(self.model, L, dtype=self.precision)
 
     def runtime_for(self, L: int) -> str:
@@ -272,20 +290,21 @@ class Predictor:
         return self._function(L)[0]
 
     def __call__(self, spins) -> np.ndarray:
-        """Predictions ``(B, out)`` float32 for validated ``int8`` spins ``(B, L, L)`` (NumPy, CuPy or JAX)."""
+        """Predictions for validated ``int8`` spins ``(B, L, L)`` (NumPy, CuPy or JAX): float32 ``(B, out)``,
+        or ``(B, L, L)`` per-site energies with ``output="sites"``."""
         B, L = int(spins.shape[0]), int(spins.shape[1])
         device = _device_kind(spins)
         if device != "numpy":
             return self._device_call(spins, device, L)
         if B == 0:
-            return np.zeros((0, self._out_width()), np.float32)
+            return np.zeros(self._shape(0, L), np.float32)
         _, fn = self._function(L)
         step = self.step(L)
         parts = [np.asarray(fn(spins[start:start + step])) for start in range(0, B, step)]
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return np.concatenate(parts).astype(np.float32, copy=False).reshape(self._shape(B, L))
 
-    def _out_width(self) -> int:
-        return int(self.model.output_shape[-1])
+    def _shape(self, B: int, L: int) -> tuple:
+        return (B, L, L) if self.output == "sites" else (B, int(self.model.output_shape[-1]))
 
     @property
     def traces(self) -> int:
@@ -318,8 +337,8 @@ class Predictor:
 
     def _onnx_bytes(self, L: int) -> bytes:
         if self.lowered(L):
-            return lowered_onnx(self.model, L)
-        return keras_to_onnx(with_int8_input(self.model, L))
+            return lowered_onnx(self.model, L, sites=self.output == "sites")
+        return keras_to_onnx(self.fixed_model(L))
 
     def _device_call(self, spins, device: str, L: int):
         if self.backend != "jax":
@@ -334,7 +353,7 @@ class Predictor:
         x = jax.dlpack.from_dlpack(spins) if device == "cupy" else spins
         step = self.step(L)
         parts = [entry.device(x[start:start + step]) for start in range(0, int(x.shape[0]), step)]
-        out = jnp.concatenate(parts) if parts else jnp.zeros((0, self._out_width()), jnp.float32)
+        out = (jnp.concatenate(parts) if parts else jnp.zeros((0,), jnp.float32)).reshape(self._shape(int(x.shape[0]), L))
         if device == "cupy":
             import cupy
 

@@ -224,3 +224,18 @@ def test_device_arrays_stay_on_the_gpu_under_jax(tmp_path):
     np.testing.assert_allclose(device, host, rtol=1e-5, atol=1e-4)
     model, _ = model_io.load(MODELS / "screened_coulomb_fast.keras")
     np.testing.assert_allclose(host, keras_reference(model, x)[:, 0], rtol=1e-5, atol=2e-4)
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("L", [8, 17])
+def test_site_energies_on_the_fast_path_equal_the_keras_site_model(runtime, L):
+    """The sublattice Monte Carlo rule's per-site energies: lowered (L = 8) or convolutional (L = 17)."""
+    from deepspin.surrogate.extensive import site_model
+
+    op = load(MODELS / "screened_coulomb_extensive.keras", batch_size=128, runtime=runtime)
+    x = spins(40, L, seed=13)
+    expected = np.asarray(site_model(op.model).predict(x.astype(np.float32), verbose=0))[..., 0]
+    got = op.site_energies(x)
+    assert got.shape == (40, L, L) and got.dtype == np.float64
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got.sum(axis=(1, 2)), op.energy(x), rtol=1e-5, atol=1e-3)
