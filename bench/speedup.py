@@ -201,7 +201,7 @@ def main(argv=None) -> int:
 
     rows = []
     for label, path, runtime in runs:
-        operator = surrogate.load(path, batch_size=8192, runtime=runtime)
+        operator = surrogate.load(path, batch_size=8192 if device == "cpu" else 1 << 16, runtime=runtime)
         error = median_abs_error(operator.energy(test), exact)
         method = f"{label} ({path.name}), {runtime}"
         timing = throughput(lambda op=operator: op.energy(fast_dev), batch, args.repeats, sync)
