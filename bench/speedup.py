@@ -127,6 +127,40 @@ def verdict_line(v: dict) -> str:
     return head + f"not reproduced (best {v['best_ratio']:,.1f} x, {v['best_method']})"
 
 
+def cpu_fp32_peak() -> dict:
+    """FP32 peak of this CPU: cores x SIMD lanes x FMA units x 2 FLOP x clock (read from /proc/cpuinfo).
+
+    Lanes: 16 with AVX-512F, 8 with AVX2 (else 4). FMA units per core cannot be read from the
+    machine: 2 is assumed (Xeon Gold/Platinum and EPYC Zen 4 have two 512-/256-bit FMA pipes).
+    The clock is the one /proc/cpuinfo reports (under a hypervisor, the nominal clock).
+    """
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {"gflops": None, "reason": "no /proc/cpuinfo"}
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    mhz = [float(line.split(":", 1)[1]) for line in text.splitlines() if line.startswith("cpu MHz")]
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    cores, fma_units = os.cpu_count() or 1, 2
+    clock_ghz = max(mhz) / 1000 if mhz else None
+    gflops = cores * lanes * fma_units * 2 * clock_ghz if clock_ghz else None
+    return {"gflops": gflops, "cores": cores, "fp32_lanes": lanes, "fma_units_assumed": fma_units,
+            "clock_ghz": clock_ghz, "formula": "cores x lanes x FMA units x 2 FLOP x clock"}
+
+
+def macs_per_config(operator, L: int) -> int:
+    """Multiply-adds per configuration of what runs: the lowered matrices, or the Conv2D/Dense layers."""
+    from deepspin.surrogate import describe
+    from deepspin.surrogate.inference import lowered_stages
+
+    if operator.predictor.lowered(L):
+        stages = lowered_stages(operator.model, L)
+        N = L * L
+        return int(sum(m.size for m, _, _ in stages["convs"]) + N * sum(k.size for k, _, _ in stages["head"])
+                   + stages["pair"].size)
+    return describe(operator.model)["macs"]
+
+
 def surrogate_runs(hamiltonian: str, extra: list[Path], device: str) -> list[tuple[str, Path, str]]:
     """``(label, path, runtime)`` of every shipped (or given) surrogate on every runtime usable here."""
     import importlib.util
@@ -181,11 +215,15 @@ def main(argv=None) -> int:
         batch = 4096
 
     info = harness.machine_info()
+    peak = cpu_fp32_peak()
     info["keras_backend"] = os.environ.get("KERAS_BACKEND", "tensorflow")
     info["keras"] = surrogate.framework_versions()
     load = os.getloadavg()
     print(f"speedup: {H} on {device} ({harness.machine_label(info)}), Keras backend {info['keras_backend']}, "
           f"load average {load[0]:.2f}")
+    if peak["gflops"]:
+        print(f"CPU FP32 peak {peak['gflops']:.1f} GFLOP/s = {peak['cores']} cores x {peak['fp32_lanes']} lanes x "
+              f"{peak['fma_units_assumed']} FMA units (assumed) x 2 x {peak['clock_ghz']:.2f} GHz")
 
     test = uniform_configs(args.test_size, L, seed=2018)
     exact = np.asarray(H.energy(test, backend=backend), dtype=np.float64)
@@ -205,9 +243,15 @@ def main(argv=None) -> int:
         error = median_abs_error(operator.energy(test), exact)
         method = f"{label} ({path.name}), {runtime}"
         timing = throughput(lambda op=operator: op.energy(fast_dev), batch, args.repeats, sync)
+        macs = macs_per_config(operator, L)
+        gflops = 2 * macs * timing["configs_per_s"] / 1e9
         rows.append({"method": method, "kind": "surrogate", "model": str(path), "runtime": runtime,
-                     "predictor": repr(operator.predictor), "median_abs_error": error, **timing})
-        print(f"  {method}: median |error| {error:.4g} J, {timing['configs_per_s']:,.0f} configurations/s")
+                     "predictor": repr(operator.predictor), "median_abs_error": error, **timing,
+                     "macs_per_config": macs, "gflops": gflops,
+                     "fraction_of_fp32_peak": gflops / peak["gflops"] if device == "cpu" and peak["gflops"] else None})
+        print(f"  {method}: median |error| {error:.4g} J, {timing['configs_per_s']:,.0f} configurations/s, "
+              f"{macs:,} multiply-adds each = {gflops:.1f} GFLOP/s"
+              + (f" ({gflops / peak['gflops']:.0%} of the CPU's FP32 peak)" if device == "cpu" and peak["gflops"] else ""))
 
     explicit = {}
     for precision in ("float64", "float32"):
@@ -248,7 +292,7 @@ def main(argv=None) -> int:
     payload = {
         "machine": info, "device": device, "exact_backend": backend, "hamiltonian": repr(H), "L": L, "k": k,
         "test_set": {"n": len(test), "sampler": "uniform", "seed": 2018}, "timing_set": {"n": batch, "seed": 1},
-        "load_average_start": load, "load_average_end": os.getloadavg(),
+        "load_average_start": load, "load_average_end": os.getloadavg(), "cpu_fp32_peak": peak,
         "rows": rows, "verdict": result, "paper": PAPER, "smoke": args.smoke,
     }
     name = f"speedup-{args.hamiltonian}-{device}-{info['hostname']}" + ("-smoke" if args.smoke else "")

@@ -239,3 +239,18 @@ def test_site_energies_on_the_fast_path_equal_the_keras_site_model(runtime, L):
     assert got.shape == (40, L, L) and got.dtype == np.float64
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(got.sum(axis=(1, 2)), op.energy(x), rtol=1e-5, atol=1e-3)
+
+
+def test_learned_metropolis_follows_the_exact_chains():
+    """With the fast model as the operator, the generic rule draws the compiled rule's numbers: since the
+    model is exact to ~1e-5 J, the chains (and so the final configurations) are the exact ones."""
+    from deepspin.mc import run
+
+    op = load(MODELS / "screened_coulomb_fast.keras")
+    kwargs = {"chains": 8, "sweeps": 3, "burn_in": 0, "seed": 5}
+    learned = run(op, [0.5, 2.0], L=8, backend="generic", **kwargs)
+    exact = run(deepspin.ScreenedCoulomb(8), [0.5, 2.0], backend="cpu", **kwargs)
+    np.testing.assert_array_equal(learned.configs, exact.configs)
+    local = run(op, [0.5, 2.0], L=8, backend="local", **kwargs)  # per-site energies on the fast path
+    final = local.configs.reshape(-1, 8, 8)
+    np.testing.assert_allclose(op.energy(final), deepspin.ScreenedCoulomb(8).energy(final), atol=1e-3)
