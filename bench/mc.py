@@ -111,7 +111,8 @@ def learned_rows(device: str, repeats: int) -> list[dict]:
                      "attempts_per_cpu_s": rates["mc"]["per_cpu_s"],
                      "inference": {k: v for k, v in rates.items() if k != "mc"},
                      "fraction_of_inference_same_batch": mc_rate / rates["same_batch"]["per_s"],
-                     "fraction_of_inference_same_batch_cpu": rates["mc"]["per_cpu_s"] / rates["same_batch"]["per_cpu_s"],
+                     "fraction_of_inference_same_batch_cpu":
+                         rates["mc"]["per_cpu_s"] / rates["same_batch"]["per_cpu_s"],
                      "fraction_of_inference_batch_65536": mc_rate / rates["batch_65536"]["per_s"]})
     return rows
 

@@ -191,7 +191,8 @@ def main(argv=None) -> int:
     parser.add_argument("--test-size", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds on a CPU (for tests)")
-    parser.add_argument("--out", type=Path, default=OUT_DIR, help="folder for the JSON (default bench/out/, git-ignored)")
+    parser.add_argument("--out", type=Path, default=OUT_DIR,
+                        help="folder for the JSON (default bench/out/, git-ignored)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.test_size, args.repeats = 2_000, 2
@@ -249,9 +250,9 @@ def main(argv=None) -> int:
                      "predictor": repr(operator.predictor), "median_abs_error": error, **timing,
                      "macs_per_config": macs, "gflops": gflops,
                      "fraction_of_fp32_peak": gflops / peak["gflops"] if device == "cpu" and peak["gflops"] else None})
+        share = f" ({gflops / peak['gflops']:.0%} of the CPU's FP32 peak)" if device == "cpu" and peak["gflops"] else ""
         print(f"  {method}: median |error| {error:.4g} J, {timing['configs_per_s']:,.0f} configurations/s, "
-              f"{macs:,} multiply-adds each = {gflops:.1f} GFLOP/s"
-              + (f" ({gflops / peak['gflops']:.0%} of the CPU's FP32 peak)" if device == "cpu" and peak["gflops"] else ""))
+              f"{macs:,} multiply-adds each = {gflops:.1f} GFLOP/s{share}")
 
     explicit = {}
     for precision in ("float64", "float32"):

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .extensive import PAIR_LAYER, SITE_LAYER, is_extensive
+from .extensive import PAIR_LAYER, is_extensive
 from .layers import PeriodicPad2D
 
 RUNTIMES = ("auto", "onnxruntime", "keras")
@@ -178,7 +178,7 @@ def _paddings(model) -> dict:
         if isinstance(layer, keras.layers.Conv2D):
             source = layer.input._keras_history.operation if hasattr(layer.input, "_keras_history") else None
             if isinstance(source, PeriodicPad2D):
-                (top, bottom), (left, right) = source.padding
+                (top, _), (left, _) = source.padding
                 if top != left:
                     raise ValueError(f"lower_extensive: padding of {source.name} is not square ({source.padding})")
                 pads[layer.name] = top
@@ -353,7 +353,8 @@ class Predictor:
         x = jax.dlpack.from_dlpack(spins) if device == "cupy" else spins
         step = self.step(L)
         parts = [entry.device(x[start:start + step]) for start in range(0, int(x.shape[0]), step)]
-        out = (jnp.concatenate(parts) if parts else jnp.zeros((0,), jnp.float32)).reshape(self._shape(int(x.shape[0]), L))
+        out = jnp.concatenate(parts) if parts else jnp.zeros((0,), jnp.float32)
+        out = out.reshape(self._shape(int(x.shape[0]), L))
         if device == "cupy":
             import cupy
 
@@ -367,7 +368,8 @@ def keras_to_onnx(model) -> bytes:
     import warnings
     from pathlib import Path
 
-    model.predict_on_batch(np.ones((1, *model.input_shape[1:]), dtype=model.inputs[0].dtype))  # Keras exports called models
+    # Keras exports only a model that has been called.
+    model.predict_on_batch(np.ones((1, *model.input_shape[1:]), dtype=model.inputs[0].dtype))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "model.onnx"
         with warnings.catch_warnings():

@@ -189,7 +189,8 @@ class ExtensiveSurrogate(EnergySurrogate):
 
 def operator(model, metadata: dict, batch_size: int = 8192, runtime: str = "auto",
              precision: str = "float32") -> SurrogateOperator:
-    """Wrap a Keras model: an :class:`ExtensiveSurrogate`, :class:`EnergySurrogate` or :class:`MagnetizationSurrogate`."""
+    """Wrap a Keras model: an :class:`ExtensiveSurrogate`, :class:`EnergySurrogate` or
+    :class:`MagnetizationSurrogate`."""
     from .extensive import is_extensive
 
     target = metadata.get("target")

@@ -20,7 +20,8 @@ from deepspin.surrogate.inference import Predictor, lower_extensive, lowered_onn
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
 HAS_ORT = all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx"))
-RUNTIMES = ["keras", pytest.param("onnxruntime", marks=pytest.mark.skipif(not HAS_ORT, reason="onnxruntime not installed"))]
+RUNTIMES = ["keras", pytest.param("onnxruntime",
+                                   marks=pytest.mark.skipif(not HAS_ORT, reason="onnxruntime not installed"))]
 
 
 def spins(n, L, seed=0):
@@ -193,8 +194,11 @@ def test_fast_path_under_other_keras_backends(backend, tmp_path):
     np.save(tmp_path / "x.npy", x)
     code = ("import sys, numpy as np, keras; from deepspin.surrogate import load; "
             "assert keras.backend.backend() == sys.argv[1]; x = np.load(sys.argv[2]); "
-            "np.save(sys.argv[3], np.stack([load(p, runtime='keras', batch_size=128).energy(x) for p in sys.argv[4:]]))")
-    paths = [MODELS / "screened_coulomb_fast.keras"] + ([MODELS / "screened_coulomb_L8.keras"] if backend == "torch" else [])
+            "ops = [load(p, runtime='keras', batch_size=128) for p in sys.argv[4:]]; "
+            "np.save(sys.argv[3], np.stack([op.energy(x) for op in ops]))")
+    paths = [MODELS / "screened_coulomb_fast.keras"]
+    if backend == "torch":
+        paths.append(MODELS / "screened_coulomb_L8.keras")
     _run_under(backend, code, backend, tmp_path / "x.npy", tmp_path / "y.npy", *paths)
     there = np.load(tmp_path / "y.npy")
     for got, path in zip(there, paths):
