@@ -386,8 +386,19 @@ def _onnx_ready() -> bool:
 
 
 def _on_gpu() -> bool:
-    """Whether the Keras backend computes on a GPU here (then its compiled predict serves, not ONNX Runtime's CPU)."""
-    return any(not d.lower().startswith("cpu") for d in keras.distribution.list_devices())
+    """Whether the Keras backend computes on a GPU here (then its compiled predict serves, not ONNX Runtime's CPU).
+
+    JAX is asked directly; for TensorFlow and PyTorch a CUDA device counted by deepspin's own
+    core stands in (asking TensorFlow would initialise CUDA and print driver errors on a CPU-only
+    machine).
+    """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.default_backend() != "cpu"
+    from deepspin.backends.compiled import cuda_status
+
+    return cuda_status()[0]
 
 
 class _OnnxFunction:
