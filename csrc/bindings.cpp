@@ -11,6 +11,7 @@
 #include "engine.hpp"
 #include "lattice.hpp"
 #include "metropolis.hpp"
+#include "multispin.hpp"
 #include "philox.hpp"
 
 namespace py = pybind11;
@@ -444,4 +445,68 @@ PYBIND11_MODULE(_core, m) {
           py::arg("seed"), py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"), py::arg("interval"),
           py::arg("moments"), py::arg("accepted"), py::arg("series_energy"), py::arg("series_magnet"),
           py::arg("series_first"), py::arg("threads") = 0);
+
+    // ==== Multispin Ising Metropolis (csrc/multispin.hpp): 64 replicas per uint64 word ====
+    m.def("multispin_simd_supported", &multispin_simd_supported, py::arg("simd"),
+          "Whether this CPU runs multispin SIMD level `simd` (0 scalar, 1 AVX2, 2 AVX-512)");
+    auto multispin = [](bool cuda) {
+        return [cuda](py::array words, int L, const CArray<uint64_t>& masks, double J, uint64_t seed,
+                      int64_t sweep_start, int64_t n_sweeps, int64_t burn_in, int64_t interval, py::array moments,
+                      py::array accepted, py::object series_energy, py::object series_magnet, int64_t series_first,
+                      int threads, int simd) {
+            if (words.ndim() != 2 || L < 2 || words.shape(0) != int64_t(L) * L)
+                throw std::invalid_argument("words: expected an (L * L, W) uint64 array with L >= 2");
+            const int64_t W = words.shape(1), R = 64 * W, N = int64_t(L) * L;
+            uint64_t* w = inout<uint64_t>(words, "words", {N, W});
+            double* mom = inout<double>(moments, "moments", {R, 4});
+            int64_t* acc = inout<int64_t>(accepted, "accepted", {R});
+            if (masks.ndim() != 2 || masks.shape(0) != 2 * kMultispinBits || masks.shape(1) != W)
+                throw std::invalid_argument("masks must be (64, W) uint64");
+            if (series_energy.is_none() != series_magnet.is_none())
+                throw std::invalid_argument("series_energy and series_magnet: pass both or neither");
+            double *se = nullptr, *sm = nullptr;
+            int64_t count = 0;
+            if (!series_energy.is_none()) {
+                auto e = series_energy.cast<py::array>(), mg = series_magnet.cast<py::array>();
+                if (e.ndim() != 2) throw std::invalid_argument("series_energy: expected (64 W, count)");
+                count = e.shape(1);
+                se = inout<double>(e, "series_energy", {R, count});
+                sm = inout<double>(mg, "series_magnet", {R, count});
+            }
+            if (sweep_start < 0 || n_sweeps < 0 || burn_in < 0 || interval < 1)
+                throw std::invalid_argument("need sweep_start >= 0, n_sweeps >= 0, burn_in >= 0, interval >= 1");
+            if (!cuda && !multispin_simd_supported(simd))
+                throw std::invalid_argument("this CPU does not support the requested multispin SIMD level");
+            const MultispinPlan plan{seed, sweep_start, n_sweeps, burn_in, interval};
+            const uint64_t* mk = masks.data();
+            py::gil_scoped_release release;
+            if (!cuda) {
+                multispin_ising_cpu(w, W, L, mk, J, plan, MultispinOut{mom, acc, se, sm, series_first, count},
+                                    threads, simd);
+                return;
+            }
+            DeviceArray dw(w, sizeof(uint64_t) * N * W), dm(mk, sizeof(uint64_t) * 2 * kMultispinBits * W),
+                dmom(mom, sizeof(double) * 4 * R), dacc(acc, sizeof(int64_t) * R),
+                dse(se, sizeof(double) * R * count), dsm(sm, sizeof(double) * R * count);
+            const MultispinOut dout{dmom.get<double>(), dacc.get<int64_t>(), se ? dse.get<double>() : nullptr,
+                                    sm ? dsm.get<double>() : nullptr, series_first, count};
+            multispin_ising_cuda(dw.get<uint64_t>(), W, L, dm.get<uint64_t>(), J, plan, dout, 0);
+            cuda_copy_to_host(w, dw.get<void>(), sizeof(uint64_t) * N * W);
+            cuda_copy_to_host(mom, dmom.get<void>(), sizeof(double) * 4 * R);
+            cuda_copy_to_host(acc, dacc.get<void>(), sizeof(int64_t) * R);
+            if (se != nullptr) {
+                cuda_copy_to_host(se, dse.get<void>(), sizeof(double) * R * count);
+                cuda_copy_to_host(sm, dsm.get<void>(), sizeof(double) * R * count);
+            }
+        };
+    };
+    const char* multispin_doc = "Advance multispin Ising words in place (see csrc/multispin.hpp)";
+    m.def("multispin_ising_cpu", multispin(false), multispin_doc, py::arg("words"), py::arg("L"), py::arg("masks"),
+          py::arg("J"), py::arg("seed"), py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"),
+          py::arg("interval"), py::arg("moments"), py::arg("accepted"), py::arg("series_energy"),
+          py::arg("series_magnet"), py::arg("series_first"), py::arg("threads"), py::arg("simd"));
+    m.def("multispin_ising_cuda", multispin(true), multispin_doc, py::arg("words"), py::arg("L"), py::arg("masks"),
+          py::arg("J"), py::arg("seed"), py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"),
+          py::arg("interval"), py::arg("moments"), py::arg("accepted"), py::arg("series_energy"),
+          py::arg("series_magnet"), py::arg("series_first"), py::arg("threads") = 0, py::arg("simd") = 0);
 }

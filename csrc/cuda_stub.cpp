@@ -4,6 +4,7 @@
 
 #include "engine.hpp"
 #include "metropolis.hpp"
+#include "multispin.hpp"
 
 namespace deepspin {
 namespace {
@@ -36,6 +37,10 @@ void metropolis_ising_cuda(int8_t*, int64_t*, int64_t*, int64_t, int, int64_t, c
 }
 void metropolis_pair_cuda(int8_t*, double*, double*, int64_t*, int64_t, int, int64_t, const double*, const double*,
                           double, const SweepPlan&, const Measurements&, std::uintptr_t) {
+    no_cuda();
+}
+void multispin_ising_cuda(uint64_t*, int64_t, int, const uint64_t*, double, const MultispinPlan&,
+                          const MultispinOut&, std::uintptr_t) {
     no_cuda();
 }
 

@@ -1,0 +1,308 @@
+// Multispin-coded Metropolis for nearest-neighbour Ising: 64 replicas per 64-bit word, written once
+// for host and device. csrc/cpu/multispin_cpu.cpp (OpenMP over words, SIMD over words with runtime
+// dispatch) and csrc/cuda/multispin_cuda.cu (one thread per word) run this very code, so they draw the
+// same Philox streams and produce the same replicas bit for bit.
+//
+// Layout. words (N, W) uint64, site-major (a = row * L + col): bit r of words[a * W + w] is set iff
+// spin a of replica g = 64 w + r is -1. Consecutive words of one site are contiguous, so SIMD lanes
+// (CPU) and neighbouring threads (CUDA) read consecutive words.
+//
+// A sweep visits the sites a = 0 .. N-1 in row-major order (a sequential sweep: every update sees the
+// current neighbours, so it is exact for any L >= 2, odd L included, where a checkerboard is not a
+// proper colouring of the torus). At site a, with s the site's word and n_b its four neighbours:
+//   bad_b = s ^ n_b ^ flip          (flip = ~0 for J > 0: a bit counts aligned neighbours;
+//                                     flip = 0 for J < 0: anti-aligned ones)
+//   c = bad_0 + ... + bad_3         (a bit-sliced counter: half adders across the four words)
+//   dE = 4 |J| (c - 2), accepted outright when c <= 2;
+//   c = 3, 4: accepted iff U < thr_c / 2^32, thr_c = round(2^32 exp(-4 beta |J| (c - 2))), one
+//   uniform U per replica compared bit-sliced with its own threshold, most significant bit first.
+// Bit-sliced comparison: the random word u_j holds bit j (MSB first) of every replica's U; P_j holds
+// bit j of every replica's threshold (from the per-word mask table below). A replica is decided at
+// the first j with u_j != P_j: it accepts iff P_j = 1 there. The loop stops as soon as all replicas of
+// the word (of all words of a SIMD block on the CPU) are decided, after at most 32 words; a replica
+// still undecided then has U's 32 bits equal to thr's and rejects. So P(accept) = thr_c / 2^32
+// exactly, within 2^-32 of exp(-beta dE) (rounding plus the clip of thr to 2^32 - 1 when beta J = 0).
+// Extra words drawn for a replica that is already decided do not change it, so the result does not
+// depend on how many words are processed together.
+//
+// Random streams: Philox4x32-10 (philox.hpp), key = seed, counter = (block low, block high, word w,
+// kMultispinSweepStream); block = (sweep * N + a) * 16 + j / 2 gives the words u_j, u_{j+1} of the
+// update of site a in sweep `sweep` (u_j = out[0] | out[1] << 32, u_{j+1} = out[2] | out[3] << 32).
+// Streams depend on (seed, word, sweep, site, j) only: not on threads, SIMD width or device.
+//
+// Masks (64, W) uint64: bit r of masks[(k * 32 + j) * W + w] is bit 31 - j of thr_{3+k} of replica
+// 64 w + r (k = 0: c = 3, dE = 4|J|; k = 1: c = 4, dE = 8|J|). A word may mix temperatures.
+//
+// Measurements after sweep number `done` (1-based) when done > burn_in and (done - burn_in) % interval
+// == 0, per replica g: E = -J (2N - 2 * anti-aligned bonds), M = N - 2 * down spins, from the words by
+// 64x64 bit transposes; moments[4g + 0..3] += E, E^2, |M|/N, (M/N)^2; series (when not null) at
+// [g * series_count + q - series_first] for measurement q (0-based). accepted[g] += accepted flips.
+#pragma once
+#include <cstdint>
+
+#include "lattice.hpp"
+#include "philox.hpp"
+
+#ifdef __CUDACC__
+#define DS_MSI __host__ __device__ __forceinline__
+#else
+#define DS_MSI __attribute__((always_inline)) inline
+#endif
+#if defined(_OPENMP) && !defined(__CUDACC__)
+#define DS_SIMD_LOOP _Pragma("omp simd")
+#else
+#define DS_SIMD_LOOP
+#endif
+
+namespace deepspin {
+
+constexpr int kMultispinBits = 32;             // random words per decision at most (thresholds are 32-bit)
+constexpr uint32_t kMultispinSweepStream = 2;  // Philox purpose words (philox.hpp lists 0 and 1)
+constexpr uint32_t kMultispinInitialStream = 3;  // random start: word a of a word's stream, see multispin.py
+
+struct MultispinPlan {
+    uint64_t seed;
+    int64_t sweep_start;  // sweeps already done (the streams' position)
+    int64_t n_sweeps;
+    int64_t burn_in;
+    int64_t interval;
+};
+
+struct MultispinOut {
+    double* moments;   // (64 W, 4)
+    int64_t* accepted;  // (64 W,)
+    double* series_energy;  // (64 W, series_count) or null
+    double* series_magnet;
+    int64_t series_first;
+    int64_t series_count;
+};
+
+DS_MSI bool multispin_is_measurement(int64_t done, int64_t burn_in, int64_t interval) {
+    return done > burn_in && (done - burn_in) % interval == 0;
+}
+
+// In-place transposes of V 64x64 bit matrices a[.][l]: afterwards bit i of a[r][l] is bit r of the
+// old a[i][l] (the lanes are independent matrices, transposed together so that they vectorise).
+template <int V>
+DS_MSI void transpose64_lanes(uint64_t a[64][V]) {
+    uint64_t m = 0x00000000FFFFFFFFull;
+    for (int j = 32; j != 0; j >>= 1, m ^= (m << j)) {
+        for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
+            DS_SIMD_LOOP
+            for (int l = 0; l < V; ++l) {
+                const uint64_t t = ((a[k][l] >> j) ^ a[k | j][l]) & m;
+                a[k][l] ^= t << j;
+                a[k | j][l] ^= t;
+            }
+        }
+    }
+}
+
+// counts[l][r] += number of the n words word(i, l), i < n, that have bit r set.
+template <int V, class Word>
+DS_MSI void add_bit_counts(int n, Word word, int counts[V][64]) {
+    uint64_t m[64][V];
+    for (int first = 0; first < n; first += 64) {
+        for (int i = 0; i < 64; ++i)
+            for (int l = 0; l < V; ++l) m[i][l] = first + i < n ? word(first + i, l) : 0;
+        transpose64_lanes<V>(m);
+        for (int l = 0; l < V; ++l)
+            for (int r = 0; r < 64; ++r) counts[l][r] += popcount64(m[r][l]);
+    }
+}
+
+// Measure the replicas of words w0 .. w0 + V - 1 (s = &words[w0], sites strided by W) after sweep `done`.
+template <int V>
+DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, double J, int64_t done,
+                              const MultispinPlan& plan, const MultispinOut& out) {
+    const int N = L * L;
+    int down[V][64], anti[V][64];
+    for (int l = 0; l < V; ++l)
+        for (int r = 0; r < 64; ++r) down[l][r] = anti[l][r] = 0;
+    add_bit_counts<V>(N, [&](int a, int l) { return s[a * W + l]; }, down);
+    // bond 2a: (a, right of a); bond 2a + 1: (a, below a)
+    add_bit_counts<V>(2 * N, [&](int b, int l) {
+        const int a = b >> 1, row = a / L, col = a - row * L;
+        const int other = (b & 1) ? (row == L - 1 ? col : a + L) : (col == L - 1 ? a - col : a + 1);
+        return s[a * W + l] ^ s[static_cast<int64_t>(other) * W + l];
+    }, anti);
+    const int64_t q = (done - plan.burn_in) / plan.interval - 1;
+    const bool series = out.series_energy != nullptr && q >= out.series_first &&
+                        q < out.series_first + out.series_count;
+    for (int l = 0; l < V; ++l) {
+        for (int r = 0; r < 64; ++r) {
+            const int64_t g = 64 * (w0 + l) + r;
+            const double e = -J * static_cast<double>(2 * N - 2 * anti[l][r]);
+            const double m = static_cast<double>(N - 2 * down[l][r]) / N;
+            double* mom = out.moments + 4 * g;
+            mom[0] += e;
+            mom[1] += e * e;
+            mom[2] += m < 0 ? -m : m;
+            mom[3] += m * m;
+            if (series) {
+                out.series_energy[g * out.series_count + q - out.series_first] = e;
+                out.series_magnet[g * out.series_count + q - out.series_first] = m;
+            }
+        }
+    }
+}
+
+// Philox4x32-10 block `block` of the streams (seed, word w0 + l, kMultispinSweepStream), l < V, as the
+// two random words u[0][l] = out0 | out1 << 32 and u[1][l] = out2 | out3 << 32. The lanes keep the
+// 32-bit Philox words in 64-bit integers whose upper halves are ignored (every word is masked before
+// it is multiplied or output), so that the multiplications map onto 32x32 -> 64-bit SIMD multiplies;
+// the values are those of philox4x32_10 in philox.hpp.
+template <int V>
+DS_MSI void philox_words_lanes(uint64_t block, int64_t w0, uint32_t key0, uint32_t key1, uint64_t u[2][V]) {
+    constexpr uint64_t low = 0xFFFFFFFFull;
+#ifdef __CUDA_ARCH__
+    for (int l = 0; l < V; ++l) {
+        uint32_t r[4];
+        philox_block(static_cast<uint64_t>(key0) | static_cast<uint64_t>(key1) << 32,
+                     static_cast<uint32_t>(w0 + l), kMultispinSweepStream, block, r);
+        u[0][l] = r[0] | static_cast<uint64_t>(r[1]) << 32;
+        u[1][l] = r[2] | static_cast<uint64_t>(r[3]) << 32;
+    }
+#else
+    uint64_t r0[V], r1[V], r2[V], r3[V];
+    DS_SIMD_LOOP
+    for (int l = 0; l < V; ++l) {
+        r0[l] = block & low;
+        r1[l] = block >> 32;
+        r2[l] = static_cast<uint64_t>(w0 + l) & low;
+        r3[l] = kMultispinSweepStream;
+    }
+    for (int round = 0; round < 10; ++round) {
+        const uint64_t k0 = key0, k1 = key1;
+        DS_SIMD_LOOP
+        for (int l = 0; l < V; ++l) {
+            const uint64_t p0 = (r0[l] & low) * 0xD2511F53ull;
+            const uint64_t p1 = (r2[l] & low) * 0xCD9E8D57ull;
+            r0[l] = (p1 >> 32) ^ r1[l] ^ k0;
+            r1[l] = p1;
+            r2[l] = (p0 >> 32) ^ r3[l] ^ k1;
+            r3[l] = p0;
+        }
+        key0 += 0x9E3779B9u;
+        key1 += 0xBB67AE85u;
+    }
+    DS_SIMD_LOOP
+    for (int l = 0; l < V; ++l) {
+        u[0][l] = (r0[l] & low) | r1[l] << 32;
+        u[1][l] = (r2[l] & low) | r3[l] << 32;
+    }
+#endif
+}
+
+// Accepted-flip counts per replica as a bit-sliced (vertical) counter of 8 planes per word, added
+// into accepted[] every 255 updates so that no plane overflows.
+template <int V>
+struct AcceptCounter {
+    uint64_t plane[8][V];
+    int pending = 0;
+    DS_MSI AcceptCounter() {
+        for (int p = 0; p < 8; ++p)
+            for (int l = 0; l < V; ++l) plane[p][l] = 0;
+    }
+    DS_MSI void add(const uint64_t acc[V]) {
+        for (int l = 0; l < V; ++l) {
+            uint64_t carry = acc[l];
+            for (int p = 0; p < 8; ++p) {
+                const uint64_t t = plane[p][l] & carry;
+                plane[p][l] ^= carry;
+                carry = t;
+            }
+        }
+    }
+    DS_MSI void flush(int64_t w0, int64_t* accepted) {
+        for (int l = 0; l < V; ++l) {
+            for (int r = 0; r < 64; ++r) {
+                int64_t count = 0;
+                for (int p = 0; p < 8; ++p) count |= static_cast<int64_t>((plane[p][l] >> r) & 1u) << p;
+                accepted[64 * (w0 + l) + r] += count;
+            }
+            for (int p = 0; p < 8; ++p) plane[p][l] = 0;
+        }
+        pending = 0;
+    }
+};
+
+// Advance the V consecutive words w0 .. w0 + V - 1 by plan.n_sweeps sweeps, with their measurements.
+// V = 1 is the per-word code of the CUDA kernel and of the scalar CPU path; V > 1 does the same
+// arithmetic lane by lane, for the compiler to vectorise across words.
+template <int V>
+DS_MSI void multispin_block(uint64_t* words, int64_t W, int L, int64_t w0, const uint64_t* masks, double J,
+                            const MultispinPlan& plan, const MultispinOut& out) {
+    const int N = L * L;
+    const uint64_t flip = J >= 0 ? ~uint64_t(0) : 0;
+    const uint32_t key0 = static_cast<uint32_t>(plan.seed), key1 = static_cast<uint32_t>(plan.seed >> 32);
+    uint64_t* base = words + w0;
+    const uint64_t* mask = masks + w0;
+    AcceptCounter<V> counter;
+    for (int64_t sweep = plan.sweep_start; sweep < plan.sweep_start + plan.n_sweeps; ++sweep) {
+        for (int row = 0; row < L; ++row) {
+            const int up = (row == 0 ? L - 1 : row - 1) * L, down = (row == L - 1 ? 0 : row + 1) * L;
+            for (int col = 0; col < L; ++col) {
+                const int a = row * L + col;
+                const int left = row * L + (col == 0 ? L - 1 : col - 1);
+                const int right = row * L + (col == L - 1 ? 0 : col + 1);
+                uint64_t* s = base + static_cast<int64_t>(a) * W;
+                const uint64_t* nu = base + static_cast<int64_t>(up + col) * W;
+                const uint64_t* nd = base + static_cast<int64_t>(down + col) * W;
+                const uint64_t* nl = base + static_cast<int64_t>(left) * W;
+                const uint64_t* nr = base + static_cast<int64_t>(right) * W;
+                uint64_t e3[V], e4[V], undecided[V], accept[V];
+                uint64_t any = 0;
+                DS_SIMD_LOOP
+                for (int l = 0; l < V; ++l) {
+                    const uint64_t x = s[l] ^ flip;
+                    const uint64_t b0 = x ^ nu[l], b1 = x ^ nd[l], b2 = x ^ nl[l], b3 = x ^ nr[l];
+                    // c = b0 + b1 + b2 + b3, bit-sliced: half adders, then the twos and fours places
+                    const uint64_t s1 = b0 ^ b1, c1 = b0 & b1, s2 = b2 ^ b3, c2 = b2 & b3;
+                    const uint64_t ones = s1 ^ s2, carry = s1 & s2;
+                    const uint64_t twos = c1 ^ c2 ^ carry, fours = (c1 & c2) | (carry & (c1 ^ c2));
+                    e4[l] = fours;          // c == 4
+                    e3[l] = twos & ones;    // c == 3
+                    undecided[l] = e3[l] | e4[l];
+                    accept[l] = ~undecided[l];
+                    any |= undecided[l];
+                }
+                const uint64_t first_block = (static_cast<uint64_t>(sweep) * N + a) * (kMultispinBits / 2);
+                for (int j = 0; j < kMultispinBits && any != 0; j += 2) {
+                    uint64_t u[2][V];
+                    philox_words_lanes<V>(first_block + (j >> 1), w0, key0, key1, u);
+                    any = 0;
+                    DS_SIMD_LOOP
+                    for (int l = 0; l < V; ++l) {
+                        const uint64_t u0 = u[0][l], u1 = u[1][l];
+                        const uint64_t p0 = (e3[l] & mask[j * W + l]) | (e4[l] & mask[(32 + j) * W + l]);
+                        uint64_t und = undecided[l], acc = accept[l];
+                        acc |= und & p0 & ~u0;
+                        und &= ~(p0 ^ u0);
+                        const uint64_t p1 = (e3[l] & mask[(j + 1) * W + l]) | (e4[l] & mask[(33 + j) * W + l]);
+                        acc |= und & p1 & ~u1;
+                        und &= ~(p1 ^ u1);
+                        undecided[l] = und;
+                        accept[l] = acc;
+                        any |= und;
+                    }
+                }
+                for (int l = 0; l < V; ++l) s[l] ^= accept[l];  // still undecided: U = thr, rejected
+                counter.add(accept);
+                if (++counter.pending == 255) counter.flush(w0, out.accepted);
+            }
+        }
+        if (multispin_is_measurement(sweep + 1, plan.burn_in, plan.interval)) multispin_measure<V>(base, W, L, w0, J, sweep + 1, plan, out);
+    }
+    counter.flush(w0, out.accepted);
+}
+
+// ---- entry points (host pointers for _cpu, device pointers for _cuda) ----
+// simd: 0 scalar, 1 AVX2, 2 AVX-512 (the caller checks that the CPU has it: multispin_simd_supported).
+void multispin_ising_cpu(uint64_t* words, int64_t W, int L, const uint64_t* masks, double J,
+                         const MultispinPlan& plan, const MultispinOut& out, int threads, int simd);
+bool multispin_simd_supported(int simd);
+void multispin_ising_cuda(uint64_t* words, int64_t W, int L, const uint64_t* masks, double J,
+                          const MultispinPlan& plan, const MultispinOut& out, std::uintptr_t stream);
+
+}  // namespace deepspin
