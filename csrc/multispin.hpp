@@ -7,9 +7,13 @@
 // spin a of replica g = 64 w + r is -1. Consecutive words of one site are contiguous, so SIMD lanes
 // (CPU) and neighbouring threads (CUDA) read consecutive words.
 //
-// A sweep visits the sites a = 0 .. N-1 in row-major order (a sequential sweep: every update sees the
-// current neighbours, so it is exact for any L >= 2, odd L included, where a checkerboard is not a
-// proper colouring of the torus). At site a, with s the site's word and n_b its four neighbours:
+// A sweep is N attempts; attempt i of sweep t updates site a = (x * N) >> 32, x = word i % 4 of Philox
+// block t * ceil(N / 4) + i / 4 of the stream (seed, 0, kMultispinSiteStream): the same site in every
+// word, so all replicas share the site sequence (drawn independently of the state, so every attempt
+// satisfies detailed balance; SIMD lanes read the same sites). A fixed sweep order would not do:
+// Metropolis flips every spin with dE <= 0 that it visits, and row-major sweeps then reach only 504
+// of the 512 configurations of the 3x3 torus from all-up (12 of 16 on 2x2). At the site, with s the
+// site's word and n_b its four neighbours:
 //   bad_b = s ^ n_b ^ flip          (flip = ~0 for J > 0: a bit counts aligned neighbours;
 //                                     flip = 0 for J < 0: anti-aligned ones)
 //   c = bad_0 + ... + bad_3         (a bit-sliced counter: half adders across the four words)
@@ -26,9 +30,9 @@
 // depend on how many words are processed together.
 //
 // Random streams: Philox4x32-10 (philox.hpp), key = seed, counter = (block low, block high, word w,
-// kMultispinSweepStream); block = (sweep * N + a) * 16 + j / 2 gives the words u_j, u_{j+1} of the
-// update of site a in sweep `sweep` (u_j = out[0] | out[1] << 32, u_{j+1} = out[2] | out[3] << 32).
-// Streams depend on (seed, word, sweep, site, j) only: not on threads, SIMD width or device.
+// kMultispinSweepStream); block = (sweep * N + i) * 16 + j / 2 gives the words u_j, u_{j+1} of
+// attempt i of sweep `sweep` (u_j = out[0] | out[1] << 32, u_{j+1} = out[2] | out[3] << 32).
+// Streams depend on (seed, word, sweep, attempt, j) only: not on threads, SIMD width or device.
 //
 // Masks (64, W) uint64: bit r of masks[(k * 32 + j) * W + w] is bit 31 - j of thr_{3+k} of replica
 // 64 w + r (k = 0: c = 3, dE = 4|J|; k = 1: c = 4, dE = 8|J|). A word may mix temperatures.
@@ -57,8 +61,10 @@
 namespace deepspin {
 
 constexpr int kMultispinBits = 32;             // random words per decision at most (thresholds are 32-bit)
-constexpr uint32_t kMultispinSweepStream = 2;  // Philox purpose words (philox.hpp lists 0 and 1)
-constexpr uint32_t kMultispinInitialStream = 3;  // random start: word a of a word's stream, see multispin.py
+// Philox purpose word of the sweep streams ("MS" in the high half, apart from philox.hpp's small
+// RandomPurpose values); the random start uses 0x4D530002 (python/deepspin/mc/multispin.py).
+constexpr uint32_t kMultispinSweepStream = 0x4D530001u;
+constexpr uint32_t kMultispinSiteStream = 0x4D530003u;  // the sites of the attempts, shared by all words
 
 struct MultispinPlan {
     uint64_t seed;
@@ -240,59 +246,62 @@ DS_MSI void multispin_block(uint64_t* words, int64_t W, int L, int64_t w0, const
     const uint64_t* mask = masks + w0;
     AcceptCounter<V> counter;
     for (int64_t sweep = plan.sweep_start; sweep < plan.sweep_start + plan.n_sweeps; ++sweep) {
-        for (int row = 0; row < L; ++row) {
-            const int up = (row == 0 ? L - 1 : row - 1) * L, down = (row == L - 1 ? 0 : row + 1) * L;
-            for (int col = 0; col < L; ++col) {
-                const int a = row * L + col;
-                const int left = row * L + (col == 0 ? L - 1 : col - 1);
-                const int right = row * L + (col == L - 1 ? 0 : col + 1);
-                uint64_t* s = base + static_cast<int64_t>(a) * W;
-                const uint64_t* nu = base + static_cast<int64_t>(up + col) * W;
-                const uint64_t* nd = base + static_cast<int64_t>(down + col) * W;
-                const uint64_t* nl = base + static_cast<int64_t>(left) * W;
-                const uint64_t* nr = base + static_cast<int64_t>(right) * W;
-                uint64_t e3[V], e4[V], undecided[V], accept[V];
-                uint64_t any = 0;
+        uint32_t sites[4];
+        for (int i = 0; i < N; ++i) {
+            if ((i & 3) == 0)
+                philox_block(plan.seed, 0, kMultispinSiteStream,
+                             static_cast<uint64_t>(sweep) * ((N + 3) / 4) + (i >> 2), sites);
+            const int a = static_cast<int>((static_cast<uint64_t>(sites[i & 3]) * N) >> 32);
+            const int row = a / L, col = a - row * L;
+            const int up = (row == 0 ? L - 1 : row - 1) * L + col, down = (row == L - 1 ? 0 : row + 1) * L + col;
+            const int left = row * L + (col == 0 ? L - 1 : col - 1), right = row * L + (col == L - 1 ? 0 : col + 1);
+            uint64_t* s = base + static_cast<int64_t>(a) * W;
+            const uint64_t* nu = base + static_cast<int64_t>(up) * W;
+            const uint64_t* nd = base + static_cast<int64_t>(down) * W;
+            const uint64_t* nl = base + static_cast<int64_t>(left) * W;
+            const uint64_t* nr = base + static_cast<int64_t>(right) * W;
+            uint64_t e3[V], e4[V], undecided[V], accept[V];
+            uint64_t any = 0;
+            DS_SIMD_LOOP
+            for (int l = 0; l < V; ++l) {
+                const uint64_t x = s[l] ^ flip;
+                const uint64_t b0 = x ^ nu[l], b1 = x ^ nd[l], b2 = x ^ nl[l], b3 = x ^ nr[l];
+                // c = b0 + b1 + b2 + b3, bit-sliced: half adders, then the twos and fours places
+                const uint64_t s1 = b0 ^ b1, c1 = b0 & b1, s2 = b2 ^ b3, c2 = b2 & b3;
+                const uint64_t ones = s1 ^ s2, carry = s1 & s2;
+                const uint64_t twos = c1 ^ c2 ^ carry, fours = (c1 & c2) | (carry & (c1 ^ c2));
+                e4[l] = fours;          // c == 4
+                e3[l] = twos & ones;    // c == 3
+                undecided[l] = e3[l] | e4[l];
+                accept[l] = ~undecided[l];
+                any |= undecided[l];
+            }
+            const uint64_t first_block = (static_cast<uint64_t>(sweep) * N + i) * (kMultispinBits / 2);
+            for (int j = 0; j < kMultispinBits && any != 0; j += 2) {
+                uint64_t u[2][V];
+                philox_words_lanes<V>(first_block + (j >> 1), w0, key0, key1, u);
+                any = 0;
                 DS_SIMD_LOOP
                 for (int l = 0; l < V; ++l) {
-                    const uint64_t x = s[l] ^ flip;
-                    const uint64_t b0 = x ^ nu[l], b1 = x ^ nd[l], b2 = x ^ nl[l], b3 = x ^ nr[l];
-                    // c = b0 + b1 + b2 + b3, bit-sliced: half adders, then the twos and fours places
-                    const uint64_t s1 = b0 ^ b1, c1 = b0 & b1, s2 = b2 ^ b3, c2 = b2 & b3;
-                    const uint64_t ones = s1 ^ s2, carry = s1 & s2;
-                    const uint64_t twos = c1 ^ c2 ^ carry, fours = (c1 & c2) | (carry & (c1 ^ c2));
-                    e4[l] = fours;          // c == 4
-                    e3[l] = twos & ones;    // c == 3
-                    undecided[l] = e3[l] | e4[l];
-                    accept[l] = ~undecided[l];
-                    any |= undecided[l];
+                    const uint64_t u0 = u[0][l], u1 = u[1][l];
+                    const uint64_t p0 = (e3[l] & mask[j * W + l]) | (e4[l] & mask[(32 + j) * W + l]);
+                    uint64_t und = undecided[l], acc = accept[l];
+                    acc |= und & p0 & ~u0;
+                    und &= ~(p0 ^ u0);
+                    const uint64_t p1 = (e3[l] & mask[(j + 1) * W + l]) | (e4[l] & mask[(33 + j) * W + l]);
+                    acc |= und & p1 & ~u1;
+                    und &= ~(p1 ^ u1);
+                    undecided[l] = und;
+                    accept[l] = acc;
+                    any |= und;
                 }
-                const uint64_t first_block = (static_cast<uint64_t>(sweep) * N + a) * (kMultispinBits / 2);
-                for (int j = 0; j < kMultispinBits && any != 0; j += 2) {
-                    uint64_t u[2][V];
-                    philox_words_lanes<V>(first_block + (j >> 1), w0, key0, key1, u);
-                    any = 0;
-                    DS_SIMD_LOOP
-                    for (int l = 0; l < V; ++l) {
-                        const uint64_t u0 = u[0][l], u1 = u[1][l];
-                        const uint64_t p0 = (e3[l] & mask[j * W + l]) | (e4[l] & mask[(32 + j) * W + l]);
-                        uint64_t und = undecided[l], acc = accept[l];
-                        acc |= und & p0 & ~u0;
-                        und &= ~(p0 ^ u0);
-                        const uint64_t p1 = (e3[l] & mask[(j + 1) * W + l]) | (e4[l] & mask[(33 + j) * W + l]);
-                        acc |= und & p1 & ~u1;
-                        und &= ~(p1 ^ u1);
-                        undecided[l] = und;
-                        accept[l] = acc;
-                        any |= und;
-                    }
-                }
-                for (int l = 0; l < V; ++l) s[l] ^= accept[l];  // still undecided: U = thr, rejected
-                counter.add(accept);
-                if (++counter.pending == 255) counter.flush(w0, out.accepted);
             }
+            for (int l = 0; l < V; ++l) s[l] ^= accept[l];  // still undecided: U = thr, rejected
+            counter.add(accept);
+            if (++counter.pending == 255) counter.flush(w0, out.accepted);
         }
-        if (multispin_is_measurement(sweep + 1, plan.burn_in, plan.interval)) multispin_measure<V>(base, W, L, w0, J, sweep + 1, plan, out);
+        if (multispin_is_measurement(sweep + 1, plan.burn_in, plan.interval))
+            multispin_measure<V>(base, W, L, w0, J, sweep + 1, plan, out);
     }
     counter.flush(w0, out.accepted);
 }

@@ -1,0 +1,205 @@
+"""Multispin-coded Metropolis for nearest-neighbour Ising: 64 replicas in every ``uint64`` word.
+
+Replica ``g`` (the run's chain index, ``g = t * chains + c`` at temperature ``T_t``) is bit ``g % 64``
+of the words of word-column ``w = g // 64``: ``words[a, w]`` (shape ``(N, W)``, ``W = ceil(G / 64)``)
+has bit ``r`` set iff spin ``a`` (``a = row * L + col``) of replica ``64 w + r`` is ``-1``. A sweep
+updates the sites in row-major order, each update being bitwise logic on whole words
+(``csrc/multispin.hpp``):
+
+- ``bad_b = s ^ n_b ^ flip`` for the four neighbours ``n_b`` (``flip`` all ones for ``J >= 0``: a set
+  bit means an aligned neighbour; zero for ``J < 0``: an anti-aligned one); their count
+  ``c = 0..4`` comes from a bit-sliced adder, and ``dE = 4 |J| (c - 2)``;
+- ``c <= 2``: accepted; ``c = 3, 4``: accepted iff a uniform 32-bit ``U`` of the replica is below
+  ``thr_c = round(2^32 exp(-4 beta |J| (c - 2)))``, compared bit-sliced, most significant bit first,
+  with one Philox random word per bit until every replica has decided (at most 32 words). So the
+  acceptance probability is exactly ``thr_c / 2^32``, within ``2^-32`` of ``min(1, exp(-beta dE))``.
+
+The Philox streams are keyed by the seed and counted by (word, sweep, site, bit), so a run is
+reproducible bit for bit from its seed, whatever the thread count, SIMD level
+(``DEEPSPIN_SIMD=scalar|avx2|avx512``, default the best this CPU has) or device (CPU and CUDA give
+the same words). Replicas sharing a word are independent: every bit of every random word is.
+
+Per replica the measurements are ``E``, ``E^2``, ``|m|`` and ``m^2`` (``moments[g]``, accumulated in
+float64 at every measured sweep) and optionally the series of ``E`` and ``m``; they are extracted
+from the words by bit transposes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import numpy as np
+
+from ..backends.compiled import _core, cuda_status, num_threads
+from ..errors import BackendUnavailableError
+
+#: SIMD levels of the CPU kernel, as ``DEEPSPIN_SIMD`` names them, and their kernel codes.
+SIMD_LEVELS = {"scalar": 0, "avx2": 1, "avx512": 2}
+#: Philox purpose word of the random initial words (the sweep streams use 0x4D530001, in C++).
+INITIAL_STREAM = 0x4D530002
+#: ``deepspin.mc.run`` picks this backend by itself for Ising runs with at least this many chains.
+AUTO_MIN_CHAINS = 64
+#: Bits per random threshold (and most random words per decision).
+THRESHOLD_BITS = 32
+
+
+def supported_simd() -> list[str]:
+    """SIMD levels this CPU runs, lowest first."""
+    return [name for name, code in SIMD_LEVELS.items() if _core.multispin_simd_supported(code)]
+
+
+def simd_level(name: str | None = None) -> str:
+    """The SIMD level to use: ``name``, else ``DEEPSPIN_SIMD``, else (``auto``) the best this CPU has."""
+    name = (os.environ.get("DEEPSPIN_SIMD", "auto") if name is None else name).strip().lower() or "auto"
+    available = supported_simd()
+    if name == "auto":
+        return available[-1]
+    if name not in SIMD_LEVELS:
+        raise ValueError(f"DEEPSPIN_SIMD must be one of auto, {', '.join(SIMD_LEVELS)}; got {name!r}")
+    if name not in available:
+        raise ValueError(f"DEEPSPIN_SIMD={name!r}: this CPU runs only {', '.join(available)}; choose one of them")
+    return name
+
+
+def word_count(replicas: int) -> int:
+    """Words per site for ``replicas`` replicas: ``ceil(replicas / 64)``."""
+    return -(-replicas // 64)
+
+
+def acceptance_thresholds(betas, J: float) -> np.ndarray:
+    """``(len(betas), 2)`` uint64: ``round(2^32 exp(-4 beta |J| k))`` for ``k = 1, 2``, clipped to ``2^32 - 1``.
+
+    Column ``k - 1`` is for ``c = k + 2`` bad neighbours, ``dE = 4 |J| k``.
+    """
+    betas = np.asarray(betas, dtype=np.float64)
+    p = np.exp(-4.0 * abs(J) * betas[:, None] * np.array([1.0, 2.0]))
+    return np.minimum(np.floor(2.0**THRESHOLD_BITS * p + 0.5), 2.0**THRESHOLD_BITS - 1).astype(np.uint64)
+
+
+def acceptance_masks(thresholds: np.ndarray) -> np.ndarray:
+    """The kernel's ``(64, W)`` bit-plane table from per-replica thresholds ``(G, 2)``.
+
+    Bit ``r`` of ``masks[k * 32 + j, w]`` is bit ``31 - j`` of ``thresholds[64 w + r, k]``; replicas
+    past ``G`` (padding of the last word) get threshold 0.
+    """
+    G = thresholds.shape[0]
+    W = word_count(G)
+    padded = np.zeros((64 * W, 2), dtype=np.uint64)
+    padded[:G] = thresholds
+    shifts = np.uint64(THRESHOLD_BITS - 1) - np.arange(THRESHOLD_BITS, dtype=np.uint64)
+    bits = (padded.T[:, None, :] >> shifts[None, :, None]) & np.uint64(1)  # (2, 32, 64 W)
+    return _pack_lanes(bits.reshape(2 * THRESHOLD_BITS, W, 64).astype(bool))
+
+
+def _pack_lanes(bits: np.ndarray) -> np.ndarray:
+    """``(..., W, 64)`` bools -> ``(..., W)`` uint64 with lane ``r`` in bit ``r``."""
+    packed = np.packbits(bits, axis=-1, bitorder="little")  # (..., W, 8) bytes, lowest lanes first
+    return np.ascontiguousarray(packed).view("<u8")[..., 0].astype(np.uint64)
+
+
+def pack_spins(spins: np.ndarray) -> np.ndarray:
+    """``(G, L, L)`` +1/-1 spins -> ``(N, W)`` uint64 words (bit set = spin -1); padding replicas are +1."""
+    G, L = spins.shape[0], spins.shape[1]
+    W = word_count(G)
+    down = np.zeros((64 * W, L * L), dtype=bool)
+    down[:G] = spins.reshape(G, L * L) < 0
+    return np.ascontiguousarray(_pack_lanes(down.reshape(W, 64, L * L).transpose(2, 0, 1)))
+
+
+def unpack_spins(words: np.ndarray, replicas: int, L: int) -> np.ndarray:
+    """``(N, W)`` uint64 words -> ``(replicas, L, L)`` int8 spins of the first ``replicas`` replicas."""
+    N, W = words.shape
+    lanes = np.unpackbits(np.ascontiguousarray(words.astype("<u8")).view(np.uint8).reshape(N, W, 8), axis=-1,
+                          bitorder="little")  # (N, W, 64)
+    down = lanes.transpose(1, 2, 0).reshape(64 * W, N)[:replicas]
+    return (1 - 2 * down.astype(np.int8)).reshape(replicas, L, L)
+
+
+def random_words(seed: int, W: int, N: int) -> np.ndarray:
+    """Random initial words ``(N, W)``: word ``a`` of column ``w`` is 64-bit word ``a`` of the Philox
+    stream ``(seed, w, INITIAL_STREAM)`` (``out[2i] | out[2i + 1] << 32``), every spin +1/-1 with probability 1/2."""
+    blocks = -(-N // 2)
+    raw = _core.philox_words(seed, np.arange(W, dtype=np.int64), INITIAL_STREAM, 0, blocks).astype(np.uint64)
+    words = raw[:, 0::2] | (raw[:, 1::2] << np.uint64(32))  # (W, 2 * blocks)
+    return np.ascontiguousarray(words[:, :N].T)
+
+
+@dataclasses.dataclass
+class MultispinState:
+    """Everything that evolves in a multispin run (per-replica arrays cover all ``64 W`` lanes)."""
+
+    sweeps_done: int
+    words: np.ndarray  # (N, W) uint64
+    moments: np.ndarray  # (64 W, 4) float64: sums of E, E^2, |m|, m^2
+    accepted: np.ndarray  # (64 W,) int64
+    series_energy: np.ndarray | None = None  # (64 W, measurements) float64
+    series_magnet: np.ndarray | None = None
+
+    def arrays(self) -> dict:
+        """Name -> array (``sweeps_done`` as a 0-d int64), for checkpoints."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["sweeps_done"] = np.array(self.sweeps_done, dtype=np.int64)
+        return fields
+
+    @classmethod
+    def from_arrays(cls, arrays: dict) -> "MultispinState":
+        values = {f.name: arrays.get(f.name) for f in dataclasses.fields(cls)}
+        values["sweeps_done"] = int(values["sweeps_done"])
+        return cls(**values)
+
+
+class MultispinEngine:
+    """Multispin Metropolis for ``Ising(L, J)`` replicas with inverse temperatures ``betas`` (``(G,)``, one per replica).
+
+    ``device``: ``"cpu"`` or ``"cuda"``; ``simd``: a :data:`SIMD_LEVELS` name or ``None``
+    (``DEEPSPIN_SIMD``, default the best this CPU has). Measurements follow the Metropolis protocol:
+    after ``burn_in`` sweeps, one every ``interval`` sweeps.
+    """
+
+    def __init__(self, L: int, J: float, betas, seed: int, *, burn_in: int = 0, interval: int = 1,
+                 device: str = "cpu", simd: str | None = None) -> None:
+        if device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+        if device == "cuda" and not cuda_status()[0]:
+            raise BackendUnavailableError(f"backend 'multispin' on CUDA is unavailable here: {cuda_status()[1]}")
+        betas = np.asarray(betas, dtype=np.float64)
+        if betas.ndim != 1 or betas.size == 0 or not np.all(np.isfinite(betas)) or np.any(betas < 0):
+            raise ValueError(f"betas must be a non-empty 1-D array of finite values >= 0, got {betas!r}")
+        if betas.size >= 64 * 2**32:
+            raise ValueError(f"{betas.size} replicas exceed the 2^38 that 2^32 Philox word indices hold")
+        self.L, self.J, self.seed = int(L), float(J), int(seed)
+        self.replicas = betas.size
+        self.W = word_count(self.replicas)
+        self.burn_in, self.interval = int(burn_in), int(interval)
+        self.device = device
+        self.simd = simd_level(simd) if device == "cpu" else "scalar"
+        self.masks = acceptance_masks(acceptance_thresholds(betas, J))
+
+    @property
+    def N(self) -> int:
+        return self.L * self.L
+
+    def start(self, start: str, series: int = 0) -> MultispinState:
+        """Initial state: ``start`` is ``"ordered"`` (all +1) or ``"random"``; ``series`` measurements kept."""
+        if start == "ordered":
+            words = np.zeros((self.N, self.W), dtype=np.uint64)
+        elif start == "random":
+            words = random_words(self.seed, self.W, self.N)
+        else:
+            raise ValueError(f"start must be 'ordered' or 'random', got {start!r}")
+        R = 64 * self.W
+        kept = dict(series_energy=np.zeros((R, series)), series_magnet=np.zeros((R, series))) if series else {}
+        return MultispinState(sweeps_done=0, words=words, moments=np.zeros((R, 4)),
+                              accepted=np.zeros(R, dtype=np.int64), **kept)
+
+    def advance(self, state: MultispinState, n_sweeps: int) -> None:
+        """Advance every replica by ``n_sweeps`` sweeps in place, measuring as planned."""
+        kernel = _core.multispin_ising_cuda if self.device == "cuda" else _core.multispin_ising_cpu
+        kernel(state.words, self.L, self.masks, self.J, self.seed, state.sweeps_done, n_sweeps, self.burn_in,
+               self.interval, state.moments, state.accepted, state.series_energy, state.series_magnet, 0,
+               num_threads(), SIMD_LEVELS[self.simd])
+        state.sweeps_done += n_sweeps
+
+    def spins(self, state: MultispinState) -> np.ndarray:
+        """The replicas' configurations ``(G, L, L)`` int8."""
+        return unpack_spins(state.words, self.replicas, self.L)
