@@ -83,6 +83,16 @@ struct MultispinOut {
     int64_t series_count;
 };
 
+// a * b rounded once, never fused into a following addition: the moments must be equal bit for bit
+// on every device and SIMD level (the host side compiles multispin_cpu.cpp with -ffp-contract=off).
+DS_MSI double product(double a, double b) {
+#ifdef __CUDA_ARCH__
+    return __dmul_rn(a, b);
+#else
+    return a * b;
+#endif
+}
+
 DS_MSI bool multispin_is_measurement(int64_t done, int64_t burn_in, int64_t interval) {
     return done > burn_in && (done - burn_in) % interval == 0;
 }
@@ -142,9 +152,9 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
             const double m = static_cast<double>(N - 2 * down[l][r]) / N;
             double* mom = out.moments + 4 * g;
             mom[0] += e;
-            mom[1] += e * e;
+            mom[1] += product(e, e);
             mom[2] += m < 0 ? -m : m;
-            mom[3] += m * m;
+            mom[3] += product(m, m);
             if (series) {
                 out.series_energy[g * out.series_count + q - out.series_first] = e;
                 out.series_magnet[g * out.series_count + q - out.series_first] = m;
