@@ -210,6 +210,38 @@ DS_MSI void philox_words_lanes(uint64_t block, int64_t w0, uint32_t key0, uint32
 #endif
 }
 
+// The bit-sliced comparisons of one attempt for V words: on entry `undecided` marks the replicas with
+// c >= 3 (e3: c == 3, e4: c == 4) and `accept` the others; on exit `accept` holds the accepted flips.
+// Random words are drawn two at a time (Philox block first_block + j / 2) until no replica of the V
+// words is undecided (at most kMultispinBits words); multispin_cpu.cpp has AVX2 / AVX-512 versions.
+template <int V>
+struct BitslicedDecide {
+    DS_MSI static void run(uint64_t first_block, int64_t w0, uint32_t key0, uint32_t key1, const uint64_t* mask,
+                           int64_t W, const uint64_t e3[V], const uint64_t e4[V], uint64_t undecided[V],
+                           uint64_t accept[V]) {
+        uint64_t any = 1;
+        for (int j = 0; j < kMultispinBits && any != 0; j += 2) {
+            uint64_t u[2][V];
+            philox_words_lanes<V>(first_block + (j >> 1), w0, key0, key1, u);
+            any = 0;
+            DS_SIMD_LOOP
+            for (int l = 0; l < V; ++l) {
+                const uint64_t u0 = u[0][l], u1 = u[1][l];
+                const uint64_t p0 = (e3[l] & mask[j * W + l]) | (e4[l] & mask[(32 + j) * W + l]);
+                uint64_t und = undecided[l], acc = accept[l];
+                acc |= und & p0 & ~u0;
+                und &= ~(p0 ^ u0);
+                const uint64_t p1 = (e3[l] & mask[(j + 1) * W + l]) | (e4[l] & mask[(33 + j) * W + l]);
+                acc |= und & p1 & ~u1;
+                und &= ~(p1 ^ u1);
+                undecided[l] = und;
+                accept[l] = acc;
+                any |= und;
+            }
+        }
+    }
+};
+
 // Accepted-flip counts per replica as a bit-sliced (vertical) counter of 8 planes per word, added
 // into accepted[] every 255 updates so that no plane overflows.
 template <int V>
@@ -245,8 +277,9 @@ struct AcceptCounter {
 
 // Advance the V consecutive words w0 .. w0 + V - 1 by plan.n_sweeps sweeps, with their measurements.
 // V = 1 is the per-word code of the CUDA kernel and of the scalar CPU path; V > 1 does the same
-// arithmetic lane by lane, for the compiler to vectorise across words.
-template <int V>
+// arithmetic lane by lane, for the compiler to vectorise across words. Decide is BitslicedDecide<V>
+// or a SIMD version of it with the same result.
+template <int V, class Decide = BitslicedDecide<V>>
 DS_MSI void multispin_block(uint64_t* words, int64_t W, int L, int64_t w0, const uint64_t* masks, double J,
                             const MultispinPlan& plan, const MultispinOut& out) {
     const int N = L * L;
@@ -286,26 +319,9 @@ DS_MSI void multispin_block(uint64_t* words, int64_t W, int L, int64_t w0, const
                 accept[l] = ~undecided[l];
                 any |= undecided[l];
             }
-            const uint64_t first_block = (static_cast<uint64_t>(sweep) * N + i) * (kMultispinBits / 2);
-            for (int j = 0; j < kMultispinBits && any != 0; j += 2) {
-                uint64_t u[2][V];
-                philox_words_lanes<V>(first_block + (j >> 1), w0, key0, key1, u);
-                any = 0;
-                DS_SIMD_LOOP
-                for (int l = 0; l < V; ++l) {
-                    const uint64_t u0 = u[0][l], u1 = u[1][l];
-                    const uint64_t p0 = (e3[l] & mask[j * W + l]) | (e4[l] & mask[(32 + j) * W + l]);
-                    uint64_t und = undecided[l], acc = accept[l];
-                    acc |= und & p0 & ~u0;
-                    und &= ~(p0 ^ u0);
-                    const uint64_t p1 = (e3[l] & mask[(j + 1) * W + l]) | (e4[l] & mask[(33 + j) * W + l]);
-                    acc |= und & p1 & ~u1;
-                    und &= ~(p1 ^ u1);
-                    undecided[l] = und;
-                    accept[l] = acc;
-                    any |= und;
-                }
-            }
+            if (any != 0)
+                Decide::run((static_cast<uint64_t>(sweep) * N + i) * (kMultispinBits / 2), w0, key0, key1, mask, W,
+                            e3, e4, undecided, accept);
             for (int l = 0; l < V; ++l) s[l] ^= accept[l];  // still undecided: U = thr, rejected
             counter.add(accept);
             if (++counter.pending == 255) counter.flush(w0, out.accepted);
