@@ -458,7 +458,7 @@ PYBIND11_MODULE(_core, m) {
                 throw std::invalid_argument("words: expected an (L * L, W) uint64 array with L >= 2");
             const int64_t W = words.shape(1), R = 64 * W, N = int64_t(L) * L;
             uint64_t* w = inout<uint64_t>(words, "words", {N, W});
-            double* mom = inout<double>(moments, "moments", {R, 4});
+            int64_t* mom = inout<int64_t>(moments, "moments", {4, R});
             int64_t* acc = inout<int64_t>(accepted, "accepted", {R});
             if (masks.ndim() != 2 || masks.shape(0) != 2 * kMultispinBits || masks.shape(1) != W)
                 throw std::invalid_argument("masks must be (64, W) uint64");
@@ -486,13 +486,13 @@ PYBIND11_MODULE(_core, m) {
                 return;
             }
             DeviceArray dw(w, sizeof(uint64_t) * N * W), dm(mk, sizeof(uint64_t) * 2 * kMultispinBits * W),
-                dmom(mom, sizeof(double) * 4 * R), dacc(acc, sizeof(int64_t) * R),
+                dmom(mom, sizeof(int64_t) * 4 * R), dacc(acc, sizeof(int64_t) * R),
                 dse(se, sizeof(double) * R * count), dsm(sm, sizeof(double) * R * count);
-            const MultispinOut dout{dmom.get<double>(), dacc.get<int64_t>(), se ? dse.get<double>() : nullptr,
+            const MultispinOut dout{dmom.get<int64_t>(), dacc.get<int64_t>(), se ? dse.get<double>() : nullptr,
                                     sm ? dsm.get<double>() : nullptr, series_first, count};
             multispin_ising_cuda(dw.get<uint64_t>(), W, L, dm.get<uint64_t>(), J, plan, dout, 0);
             cuda_copy_to_host(w, dw.get<void>(), sizeof(uint64_t) * N * W);
-            cuda_copy_to_host(mom, dmom.get<void>(), sizeof(double) * 4 * R);
+            cuda_copy_to_host(mom, dmom.get<void>(), sizeof(int64_t) * 4 * R);
             cuda_copy_to_host(acc, dacc.get<void>(), sizeof(int64_t) * R);
             if (se != nullptr) {
                 cuda_copy_to_host(se, dse.get<void>(), sizeof(double) * R * count);

@@ -38,8 +38,9 @@
 // 64 w + r (k = 0: c = 3, dE = 4|J|; k = 1: c = 4, dE = 8|J|). A word may mix temperatures.
 //
 // Measurements after sweep number `done` (1-based) when done > burn_in and (done - burn_in) % interval
-// == 0, per replica g: E = -J (2N - 2 * anti-aligned bonds), M = N - 2 * down spins, from the words by
-// 64x64 bit transposes; moments[4g + 0..3] += E, E^2, |M|/N, (M/N)^2; series (when not null) at
+// == 0, per replica g: the bond sum B = sum s s' = 2N - 2 * (anti-aligned bonds), E = -J B, and
+// M = N - 2 * (down spins), counted from the words by 64x64 bit transposes. Exact integer sums:
+// moments[k * 64 W + g] += B, B^2, |M|, M^2 for k = 0..3; series (when not null) E and M / N at
 // [g * series_count + q - series_first] for measurement q (0-based). accepted[g] += accepted flips.
 #pragma once
 #include <cstdint>
@@ -75,23 +76,13 @@ struct MultispinPlan {
 };
 
 struct MultispinOut {
-    double* moments;   // (64 W, 4)
+    int64_t* moments;  // (4, 64 W)
     int64_t* accepted;  // (64 W,)
     double* series_energy;  // (64 W, series_count) or null
     double* series_magnet;
     int64_t series_first;
     int64_t series_count;
 };
-
-// a * b rounded once, never fused into a following addition: the moments must be equal bit for bit
-// on every device and SIMD level (the host side compiles multispin_cpu.cpp with -ffp-contract=off).
-DS_MSI double product(double a, double b) {
-#ifdef __CUDA_ARCH__
-    return __dmul_rn(a, b);
-#else
-    return a * b;
-#endif
-}
 
 DS_MSI bool multispin_is_measurement(int64_t done, int64_t burn_in, int64_t interval) {
     return done > burn_in && (done - burn_in) % interval == 0;
@@ -114,17 +105,12 @@ DS_MSI void transpose64_lanes(uint64_t a[64][V]) {
     }
 }
 
-// counts[l][r] += number of the n words word(i, l), i < n, that have bit r set.
-template <int V, class Word>
-DS_MSI void add_bit_counts(int n, Word word, int counts[V][64]) {
-    uint64_t m[64][V];
-    for (int first = 0; first < n; first += 64) {
-        for (int i = 0; i < 64; ++i)
-            for (int l = 0; l < V; ++l) m[i][l] = first + i < n ? word(first + i, l) : 0;
-        transpose64_lanes<V>(m);
-        for (int l = 0; l < V; ++l)
-            for (int r = 0; r < 64; ++r) counts[l][r] += popcount64(m[r][l]);
-    }
+// counts[l][r] += number of the 64 words m[i][l] with bit r set (m is overwritten).
+template <int V>
+DS_MSI void add_bit_counts(uint64_t m[64][V], int counts[V][64]) {
+    transpose64_lanes<V>(m);
+    for (int r = 0; r < 64; ++r)
+        for (int l = 0; l < V; ++l) counts[l][r] += popcount64(m[r][l]);
 }
 
 // Measure the replicas of words w0 .. w0 + V - 1 (s = &words[w0], sites strided by W) after sweep `done`.
@@ -135,31 +121,48 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
     int down[V][64], anti[V][64];
     for (int l = 0; l < V; ++l)
         for (int r = 0; r < 64; ++r) down[l][r] = anti[l][r] = 0;
-    add_bit_counts<V>(N, [&](int a, int l) { return s[a * W + l]; }, down);
-    // bond 2a: (a, right of a); bond 2a + 1: (a, below a)
-    add_bit_counts<V>(2 * N, [&](int b, int l) {
-        const int a = b >> 1, row = a / L, col = a - row * L;
-        const int other = (b & 1) ? (row == L - 1 ? col : a + L) : (col == L - 1 ? a - col : a + 1);
-        return s[a * W + l] ^ s[static_cast<int64_t>(other) * W + l];
-    }, anti);
-    const int64_t q = (done - plan.burn_in) / plan.interval - 1;
+    uint64_t m[64][V];
+    for (int first = 0; first < N; first += 64) {  // down spins: the site words
+        for (int i = 0; i < 64; ++i) {
+            const uint64_t* site = s + static_cast<int64_t>(first + i) * W;
+            DS_SIMD_LOOP
+            for (int l = 0; l < V; ++l) m[i][l] = first + i < N ? site[l] : 0;
+        }
+        add_bit_counts<V>(m, down);
+    }
+    for (int first = 0; first < 2 * N; first += 64) {  // anti-aligned bonds: 2a to the right, 2a + 1 below
+        for (int i = 0; i < 64; i += 2) {
+            const int a = (first + i) >> 1, row = a / L, col = a - row * L;
+            const uint64_t* site = s + static_cast<int64_t>(a) * W;
+            const uint64_t* right = s + static_cast<int64_t>(col == L - 1 ? a - col : a + 1) * W;
+            const uint64_t* below = s + static_cast<int64_t>(row == L - 1 ? col : a + L) * W;
+            DS_SIMD_LOOP
+            for (int l = 0; l < V; ++l) {
+                m[i][l] = a < N ? site[l] ^ right[l] : 0;
+                m[i + 1][l] = a < N ? site[l] ^ below[l] : 0;
+            }
+        }
+        add_bit_counts<V>(m, anti);
+    }
+    const int64_t R = 64 * W, q = (done - plan.burn_in) / plan.interval - 1;
     const bool series = out.series_energy != nullptr && q >= out.series_first &&
                         q < out.series_first + out.series_count;
     for (int l = 0; l < V; ++l) {
+        const int64_t g0 = 64 * (w0 + l);
+        DS_SIMD_LOOP
         for (int r = 0; r < 64; ++r) {
-            const int64_t g = 64 * (w0 + l) + r;
-            const double e = -J * static_cast<double>(2 * N - 2 * anti[l][r]);
-            const double m = static_cast<double>(N - 2 * down[l][r]) / N;
-            double* mom = out.moments + 4 * g;
-            mom[0] += e;
-            mom[1] += product(e, e);
-            mom[2] += m < 0 ? -m : m;
-            mom[3] += product(m, m);
-            if (series) {
-                out.series_energy[g * out.series_count + q - out.series_first] = e;
-                out.series_magnet[g * out.series_count + q - out.series_first] = m;
-            }
+            const int64_t bonds = 2 * N - 2 * anti[l][r], M = N - 2 * down[l][r];
+            out.moments[g0 + r] += bonds;
+            out.moments[R + g0 + r] += bonds * bonds;
+            out.moments[2 * R + g0 + r] += M < 0 ? -M : M;
+            out.moments[3 * R + g0 + r] += M * M;
         }
+        if (series)
+            for (int r = 0; r < 64; ++r) {
+                const int64_t at = (g0 + r) * out.series_count + q - out.series_first;
+                out.series_energy[at] = -J * static_cast<double>(2 * N - 2 * anti[l][r]);
+                out.series_magnet[at] = static_cast<double>(N - 2 * down[l][r]) / N;
+            }
     }
 }
 

@@ -19,9 +19,10 @@ reproducible bit for bit from its seed, whatever the thread count, SIMD level
 (``DEEPSPIN_SIMD=scalar|avx2|avx512``, default the best this CPU has) or device (CPU and CUDA give
 the same words). Replicas sharing a word are independent: every bit of every random word is.
 
-Per replica the measurements are ``E``, ``E^2``, ``|m|`` and ``m^2`` (``moments[g]``, accumulated in
-float64 at every measured sweep) and optionally the series of ``E`` and ``m``; they are extracted
-from the words by bit transposes.
+Per replica the measurements are ``E``, ``E^2``, ``|m|`` and ``m^2``, counted from the words by bit
+transposes at every measured sweep and summed exactly as integers (the bond sum ``B = sum s s'``,
+``E = -J B``, and ``M = sum s``: :meth:`MultispinEngine.moments` converts), and optionally the series
+of ``E`` and ``m``.
 """
 from __future__ import annotations
 
@@ -130,7 +131,7 @@ class MultispinState:
 
     sweeps_done: int
     words: np.ndarray  # (N, W) uint64
-    moments: np.ndarray  # (64 W, 4) float64: sums of E, E^2, |m|, m^2
+    moments: np.ndarray  # (4, 64 W) int64: sums of B, B^2, |M|, M^2 per replica (bond sum B, M = sum s)
     accepted: np.ndarray  # (64 W,) int64
     series_energy: np.ndarray | None = None  # (64 W, measurements) float64
     series_magnet: np.ndarray | None = None
@@ -189,16 +190,26 @@ class MultispinEngine:
             raise ValueError(f"start must be 'ordered' or 'random', got {start!r}")
         R = 64 * self.W
         kept = dict(series_energy=np.zeros((R, series)), series_magnet=np.zeros((R, series))) if series else {}
-        return MultispinState(sweeps_done=0, words=words, moments=np.zeros((R, 4)),
+        return MultispinState(sweeps_done=0, words=words, moments=np.zeros((4, R), dtype=np.int64),
                               accepted=np.zeros(R, dtype=np.int64), **kept)
 
     def advance(self, state: MultispinState, n_sweeps: int) -> None:
         """Advance every replica by ``n_sweeps`` sweeps in place, measuring as planned."""
+        done = state.sweeps_done + n_sweeps
+        measured = 0 if done <= self.burn_in else (done - self.burn_in) // self.interval
+        if (2 * self.N) ** 2 * measured >= 2**63:
+            raise ValueError(f"{measured} measurements of L={self.L} would overflow the int64 sums of B^2; "
+                             "measure less often (a larger interval)")
         kernel = _core.multispin_ising_cuda if self.device == "cuda" else _core.multispin_ising_cpu
         kernel(state.words, self.L, self.masks, self.J, self.seed, state.sweeps_done, n_sweeps, self.burn_in,
                self.interval, state.moments, state.accepted, state.series_energy, state.series_magnet, 0,
                num_threads(), SIMD_LEVELS[self.simd])
         state.sweeps_done += n_sweeps
+
+    def moments(self, state: MultispinState) -> np.ndarray:
+        """Per replica ``(G, 4)`` float64: the sums of ``E``, ``E^2``, ``|m|`` and ``m^2`` over the measurements."""
+        B, B2, absM, M2 = state.moments[:, : self.replicas].astype(np.float64)
+        return np.stack([-self.J * B, self.J**2 * B2, absM / self.N, M2 / self.N**2], axis=1)
 
     def spins(self, state: MultispinState) -> np.ndarray:
         """The replicas' configurations ``(G, L, L)`` int8."""
