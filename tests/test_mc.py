@@ -6,7 +6,8 @@ import pytest
 import deepspin
 from deepspin import _core
 from deepspin.mc import enumerate_thermodynamics, ising_torus, run
-from deepspin.mc import metropolis
+from deepspin.mc import acceptance, metropolis
+from deepspin.mc.rules import CompiledRule
 from deepspin.backends.compiled import cuda_status
 
 Z_MAX = 4.0  # agreement within 4 standard errors
@@ -41,7 +42,7 @@ def test_philox_known_answers():
 
 def test_ising_acceptance_table_is_the_metropolis_rule():
     betas = np.array([0.3, 1.0])
-    table = metropolis.ising_thresholds(betas, 1.0)
+    table = acceptance.ising_thresholds(betas, 1.0)
     for t, beta in enumerate(betas):
         for k in range(5):
             p = min(1.0, np.exp(-beta * (4 * k - 8)))
@@ -112,7 +113,7 @@ def test_pair_local_fields_equal_full_recomputation(H):
 def test_pair_energy_change_derivation():
     """dE = -2 J s_a (h_a - M_aa s_a) for one flip, against two full energies (J != 1)."""
     H = deepspin.ScreenedCoulomb(4, J=1.7)
-    M = metropolis.dense_kernel_matrix(H.kernel)
+    M = deepspin.lattice.pair_matrix(H.kernel)
     rng = np.random.default_rng(0)
     s = rng.choice(np.array([-1, 1], dtype=np.int8), size=(1, 4, 4))
     h, e = _core.pair_local_fields_cpu(s, M, H.J, 1)
@@ -186,20 +187,20 @@ def test_reproducible_by_seed_and_thread_count(monkeypatch):
     assert not np.array_equal(first.moments, other_seed.moments)
 
 
-def run_interrupted(monkeypatch, sampler, start_run, at: int = 5) -> None:
-    """Call ``start_run()`` with ``sampler.advance`` raising KeyboardInterrupt on its ``at``-th call."""
-    original, calls = sampler.advance, []
+def run_interrupted(monkeypatch, start_run, at: int = 5) -> None:
+    """Call ``start_run()`` with :func:`deepspin.mc.metropolis.sweep` raising KeyboardInterrupt on its ``at``-th call."""
+    original, calls = metropolis.sweep, []
 
-    def interrupted(self, state, n):
+    def interrupted(state, n):
         calls.append(n)
         if len(calls) == at:
             raise KeyboardInterrupt
-        original(self, state, n)
+        return original(state, n)
 
-    monkeypatch.setattr(sampler, "advance", interrupted)
+    monkeypatch.setattr(metropolis, "sweep", interrupted)
     with pytest.raises(KeyboardInterrupt):
         start_run()
-    monkeypatch.setattr(sampler, "advance", original)
+    monkeypatch.setattr(metropolis, "sweep", original)
 
 
 @pytest.mark.parametrize("H,backend", [(deepspin.Ising(6), "cpu"), (deepspin.ScreenedCoulomb(4), "cpu"),
@@ -210,10 +211,8 @@ def test_checkpoint_resume_is_bit_for_bit(tmp_path, monkeypatch, H, backend, one
         kwargs.update(sweeps=12, burn_in=3)
     reference = run(H, [1.5, 3.0], **kwargs)
     path = tmp_path / "run.ckpt.npz"
-    sampler = {"cpu": metropolis._IsingSampler if isinstance(H, deepspin.Ising) else metropolis._PairSampler,
-               "generic": metropolis._GenericSampler}[backend]
-    monkeypatch.setattr(metropolis, "MIN_CHUNK_ATTEMPTS", 0)  # many small chunks
-    run_interrupted(monkeypatch, sampler, lambda: run(H, [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs))
+    monkeypatch.setattr(CompiledRule, "min_chunk_attempts", 0)  # many small chunks
+    run_interrupted(monkeypatch, lambda: run(H, [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs))
     assert path.exists()
     resumed = run(H, [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs)
     for name in ("moments", "accepted", "configs", "series_energy", "series_magnet"):
@@ -240,8 +239,8 @@ def test_bad_operators_and_parameters():
         run(42, [1.0], L=4)
     with pytest.raises(ValueError, match="needs 'generic'"):
         run(lambda c: H.energy(c), [1.0], L=4, backend="cpu")
-    with pytest.raises(ValueError, match="continuous angles"):
-        run(deepspin.PlanarPotts(4), [1.0])
+    with pytest.raises(ValueError, match="backend .local. needs an operator with .site_energies"):
+        run(deepspin.PlanarPotts(4), [1.0], backend="local")
     for bad in (dict(chains=0), dict(sweeps=0), dict(interval=0), dict(burn_in=-1), dict(seed=-1),
                 dict(backend="gpu"), dict(start="hot"), dict(sweeps=5, interval=6)):
         with pytest.raises(ValueError):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..commands.mc import exact_reference
+from ..mc.exact import exact_reference
 from ..hamiltonians import Ising, hamiltonian
 from ..mc.temperatures import parse_temperatures
 from ..observables import class_to_energy

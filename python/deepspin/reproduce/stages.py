@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import datasets, plots
-from ..commands.mc import exact_reference
+from ..mc.exact import exact_reference
 from ..hamiltonians import Ising, hamiltonian
 from ..io import write_text
 from ..mc import run as mc_run
