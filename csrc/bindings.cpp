@@ -471,7 +471,9 @@ PYBIND11_MODULE(_core, m) {
                       int threads, int simd) {
             if (words.ndim() != 2 || L < 2 || words.shape(0) != int64_t(L) * L)
                 throw std::invalid_argument("words: expected an (L * L, W) uint64 array with L >= 2");
-            const int64_t W = words.shape(1), R = 64 * W, N = int64_t(L) * L;
+            if (accepted.ndim() != 1) throw std::invalid_argument("accepted: expected (replicas,) int64");
+            const int64_t W = words.shape(1), R = accepted.shape(0), N = int64_t(L) * L;
+            if (R > 64 * W || R <= 64 * (W - 1)) throw std::invalid_argument("words: W must be ceil(replicas / 64)");
             uint64_t* w = inout<uint64_t>(words, "words", {N, W});
             int64_t* mom = inout<int64_t>(moments, "moments", {4, R});
             int64_t* acc = inout<int64_t>(accepted, "accepted", {R});
@@ -483,7 +485,7 @@ PYBIND11_MODULE(_core, m) {
             int64_t count = 0;
             if (!series_energy.is_none()) {
                 auto e = series_energy.cast<py::array>(), mg = series_magnet.cast<py::array>();
-                if (e.ndim() != 2) throw std::invalid_argument("series_energy: expected (64 W, count)");
+                if (e.ndim() != 2) throw std::invalid_argument("series_energy: expected (replicas, count)");
                 count = e.shape(1);
                 se = inout<double>(e, "series_energy", {R, count});
                 sm = inout<double>(mg, "series_magnet", {R, count});
@@ -496,14 +498,14 @@ PYBIND11_MODULE(_core, m) {
             const uint64_t* mk = masks.data();
             py::gil_scoped_release release;
             if (!cuda) {
-                multispin_ising_cpu(w, W, L, mk, J, plan, MultispinOut{mom, acc, se, sm, series_first, count},
+                multispin_ising_cpu(w, W, L, mk, J, plan, MultispinOut{R, mom, acc, se, sm, series_first, count},
                                     threads, simd);
                 return;
             }
             DeviceArray dw(w, sizeof(uint64_t) * N * W), dm(mk, sizeof(uint64_t) * 2 * kMultispinBits * W),
                 dmom(mom, sizeof(int64_t) * 4 * R), dacc(acc, sizeof(int64_t) * R),
                 dse(se, sizeof(double) * R * count), dsm(sm, sizeof(double) * R * count);
-            const MultispinOut dout{dmom.get<int64_t>(), dacc.get<int64_t>(), se ? dse.get<double>() : nullptr,
+            const MultispinOut dout{R, dmom.get<int64_t>(), dacc.get<int64_t>(), se ? dse.get<double>() : nullptr,
                                     sm ? dsm.get<double>() : nullptr, series_first, count};
             multispin_ising_cuda(dw.get<uint64_t>(), W, L, dm.get<uint64_t>(), J, plan, dout, 0);
             cuda_copy_to_host(w, dw.get<void>(), sizeof(uint64_t) * N * W);

@@ -39,9 +39,10 @@
 //
 // Measurements after sweep number `done` (1-based) when done > burn_in and (done - burn_in) % interval
 // == 0, per replica g: the bond sum B = sum s s' = 2N - 2 * (anti-aligned bonds), E = -J B, and
-// M = N - 2 * (down spins), counted from the words by 64x64 bit transposes. Exact integer sums:
-// moments[k * 64 W + g] += B, B^2, |M|, M^2 for k = 0..3; series (when not null) E and M / N at
-// [g * series_count + q - series_first] for measurement q (0-based). accepted[g] += accepted flips.
+// M = N - 2 * (down spins), counted from the words by 64x64 bit transposes. Exact integer sums, for
+// the replicas g < replicas (MultispinOut): moments[k * replicas + g] += B, B^2, |M|, M^2 for
+// k = 0..3; series (when not null) E and M / N at [g * series_count + q - series_first] for
+// measurement q (0-based); accepted[g] += accepted flips.
 #pragma once
 #include <cstdint>
 
@@ -75,14 +76,22 @@ struct MultispinPlan {
     int64_t interval;
 };
 
+// Per-replica outputs of the first `replicas` replicas (<= 64 W; the lanes past them run unrecorded).
 struct MultispinOut {
-    int64_t* moments;  // (4, 64 W)
-    int64_t* accepted;  // (64 W,)
-    double* series_energy;  // (64 W, series_count) or null
+    int64_t replicas;
+    int64_t* moments;       // (4, replicas)
+    int64_t* accepted;      // (replicas,)
+    double* series_energy;  // (replicas, series_count) or null
     double* series_magnet;
     int64_t series_first;
     int64_t series_count;
 };
+
+// Replicas of word w that are recorded: 64, or fewer in the last word.
+DS_MSI int recorded_lanes(int64_t w, int64_t replicas) {
+    const int64_t left = replicas - 64 * w;
+    return left <= 0 ? 0 : (left >= 64 ? 64 : static_cast<int>(left));
+}
 
 DS_MSI bool multispin_is_measurement(int64_t done, int64_t burn_in, int64_t interval) {
     return done > burn_in && (done - burn_in) % interval == 0;
@@ -144,13 +153,14 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
         }
         add_bit_counts<V>(m, anti);
     }
-    const int64_t R = 64 * W, q = (done - plan.burn_in) / plan.interval - 1;
+    const int64_t R = out.replicas, q = (done - plan.burn_in) / plan.interval - 1;
     const bool series = out.series_energy != nullptr && q >= out.series_first &&
                         q < out.series_first + out.series_count;
     for (int l = 0; l < V; ++l) {
         const int64_t g0 = 64 * (w0 + l);
+        const int lanes = recorded_lanes(w0 + l, R);
         DS_SIMD_LOOP
-        for (int r = 0; r < 64; ++r) {
+        for (int r = 0; r < lanes; ++r) {
             const int64_t bonds = 2 * N - 2 * anti[l][r], M = N - 2 * down[l][r];
             out.moments[g0 + r] += bonds;
             out.moments[R + g0 + r] += bonds * bonds;
@@ -158,7 +168,7 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
             out.moments[3 * R + g0 + r] += M * M;
         }
         if (series)
-            for (int r = 0; r < 64; ++r) {
+            for (int r = 0; r < lanes; ++r) {
                 const int64_t at = (g0 + r) * out.series_count + q - out.series_first;
                 out.series_energy[at] = -J * static_cast<double>(2 * N - 2 * anti[l][r]);
                 out.series_magnet[at] = static_cast<double>(N - 2 * down[l][r]) / N;
@@ -265,9 +275,10 @@ struct AcceptCounter {
             }
         }
     }
-    DS_MSI void flush(int64_t w0, int64_t* accepted) {
+    DS_MSI void flush(int64_t w0, int64_t replicas, int64_t* accepted) {
         for (int l = 0; l < V; ++l) {
-            for (int r = 0; r < 64; ++r) {
+            const int lanes = recorded_lanes(w0 + l, replicas);
+            for (int r = 0; r < lanes; ++r) {
                 int64_t count = 0;
                 for (int p = 0; p < 8; ++p) count |= static_cast<int64_t>((plane[p][l] >> r) & 1u) << p;
                 accepted[64 * (w0 + l) + r] += count;
@@ -327,12 +338,12 @@ DS_MSI void multispin_block(uint64_t* words, int64_t W, int L, int64_t w0, const
                             e3, e4, undecided, accept);
             for (int l = 0; l < V; ++l) s[l] ^= accept[l];  // still undecided: U = thr, rejected
             counter.add(accept);
-            if (++counter.pending == 255) counter.flush(w0, out.accepted);
+            if (++counter.pending == 255) counter.flush(w0, out.replicas, out.accepted);
         }
         if (multispin_is_measurement(sweep + 1, plan.burn_in, plan.interval))
             multispin_measure<V>(base, W, L, w0, J, sweep + 1, plan, out);
     }
-    counter.flush(w0, out.accepted);
+    counter.flush(w0, out.replicas, out.accepted);
 }
 
 // ---- entry points (host pointers for _cpu, device pointers for _cuda) ----

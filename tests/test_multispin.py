@@ -15,6 +15,7 @@ from deepspin import _core
 from deepspin.backends.compiled import cuda_status
 from deepspin.mc import enumerate_thermodynamics, ising_torus
 from deepspin.mc import multispin as ms
+from deepspin.mc.acceptance import initial_configurations
 from deepspin.mc.observables import thermodynamics
 
 SWEEP_STREAM, SITE_STREAM = 0x4D530001, 0x4D530003
@@ -24,10 +25,17 @@ def engine(L, J, temperatures, chains, seed=5, **kw):
     return ms.MultispinEngine(L, J, np.repeat(1.0 / np.asarray(temperatures, float), chains), seed, **kw)
 
 
-def run_arrays(L=5, J=1.0, chains=1200, sweeps=7, start="random", series=True, simd=None, seed=3):
+def start(eng, how="random", series=0):
+    """A state at sweep 0: random configurations (the runs' initial streams) or all +1."""
+    G, L = eng.replicas, eng.L
+    spins = initial_configurations(eng.seed + 1, G, L) if how == "random" else np.ones((G, L, L), np.int8)
+    return eng.start(spins, series=series)
+
+
+def run_arrays(L=5, J=1.0, chains=1200, sweeps=7, how="random", series=True, simd=None, seed=3):
     """Final words, moments, accepted and series of a small run that exercises SIMD blocks and tails."""
     eng = engine(L, J, [1.7, 2.4, 4.0], chains // 3, seed=seed, burn_in=2, interval=2, simd=simd)
-    state = eng.start(start, series=3 if series else 0)
+    state = start(eng, how, series=3 if series else 0)
     eng.advance(state, sweeps)
     return state
 
@@ -101,11 +109,10 @@ def reference_run(spins0, L, J, betas, seed, sweeps):
 def test_kernel_follows_the_documented_protocol(L, J):
     temperatures, chains = np.array([1.2, 2.0, 3.3]), 40  # 120 replicas: two words, mixed temperatures
     betas = np.repeat(1.0 / temperatures, chains)
-    spins0 = ms.unpack_spins(ms.random_words(11, 2, L * L), 120, L)
+    spins0 = initial_configurations(11, 120, L)
     expected_spins, expected_e, expected_acc = reference_run(spins0, L, J, betas, seed=99, sweeps=3)
     eng = ms.MultispinEngine(L, J, betas, 99)
-    state = eng.start("ordered")
-    state.words[:] = ms.pack_spins(spins0)
+    state = eng.start(spins0)
     eng.advance(state, 3)
     np.testing.assert_array_equal(eng.spins(state), expected_spins)
     np.testing.assert_array_equal(state.accepted[:120], expected_acc)
@@ -140,7 +147,7 @@ def test_every_simd_level_is_bit_identical_to_scalar(level, monkeypatch):
 
 def test_chunked_sweeps_equal_one_call():
     eng = engine(6, 1.0, [2.0, 2.6], 100, burn_in=3, interval=2)
-    whole, parts = eng.start("random", series=4), eng.start("random", series=4)
+    whole, parts = start(eng, series=4), start(eng, series=4)
     eng.advance(whole, 11)
     for n in (1, 4, 6):  # 255-update flushes of the acceptance counter fall inside calls
         eng.advance(parts, n)
@@ -165,8 +172,8 @@ def test_antiferromagnet_is_the_sublattice_flipped_ferromagnet(L):
     stagger = np.where(np.add.outer(np.arange(L), np.arange(L)) % 2, -1, 1).astype(np.int8)
     temperatures, chains = [1.5, 3.0], 96
     afm, fm = engine(L, -1.0, temperatures, chains, seed=8), engine(L, 1.0, temperatures, chains, seed=8)
-    sa, sf = afm.start("random"), fm.start("ordered")
-    sf.words[:] = ms.pack_spins(afm.spins(sa) * stagger)
+    sa = start(afm)
+    sf = fm.start(afm.spins(sa) * stagger)
     afm.advance(sa, 20)
     fm.advance(sf, 20)
     np.testing.assert_array_equal(afm.spins(sa), fm.spins(sf) * stagger)
@@ -201,14 +208,14 @@ def chi_square_p(observed, expected_p):
 
 @pytest.mark.parametrize("J, T", [(1.0, 2.0), (1.0, 3.5), (-1.0, 1.5)])
 def test_3x3_configurations_follow_boltzmann(J, T):
-    """Chi-square of all 512 configurations of 128 replicas, sampled every 4 sweeps (odd L, frustrated for J < 0)."""
+    """Chi-square of all 512 configurations: 128 replicas sampled every 4 sweeps (odd L, frustrated for J < 0)."""
     p, _ = exact_3x3(J, T)
     eng = engine(3, J, [T], 128, seed=21)
-    state = eng.start("random")
+    state = start(eng)
     eng.advance(state, 50)
     counts = np.zeros(512)
     weights = 1 << np.arange(8, -1, -1)
-    for _ in range(600):
+    for _ in range(400):
         eng.advance(state, 4)
         index = ((eng.spins(state).reshape(128, 9) < 0) * weights).sum(axis=1)
         counts += np.bincount(index, minlength=512)
@@ -222,7 +229,7 @@ def test_3x3_energy_distribution_of_every_replica():
     levels = np.unique(energy)
     p_level = np.array([p[energy == e].sum() for e in levels])
     eng = engine(3, J, [T], 128, seed=4, burn_in=50, interval=3)
-    state = eng.start("random", series=1500)
+    state = start(eng, series=1500)
     eng.advance(state, 50 + 3 * 1500)
     series = state.series_energy[:128]
     counts = (series[:, :, None] == levels).sum(axis=1)  # (replicas, levels)
@@ -240,7 +247,7 @@ def test_3x3_energy_distribution_of_every_replica():
 def test_replica_energies_are_uncorrelated():
     """Pairwise correlation of the replicas' energy series: lanes of one word and different words alike."""
     eng = engine(8, 1.0, [3.5], 128, seed=13, burn_in=100, interval=2)
-    state = eng.start("random", series=1500)
+    state = start(eng, series=1500)
     eng.advance(state, 100 + 2 * 1500)
     corr = np.corrcoef(state.series_energy[:128])
     off = corr[~np.eye(128, dtype=bool)]
@@ -261,7 +268,7 @@ def test_thermodynamics_match_exact_values(L, J):
     T = np.array([1.5, 2.3, 3.5])
     chains, burn_in, sweeps = 128, (200 if L < 16 else 1000), (4000 if L < 16 else 3000)
     eng = engine(L, J, T, chains, seed=17, burn_in=burn_in)
-    state = eng.start("ordered" if J > 0 else "random")
+    state = start(eng, "ordered" if J > 0 else "random")
     eng.advance(state, burn_in + sweeps)
     obs = thermodynamics(eng.moments(state).reshape(3, chains, 4), sweeps, T, L * L)
     exact = enumerate_thermodynamics(deepspin.Ising(L, J=J), T) if L == 4 else ising_torus(L, T, J=J)
@@ -273,7 +280,7 @@ def test_thermodynamics_match_exact_values(L, J):
 
 def test_moments_match_the_series():
     eng = engine(4, -0.5, [2.3], 64, burn_in=5)
-    state = eng.start("random", series=20)
+    state = start(eng, series=20)
     eng.advance(state, 25)
     moments = eng.moments(state)
     np.testing.assert_allclose(moments[:, 0], state.series_energy[:64].sum(axis=1), rtol=1e-12)
@@ -291,8 +298,8 @@ def test_moments_match_the_series():
 def test_bad_input_is_rejected(monkeypatch):
     with pytest.raises(ValueError, match="betas must be"):
         ms.MultispinEngine(4, 1.0, [np.nan], 0)
-    with pytest.raises(ValueError, match="start must be"):
-        engine(4, 1.0, [2.0], 64).start("hot")
+    with pytest.raises(ValueError, match="spins must have shape"):
+        engine(4, 1.0, [2.0], 64).start(np.ones((64, 5, 5), np.int8))
     with pytest.raises(ValueError, match="device must be"):
         engine(4, 1.0, [2.0], 64, device="tpu")
     monkeypatch.setenv("DEEPSPIN_SIMD", "sse9")
@@ -309,8 +316,96 @@ def test_bad_input_is_rejected(monkeypatch):
 def test_cuda_equals_cpu_bit_for_bit(L):
     def final(device):
         eng = engine(L, 1.0, [1.7, 2.4, 4.0], 400, seed=3, burn_in=2, interval=2, device=device)
-        state = eng.start("random", series=5)
+        state = start(eng, series=5)
         eng.advance(state, 12)
         return state
 
     assert_same_state(final("cuda"), final("cpu"))
+
+
+# ---- the Monte Carlo core: rule selection, run(), checkpoints, CLI -----------------------------------
+
+
+def test_auto_chooses_multispin_from_64_chains_and_records_it():
+    from deepspin.mc import run
+
+    result = run(deepspin.Ising(4), [2.0, 3.0], chains=64, sweeps=20, seed=1)
+    assert (result.rule, result.backend) == ("multispin", "cpu" if not cuda_status()[0] else "cuda")
+    assert result.moments.shape == (2, 64, 4)
+    assert run(deepspin.Ising(4), [2.0], chains=63, sweeps=20).rule == "ising"
+    assert run(deepspin.Ising(4), [2.0], chains=64, sweeps=20, backend="cpu").rule == "ising"
+    assert run(deepspin.ScreenedCoulomb(4), [2.0], chains=64, sweeps=2).rule != "multispin"
+
+
+def test_run_with_backend_multispin_is_the_engine_from_the_runs_initial_configurations():
+    from deepspin.mc import run
+
+    T, chains, L = np.array([1.8, 2.9]), 70, 6
+    result = run(deepspin.Ising(L, J=-1.0), T, chains=chains, sweeps=30, burn_in=10, interval=3, seed=12,
+                 backend="multispin", timeseries=True)
+    assert result.rule == "multispin" and result.start == "random"
+    eng = ms.MultispinEngine(L, -1.0, np.repeat(1 / T, chains), 12, burn_in=10, interval=3)
+    state = eng.start(initial_configurations(12, 2 * chains, L), series=10)
+    eng.advance(state, 40)
+    np.testing.assert_array_equal(result.configs.reshape(-1, L, L), eng.spins(state))
+    np.testing.assert_array_equal(result.moments.reshape(-1, 4), eng.moments(state))
+    np.testing.assert_array_equal(result.accepted.ravel(), state.accepted)
+    np.testing.assert_array_equal(result.series_energy.reshape(-1, 10), state.series_energy)
+    assert np.isfinite(result.records()[0]["C_per_site"])
+
+
+def test_backend_multispin_rejects_other_models():
+    from deepspin.mc import run
+
+    with pytest.raises(ValueError, match="backend 'multispin' cannot run"):
+        run(deepspin.ScreenedCoulomb(4), [2.0], chains=64, sweeps=2, backend="multispin")
+
+
+KILLED_RUN = """
+import sys
+import deepspin
+from deepspin.mc import run
+from deepspin.mc.rules.multispin import MultispinFlip
+MultispinFlip.min_chunk_attempts = 0  # about 100 kernel calls, a checkpoint after each
+run(deepspin.Ising(8), [2.0, 2.5], chains=128, sweeps=3000, burn_in=200, seed=4, checkpoint=sys.argv[1],
+    checkpoint_every=0.0, backend="multispin")
+"""
+
+
+def test_kill_minus_9_then_resume_is_bit_for_bit(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from deepspin.mc import run
+
+    kwargs = dict(chains=128, sweeps=3000, burn_in=200, seed=4, backend="multispin")
+    reference = run(deepspin.Ising(8), [2.0, 2.5], **kwargs)
+    path = tmp_path / "ckpt.npz"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(path)])
+    deadline = time.monotonic() + 60
+    while not path.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL, "the run finished before it was killed"
+    from deepspin.mc import checkpoint as ckpt
+
+    assert 0 < int(ckpt.load(path)[1]["sweeps_done"]) < 3200  # killed part-way, after a checkpoint
+    resumed = run(deepspin.Ising(8), [2.0, 2.5], checkpoint=path, **kwargs)
+    for name in ("configs", "moments", "accepted"):
+        np.testing.assert_array_equal(getattr(resumed, name), getattr(reference, name), err_msg=name)
+
+
+def test_cli_backend_multispin(tmp_path, capsys):
+    from deepspin.cli import main
+
+    out = tmp_path / "run.json"
+    assert main(["mc", "--hamiltonian", "ising", "--L", "8", "--T", "2.3", "--chains", "64", "--sweeps", "400",
+                 "--backend", "multispin", "-o", str(out), "--no-progress"]) == 0
+    assert "multispin rule on" in capsys.readouterr().err
+    record = __import__("json").loads(out.read_text())[0]
+    exact = ising_torus(8, [2.3])
+    assert abs(record["E_per_site"] - exact["E_per_site"][0]) < 4 * record["E_per_site_err"]

@@ -3,8 +3,10 @@
 Replica ``g`` (the run's chain index, ``g = t * chains + c`` at temperature ``T_t``) is bit ``g % 64``
 of the words of word-column ``w = g // 64``: ``words[a, w]`` (shape ``(N, W)``, ``W = ceil(G / 64)``)
 has bit ``r`` set iff spin ``a`` (``a = row * L + col``) of replica ``64 w + r`` is ``-1``. A sweep
-updates the sites in row-major order, each update being bitwise logic on whole words
-(``csrc/multispin.hpp``):
+is ``N`` attempts at random sites, the same site sequence for every replica (drawn from the seed,
+independently of the state; a fixed sweep order is not ergodic with Metropolis, which flips every
+visited spin with ``dE <= 0``: row-major sweeps reach only 504 of the 512 3x3 configurations).
+Each attempt is bitwise logic on whole words (``csrc/multispin.hpp``):
 
 - ``bad_b = s ^ n_b ^ flip`` for the four neighbours ``n_b`` (``flip`` all ones for ``J >= 0``: a set
   bit means an aligned neighbour; zero for ``J < 0``: an anti-aligned one); their count
@@ -14,10 +16,11 @@ updates the sites in row-major order, each update being bitwise logic on whole w
   with one Philox random word per bit until every replica has decided (at most 32 words). So the
   acceptance probability is exactly ``thr_c / 2^32``, within ``2^-32`` of ``min(1, exp(-beta dE))``.
 
-The Philox streams are keyed by the seed and counted by (word, sweep, site, bit), so a run is
+The Philox streams are keyed by the seed and counted by (word, sweep, attempt, bit), so a run is
 reproducible bit for bit from its seed, whatever the thread count, SIMD level
 (``DEEPSPIN_SIMD=scalar|avx2|avx512``, default the best this CPU has) or device (CPU and CUDA give
-the same words). Replicas sharing a word are independent: every bit of every random word is.
+the same words). Replicas share the site sequence and nothing else: every bit of every random word
+is independent, so is every replica's acceptance.
 
 Per replica the measurements are ``E``, ``E^2``, ``|m|`` and ``m^2``, counted from the words by bit
 transposes at every measured sweep and summed exactly as integers (the bond sum ``B = sum s s'``,
@@ -36,8 +39,6 @@ from ..errors import BackendUnavailableError
 
 #: SIMD levels of the CPU kernel, as ``DEEPSPIN_SIMD`` names them, and their kernel codes.
 SIMD_LEVELS = {"scalar": 0, "avx2": 1, "avx512": 2}
-#: Philox purpose word of the random initial words (the sweep streams use 0x4D530001, in C++).
-INITIAL_STREAM = 0x4D530002
 #: ``deepspin.mc.run`` picks this backend by itself for Ising runs with at least this many chains.
 AUTO_MIN_CHAINS = 64
 #: Bits per random threshold (and most random words per decision).
@@ -116,37 +117,21 @@ def unpack_spins(words: np.ndarray, replicas: int, L: int) -> np.ndarray:
     return (1 - 2 * down.astype(np.int8)).reshape(replicas, L, L)
 
 
-def random_words(seed: int, W: int, N: int) -> np.ndarray:
-    """Random initial words ``(N, W)``: word ``a`` of column ``w`` is 64-bit word ``a`` of the Philox
-    stream ``(seed, w, INITIAL_STREAM)`` (``out[2i] | out[2i + 1] << 32``), every spin +1/-1 with probability 1/2."""
-    blocks = -(-N // 2)
-    raw = _core.philox_words(seed, np.arange(W, dtype=np.int64), INITIAL_STREAM, 0, blocks).astype(np.uint64)
-    words = raw[:, 0::2] | (raw[:, 1::2] << np.uint64(32))  # (W, 2 * blocks)
-    return np.ascontiguousarray(words[:, :N].T)
-
-
 @dataclasses.dataclass
 class MultispinState:
-    """Everything that evolves in a multispin run (per-replica arrays cover all ``64 W`` lanes)."""
+    """Everything that evolves in a multispin run; per-replica arrays cover the ``G`` replicas.
+
+    ``words`` ``(N, W)`` uint64; ``moments`` ``(4, G)`` int64, the exact sums of ``B``, ``B^2``,
+    ``|M|`` and ``M^2`` (bond sum ``B = sum s s'``, ``E = -J B``; ``M = sum s``); ``accepted`` ``(G,)``;
+    ``series_energy``/``series_magnet`` ``(G, count)`` float64 or None.
+    """
 
     sweeps_done: int
-    words: np.ndarray  # (N, W) uint64
-    moments: np.ndarray  # (4, 64 W) int64: sums of B, B^2, |M|, M^2 per replica (bond sum B, M = sum s)
-    accepted: np.ndarray  # (64 W,) int64
-    series_energy: np.ndarray | None = None  # (64 W, measurements) float64
+    words: np.ndarray
+    moments: np.ndarray
+    accepted: np.ndarray
+    series_energy: np.ndarray | None = None
     series_magnet: np.ndarray | None = None
-
-    def arrays(self) -> dict:
-        """Name -> array (``sweeps_done`` as a 0-d int64), for checkpoints."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        fields["sweeps_done"] = np.array(self.sweeps_done, dtype=np.int64)
-        return fields
-
-    @classmethod
-    def from_arrays(cls, arrays: dict) -> "MultispinState":
-        values = {f.name: arrays.get(f.name) for f in dataclasses.fields(cls)}
-        values["sweeps_done"] = int(values["sweeps_done"])
-        return cls(**values)
 
 
 class MultispinEngine:
@@ -166,8 +151,8 @@ class MultispinEngine:
         betas = np.asarray(betas, dtype=np.float64)
         if betas.ndim != 1 or betas.size == 0 or not np.all(np.isfinite(betas)) or np.any(betas < 0):
             raise ValueError(f"betas must be a non-empty 1-D array of finite values >= 0, got {betas!r}")
-        if betas.size >= 64 * 2**32:
-            raise ValueError(f"{betas.size} replicas exceed the 2^38 that 2^32 Philox word indices hold")
+        if betas.size > 64 * 2**32:
+            raise ValueError(f"{betas.size} replicas exceed the 64 x 2^32 that 32-bit Philox word indices hold")
         self.L, self.J, self.seed = int(L), float(J), int(seed)
         self.replicas = betas.size
         self.W = word_count(self.replicas)
@@ -180,18 +165,14 @@ class MultispinEngine:
     def N(self) -> int:
         return self.L * self.L
 
-    def start(self, start: str, series: int = 0) -> MultispinState:
-        """Initial state: ``start`` is ``"ordered"`` (all +1) or ``"random"``; ``series`` measurements kept."""
-        if start == "ordered":
-            words = np.zeros((self.N, self.W), dtype=np.uint64)
-        elif start == "random":
-            words = random_words(self.seed, self.W, self.N)
-        else:
-            raise ValueError(f"start must be 'ordered' or 'random', got {start!r}")
-        R = 64 * self.W
-        kept = dict(series_energy=np.zeros((R, series)), series_magnet=np.zeros((R, series))) if series else {}
-        return MultispinState(sweeps_done=0, words=words, moments=np.zeros((4, R), dtype=np.int64),
-                              accepted=np.zeros(R, dtype=np.int64), **kept)
+    def start(self, spins: np.ndarray, series: int = 0) -> MultispinState:
+        """The state at sweep 0 from ``(G, L, L)`` +1/-1 ``spins``, keeping ``series`` measurements of ``E`` and ``m``."""
+        if spins.shape != (self.replicas, self.L, self.L):
+            raise ValueError(f"spins must have shape {(self.replicas, self.L, self.L)}, got {spins.shape}")
+        G = self.replicas
+        kept = dict(series_energy=np.zeros((G, series)), series_magnet=np.zeros((G, series))) if series else {}
+        return MultispinState(sweeps_done=0, words=pack_spins(spins), moments=np.zeros((4, G), dtype=np.int64),
+                              accepted=np.zeros(G, dtype=np.int64), **kept)
 
     def advance(self, state: MultispinState, n_sweeps: int) -> None:
         """Advance every replica by ``n_sweeps`` sweeps in place, measuring as planned."""
@@ -208,7 +189,7 @@ class MultispinEngine:
 
     def moments(self, state: MultispinState) -> np.ndarray:
         """Per replica ``(G, 4)`` float64: the sums of ``E``, ``E^2``, ``|m|`` and ``m^2`` over the measurements."""
-        B, B2, absM, M2 = state.moments[:, : self.replicas].astype(np.float64)
+        B, B2, absM, M2 = state.moments.astype(np.float64)
         return np.stack([-self.J * B, self.J**2 * B2, absM / self.N, M2 / self.N**2], axis=1)
 
     def spins(self, state: MultispinState) -> np.ndarray:
