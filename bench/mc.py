@@ -6,6 +6,11 @@
     python bench/mc.py --device gpu --out DIR   # cuda only (with a 16x larger ensemble and the
                                                 # paper-size run), as bench/gpu_check.sh calls it
 
+Multispin rows (the ``multispin`` rule, 64 replicas per word) follow the Ising rows of the same
+device in the same run, with their speed-up over them; on the CPU also one row per SIMD level
+(``DEEPSPIN_SIMD``) and, with ``--paper``, the paper-size phase diagram; on CUDA larger ensembles
+(a word per thread: 400 x 50 chains are only 313 threads) and flips/ns.
+
 Each case is an end-to-end ``run()`` (initial state, sweeps, estimators) at L = 8 with 400 chains
 x 50 temperatures (T = 0.5 .. 5); the rate is attempts (chains x temperatures x N x sweeps) over the
 median wall time, and over this process's CPU time (which a busy shared machine does not inflate).
@@ -56,6 +61,38 @@ def potts_rows(backends, repeats) -> list[dict]:
             for backend in backends]
 
 
+def multispin_rows(backends, rows, repeats, paper) -> list[dict]:
+    """Multispin Ising at L = 8 beside the Ising rule's row of the same device (``rows``), same ensemble."""
+    from deepspin.mc.multispin import supported_simd
+
+    ising, out = deepspin.Ising(L), []
+    for device in backends:
+        base = next(r for r in rows if r["case"] == "ising L=8" and r["backend"] == device)
+        backend = f"multispin-{device}"
+        sized = [(1, 20_000 if device == "cuda" else 1000)]
+        if device == "cuda":
+            sized += [(16, 2000), (256, 200)]
+        for factor, sweeps in sized:
+            name = "ising L=8 multispin" + (f", {factor}x chains" if factor > 1 else "")
+            row = case(name, ising, backend, sweeps, repeats, chains=factor * CHAINS)
+            row.update(speedup_vs_ising_rule=row["attempts_per_s"] / base["attempts_per_s"],
+                       flips_per_ns=row["attempts_per_s"] / 1e9)
+            out.append(row)
+        if device == "cpu":
+            level = os.environ.get("DEEPSPIN_SIMD")
+            for simd in supported_simd():
+                os.environ["DEEPSPIN_SIMD"] = simd
+                out.append({**case(f"ising L=8 multispin, DEEPSPIN_SIMD={simd}", ising, backend, 300, 1),
+                            "simd": simd})
+            if level is None:
+                os.environ.pop("DEEPSPIN_SIMD")
+            else:
+                os.environ["DEEPSPIN_SIMD"] = level
+        if paper or device == "cuda":
+            out.append(paper_phase_diagram(backend))
+    return out
+
+
 def paper_phase_diagram(backend: str) -> dict:
     """The full phase diagram of Figs. 7-8: 8x8 Ising, 400 chains, 46 temperatures, 10^4 sweeps."""
     temperatures = np.round(np.arange(46) * 0.1 + 0.5, 12)
@@ -93,6 +130,7 @@ def main() -> int:
         rows.append(case("screened-coulomb L=8 (local fields)", coulomb, backend, 200 if big else 10, args.repeats))
         if big:  # a GPU needs more chains than 400 x 50 to fill its cores
             rows.append(case("ising L=8, 16x chains", ising, backend, 500, args.repeats, chains=16 * CHAINS))
+    rows += multispin_rows(backends, rows, args.repeats, args.paper)
     rows += potts_rows(backends, args.repeats)
     # The generic path: one batched operator call (20,000 configurations) per attempted flip.
     rows.append(case("ising L=8, exact engine as operator", ising, "generic", 1, 1))

@@ -131,27 +131,49 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
     for (int l = 0; l < V; ++l)
         for (int r = 0; r < 64; ++r) down[l][r] = anti[l][r] = 0;
     uint64_t m[64][V];
-    for (int first = 0; first < N; first += 64) {  // down spins: the site words
+    if (N <= 64) {
+        // One transpose gives every replica's configuration as an N-bit word x (bit a: site a down);
+        // its right and lower neighbours' words are shifts of x, so both bond counts are popcounts.
         for (int i = 0; i < 64; ++i) {
-            const uint64_t* site = s + static_cast<int64_t>(first + i) * W;
+            const uint64_t* site = s + static_cast<int64_t>(i) * W;
             DS_SIMD_LOOP
-            for (int l = 0; l < V; ++l) m[i][l] = first + i < N ? site[l] : 0;
+            for (int l = 0; l < V; ++l) m[i][l] = i < N ? site[l] : 0;
         }
-        add_bit_counts<V>(m, down);
-    }
-    for (int first = 0; first < 2 * N; first += 64) {  // anti-aligned bonds: 2a to the right, 2a + 1 below
-        for (int i = 0; i < 64; i += 2) {
-            const int a = (first + i) >> 1, row = a / L, col = a - row * L;
-            const uint64_t* site = s + static_cast<int64_t>(a) * W;
-            const uint64_t* right = s + static_cast<int64_t>(col == L - 1 ? a - col : a + 1) * W;
-            const uint64_t* below = s + static_cast<int64_t>(row == L - 1 ? col : a + L) * W;
-            DS_SIMD_LOOP
-            for (int l = 0; l < V; ++l) {
-                m[i][l] = a < N ? site[l] ^ right[l] : 0;
-                m[i + 1][l] = a < N ? site[l] ^ below[l] : 0;
+        transpose64_lanes<V>(m);
+        uint64_t last_col = 0;  // the bits of column L - 1
+        for (int row = 0; row < L; ++row) last_col |= uint64_t(1) << (row * L + L - 1);
+        const uint64_t all = N == 64 ? ~uint64_t(0) : (uint64_t(1) << N) - 1;
+        for (int l = 0; l < V; ++l)
+            for (int r = 0; r < 64; ++r) {
+                const uint64_t x = m[r][l];
+                const uint64_t right = ((x >> 1) & ~last_col) | ((x << (L - 1)) & last_col);
+                const uint64_t below = ((x >> L) | (x << (N - L))) & all;
+                down[l][r] = popcount64(x);
+                anti[l][r] = popcount64(x ^ right) + popcount64(x ^ below);
             }
+    } else {
+        for (int first = 0; first < N; first += 64) {  // down spins: the site words
+            for (int i = 0; i < 64; ++i) {
+                const uint64_t* site = s + static_cast<int64_t>(first + i) * W;
+                DS_SIMD_LOOP
+                for (int l = 0; l < V; ++l) m[i][l] = first + i < N ? site[l] : 0;
+            }
+            add_bit_counts<V>(m, down);
         }
-        add_bit_counts<V>(m, anti);
+        for (int first = 0; first < 2 * N; first += 64) {  // anti-aligned bonds: 2a to the right, 2a + 1 below
+            for (int i = 0; i < 64; i += 2) {
+                const int a = (first + i) >> 1, row = a / L, col = a - row * L;
+                const uint64_t* site = s + static_cast<int64_t>(a) * W;
+                const uint64_t* right = s + static_cast<int64_t>(col == L - 1 ? a - col : a + 1) * W;
+                const uint64_t* below = s + static_cast<int64_t>(row == L - 1 ? col : a + L) * W;
+                DS_SIMD_LOOP
+                for (int l = 0; l < V; ++l) {
+                    m[i][l] = a < N ? site[l] ^ right[l] : 0;
+                    m[i + 1][l] = a < N ? site[l] ^ below[l] : 0;
+                }
+            }
+            add_bit_counts<V>(m, anti);
+        }
     }
     const int64_t R = out.replicas, q = (done - plan.burn_in) / plan.interval - 1;
     const bool series = out.series_energy != nullptr && q >= out.series_first &&

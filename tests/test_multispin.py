@@ -278,8 +278,9 @@ def test_thermodynamics_match_exact_values(L, J):
         assert np.all(np.abs(z) < 4), (key, z)
 
 
-def test_moments_match_the_series():
-    eng = engine(4, -0.5, [2.3], 64, burn_in=5)
+@pytest.mark.parametrize("L", [4, 9])  # N <= 64: one transpose and shifts; N > 64: bond words
+def test_moments_match_the_series(L):
+    eng = engine(L, -0.5, [2.3], 64, burn_in=5)
     state = start(eng, series=20)
     eng.advance(state, 25)
     moments = eng.moments(state)
@@ -289,7 +290,7 @@ def test_moments_match_the_series():
     np.testing.assert_allclose(moments[:, 3], (state.series_magnet[:64] ** 2).sum(axis=1), rtol=1e-12)
     final = eng.spins(state)
     np.testing.assert_array_equal(state.series_magnet[:64, -1], final.mean(axis=(1, 2)))
-    np.testing.assert_array_equal(state.series_energy[:64, -1], deepspin.Ising(4, J=-0.5).energy(final, backend="numpy"))
+    np.testing.assert_array_equal(state.series_energy[:64, -1], deepspin.Ising(L, J=-0.5).energy(final, backend="numpy"))
 
 
 # ---- errors ------------------------------------------------------------------------------------------

@@ -86,10 +86,9 @@ def acceptance_masks(thresholds: np.ndarray) -> np.ndarray:
     """
     G = thresholds.shape[0]
     W = word_count(G)
-    padded = np.zeros((64 * W, 2), dtype=np.uint64)
-    padded[:G] = thresholds
-    shifts = np.uint64(THRESHOLD_BITS - 1) - np.arange(THRESHOLD_BITS, dtype=np.uint64)
-    bits = (padded.T[:, None, :] >> shifts[None, :, None]) & np.uint64(1)  # (2, 32, 64 W)
+    bits = np.zeros((2, THRESHOLD_BITS, 64 * W), dtype=np.uint8)
+    big_endian = np.ascontiguousarray(thresholds.astype(">u4")).view(np.uint8).reshape(G, 2, 4)
+    bits[:, :, :G] = np.unpackbits(big_endian, axis=-1).transpose(1, 2, 0)  # most significant bit first
     return _pack_lanes(bits.reshape(2 * THRESHOLD_BITS, W, 64).astype(bool))
 
 

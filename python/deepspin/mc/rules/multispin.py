@@ -1,6 +1,7 @@
 """Multispin-coded single flips of nearest-neighbour Ising spins, 64 replicas per word (:mod:`deepspin.mc.multispin`).
 
-Backend ``"multispin"`` asks for it (on CUDA when our kernels can run, else the CPU); ``"auto"``
+Backend ``"multispin"`` asks for it (on CUDA when our kernels can run, else the CPU;
+``"multispin-cpu"`` and ``"multispin-cuda"`` name the device); ``"auto"``
 chooses it over the one-chain-per-thread Ising rule when there are at least
 :data:`~deepspin.mc.multispin.AUTO_MIN_CHAINS` chains per temperature. The result records it as
 ``rule="multispin"`` with the device as ``backend``. The rule's cache holds the packed words and the
@@ -23,13 +24,18 @@ def bond_sums(spins: np.ndarray) -> np.ndarray:
     return -(spins * (np.roll(spins, -1, 1) + np.roll(spins, -1, 2))).sum(axis=(1, 2), dtype=np.int64)
 
 
+#: Backend names of the rule and the device each asks for (None: CUDA when available, else the CPU;
+#: "cpu" and "cuda" come from the automatic choice).
+DEVICES = {"multispin": None, "multispin-cpu": "cpu", "multispin-cuda": "cuda", "cpu": "cpu", "cuda": "cuda"}
+
+
 class MultispinFlip(Rule):
     name = "multispin"
     #: One kernel call does at least this many attempts: it runs ~10x faster than the Ising rule.
     min_chunk_attempts = 1_000_000_000
 
     def __init__(self, operator, ensemble, backend):
-        device = backend if backend in ("cpu", "cuda") else compiled_device(operator, ensemble)
+        device = DEVICES.get(backend) or compiled_device(operator, ensemble)
         super().__init__(operator, ensemble, device)
         self.H = operator.hamiltonian
         self.engine = MultispinEngine(ensemble.L, self.H.J, ensemble.chain_betas, ensemble.seed,
@@ -55,6 +61,6 @@ def auto_device(operator, ensemble) -> str | None:
     return compiled_device(operator, ensemble) if ensemble.chains >= AUTO_MIN_CHAINS else None
 
 
-register_rule(RuleSpec(name=MultispinFlip.name, backends=("multispin",),
+register_rule(RuleSpec(name=MultispinFlip.name, backends=("multispin", "multispin-cpu", "multispin-cuda"),
                        accepts=compiled_accepts(Ising, "multispin Ising"), build=MultispinFlip, auto=auto_device,
                        priority=20))
