@@ -205,7 +205,6 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
 // the values are those of philox4x32_10 in philox.hpp.
 template <int V>
 DS_MSI void philox_words_lanes(uint64_t block, int64_t w0, uint32_t key0, uint32_t key1, uint64_t u[2][V]) {
-    constexpr uint64_t low = 0xFFFFFFFFull;
 #ifdef __CUDA_ARCH__
     for (int l = 0; l < V; ++l) {
         uint32_t r[4];
@@ -215,6 +214,7 @@ DS_MSI void philox_words_lanes(uint64_t block, int64_t w0, uint32_t key0, uint32
         u[1][l] = r[2] | static_cast<uint64_t>(r[3]) << 32;
     }
 #else
+    constexpr uint64_t low = 0xFFFFFFFFull;
     uint64_t r0[V], r1[V], r2[V], r3[V];
     DS_SIMD_LOOP
     for (int l = 0; l < V; ++l) {
