@@ -185,6 +185,20 @@ struct DeviceMc {
     }
 };
 
+// Runs `on_host()` with the host arrays, or `on_device(d)` with device copies d of the state's arrays
+// (copied back afterwards), with the GIL released.
+template <typename Spin, typename Energy, typename Magnet, typename Host, typename Device>
+void run_chains(bool cuda, const McArrays<Spin, Energy, Magnet>& a, Host on_host, Device on_device) {
+    py::gil_scoped_release release;
+    if (!cuda) {
+        on_host();
+        return;
+    }
+    const DeviceMc<Spin, Energy, Magnet> d(a);
+    on_device(d);
+    d.finish();
+}
+
 bool on_cuda(const std::string& device) {
     if (device != "cpu" && device != "cuda")
         throw std::invalid_argument("device must be 'cpu' or 'cuda', got '" + device + "'");
@@ -393,19 +407,16 @@ PYBIND11_MODULE(_core, m) {
         const int64_t T = a.temperatures();
         if (thresholds.ndim() != 2 || thresholds.shape(0) != T || thresholds.shape(1) != 5)
             throw std::invalid_argument("thresholds must be (n_temperatures, 5) uint64");
-        const bool cuda = on_cuda(device);
         const uint64_t* thr = thresholds.data();
-        py::gil_scoped_release release;
-        if (!cuda) {
+        run_chains(on_cuda(device), a, [&] {
             metropolis_ising_cpu(a.ens, IsingChains{a.spins, a.energy, a.magnet}, IsingModel{thr, J}, plan, a.out,
                                  threads);
-            return;
-        }
-        const DeviceMc d(a);
-        const DeviceArray dthr(thr, sizeof(uint64_t) * 5 * T);
-        metropolis_ising_cuda(a.ens, IsingChains{d.spins.get<int8_t>(), d.energy.get<int64_t>(), d.magnet.get<int64_t>()},
-                              IsingModel{dthr.get<uint64_t>(), J}, plan, d.measurements(), 0);
-        d.finish();
+        }, [&](const auto& d) {
+            const DeviceArray dthr(thr, sizeof(uint64_t) * 5 * T);
+            metropolis_ising_cuda(a.ens, IsingChains{d.spins.template get<int8_t>(), d.energy.template get<int64_t>(),
+                                                     d.magnet.template get<int64_t>()},
+                                  IsingModel{dthr.get<uint64_t>(), J}, plan, d.measurements(), 0);
+        });
     }, "Advance Ising chains in place by plan.n_sweeps sweeps (csrc/metropolis.hpp)", py::arg("state"),
        py::arg("plan"), py::kw_only(), py::arg("thresholds"), py::arg("J"), py::arg("chains_per_temperature"),
        py::arg("device") = "cpu", py::arg("threads") = 0);
@@ -419,22 +430,19 @@ PYBIND11_MODULE(_core, m) {
         if (matrix.ndim() != 2 || matrix.shape(0) != N || matrix.shape(1) != N)
             throw std::invalid_argument("matrix must be (N, N) float64");
         check_betas(betas, T);
-        const bool cuda = on_cuda(device);
         const double* mat = matrix.data();
         const double* b = betas.data();
-        py::gil_scoped_release release;
-        if (!cuda) {
+        run_chains(on_cuda(device), a, [&] {
             metropolis_pair_cpu(a.ens, PairChains{a.spins, f, a.energy, a.magnet}, PairModel{mat, b, J}, plan, a.out,
                                 threads);
-            return;
-        }
-        const DeviceMc d(a);
-        const DeviceArray df(f, sizeof(double) * G * N), dmat(mat, sizeof(double) * N * N), dbeta(b, sizeof(double) * T);
-        metropolis_pair_cuda(a.ens, PairChains{d.spins.get<int8_t>(), df.get<double>(), d.energy.get<double>(),
-                                               d.magnet.get<int64_t>()},
-                             PairModel{dmat.get<double>(), dbeta.get<double>(), J}, plan, d.measurements(), 0);
-        d.finish();
-        cuda_copy_to_host(f, df.get<void>(), sizeof(double) * G * N);
+        }, [&](const auto& d) {
+            const DeviceArray df(f, sizeof(double) * G * N), dmat(mat, sizeof(double) * N * N),
+                dbeta(b, sizeof(double) * T);
+            metropolis_pair_cuda(a.ens, PairChains{d.spins.template get<int8_t>(), df.get<double>(),
+                                                   d.energy.template get<double>(), d.magnet.template get<int64_t>()},
+                                 PairModel{dmat.get<double>(), dbeta.get<double>(), J}, plan, d.measurements(), 0);
+            cuda_copy_to_host(f, df.get<void>(), sizeof(double) * G * N);
+        });
     }, "Advance pair-kernel chains and their local fields in place (csrc/metropolis.hpp)", py::arg("state"),
        py::arg("plan"), py::kw_only(), py::arg("fields"), py::arg("matrix"), py::arg("betas"), py::arg("J"),
        py::arg("chains_per_temperature"), py::arg("device") = "cpu", py::arg("threads") = 0);
@@ -444,19 +452,16 @@ PYBIND11_MODULE(_core, m) {
         const McArrays<double, double, double> a(state, chains_per_temperature);
         const int64_t T = a.temperatures();
         check_betas(betas, T);
-        const bool cuda = on_cuda(device);
         const double* b = betas.data();
-        py::gil_scoped_release release;
-        if (!cuda) {
+        run_chains(on_cuda(device), a, [&] {
             metropolis_potts_cpu(a.ens, PottsChains{a.spins, a.energy, a.magnet}, PottsModel{b, J}, plan, a.out,
                                  threads);
-            return;
-        }
-        const DeviceMc d(a);
-        const DeviceArray dbeta(b, sizeof(double) * T);
-        metropolis_potts_cuda(a.ens, PottsChains{d.spins.get<double>(), d.energy.get<double>(), d.magnet.get<double>()},
-                              PottsModel{dbeta.get<double>(), J}, plan, d.measurements(), 0);
-        d.finish();
+        }, [&](const auto& d) {
+            const DeviceArray dbeta(b, sizeof(double) * T);
+            metropolis_potts_cuda(a.ens, PottsChains{d.spins.template get<double>(), d.energy.template get<double>(),
+                                                     d.magnet.template get<double>()},
+                                  PottsModel{dbeta.get<double>(), J}, plan, d.measurements(), 0);
+        });
     }, "Advance planar Potts chains (angles) in place by plan.n_sweeps sweeps (csrc/metropolis.hpp)",
        py::arg("state"), py::arg("plan"), py::kw_only(), py::arg("betas"), py::arg("J"),
        py::arg("chains_per_temperature"), py::arg("device") = "cpu", py::arg("threads") = 0);

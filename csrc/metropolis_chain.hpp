@@ -8,6 +8,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "lattice.hpp"
 #include "metropolis.hpp"
@@ -15,62 +16,85 @@
 
 namespace deepspin {
 
-// exp(x) by Cody-Waite reduction x = k ln2 + r, |r| <= ln2 / 2, and the Taylor polynomial of degree 13
-// (truncation < 1e-17 relative); 0 below -745.
+// 2^k for -1022 <= k <= 1023, from its bits.
+DS_HD double pow2i(int k) {
+    const uint64_t bits = static_cast<uint64_t>(k + 1023) << 52;
+    double out;
+    memcpy(&out, &bits, sizeof out);
+    return out;
+}
+
+// 2^(j/32), j = 0..31, correctly rounded: the table of det_exp, one copy for the host and one in the
+// GPU's constant memory (the same numbers).
+#define DS_EXP2_TABLE                                                                              \
+    {1.0, 1.0218971486541166, 1.0442737824274138, 1.0671404006768237, 1.0905077326652577,          \
+     1.1143867425958924, 1.1387886347566916, 1.1637248587775775, 1.189207115002721,                \
+     1.215247359980469, 1.241857812073484, 1.2690509571917332, 1.2968395546510096,                 \
+     1.3252366431597413, 1.3542555469368927, 1.383909881963832, 1.4142135623730951,                \
+     1.4451808069770467, 1.4768261459394993, 1.5091644275934228, 1.5422108254079407,               \
+     1.5759808451078865, 1.6104903319492543, 1.645755478153965, 1.681792830507429,                 \
+     1.718619298122478, 1.7562521603732995, 1.7947090750031072, 1.8340080864093424,                \
+     1.8741676341103, 1.9152065613971474, 1.9571441241754002}
+constexpr double kExp2Host[32] = DS_EXP2_TABLE;
+#ifdef __CUDACC__
+__constant__ double kExp2Device[32] = DS_EXP2_TABLE;
+#endif
+
+// exp(x): x = (32 k + j) ln2 / 32 + r with |r| <= ln2 / 64 (Cody-Waite, two-part ln2 / 32), then
+// 2^k 2^(j/32) times the Taylor polynomial of degree 6 in r (truncation < 4e-18 relative), rounded
+// like ldexp where the result is subnormal; 0 below -745.
 DS_HD double det_exp(double x) {
     if (x < -745.0) return 0.0;
     if (x > 709.0) return HUGE_VAL;
-    const double k = rint(x * 1.4426950408889634);
-    const double r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
-    double p = 1.6059043836821613e-10;
-    p = p * r + 2.08767569878681e-09;
-    p = p * r + 2.505210838544172e-08;
-    p = p * r + 2.755731922398589e-07;
-    p = p * r + 2.7557319223985893e-06;
-    p = p * r + 2.48015873015873e-05;
-    p = p * r + 0.0001984126984126984;
-    p = p * r + 0.001388888888888889;
-    p = p * r + 0.008333333333333333;
-    p = p * r + 0.041666666666666664;
-    p = p * r + 0.16666666666666666;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    return ldexp(p, static_cast<int>(k));
+    const double m = rint(x * 46.16624130844683);
+    const double r = (x - m * (6.93147180369123816490e-01 / 32.0)) - m * (1.90821492927058770002e-10 / 32.0);
+    const int n = static_cast<int>(m), j = n & 31, k = (n - j) / 32;
+#ifdef __CUDA_ARCH__
+    const double scale = kExp2Device[j];
+#else
+    const double scale = kExp2Host[j];
+#endif
+    const double r2 = r * r;
+    const double p = ((1.0 + r) + (0.5 + 0.16666666666666666 * r) * r2) +
+                     (0.041666666666666664 + 0.008333333333333333 * r + 0.001388888888888889 * r2) * (r2 * r2);
+    const double v = scale * p;
+    // v 2^k, rounded once (as ldexp): directly where it is normal, through 2^(k + 600) 2^-600 below.
+    return k >= -1021 ? v * pow2i(k) : (v * pow2i(k + 600)) * pow2i(-600);
 }
 
-// cos(x + quarter * pi / 2) for |x| < 2^20: reduction x = k pi/2 + r, |r| <= pi/4, then the Taylor
-// polynomials of cos (to r^18) and sin (to r^19) on the quadrant (k + quarter) mod 4.
+// cos(x + quarter * pi / 2) for |x| < 2^20: reduction x = k pi/2 + r, |r| <= pi/4, then on the quadrant
+// q = (k + quarter) mod 4 the Taylor polynomial of cos (to r^18, q even) or sin (to r^19, q odd).
 DS_HD double det_cos_shifted(double x, int quarter) {
     const double k = rint(x * 0.63661977236758134308);
     const double r = (x - k * 1.57079632673412561417e+00) - k * 6.07710050650619224932e-11;
     const double z = r * r;
-    double c = 1.5619206968586225e-16;
-    c = c * z - 4.779477332387385e-14;
-    c = c * z + 1.1470745597729725e-11;
-    c = c * z - 2.08767569878681e-09;
-    c = c * z + 2.755731922398589e-07;
-    c = c * z - 2.48015873015873e-05;
-    c = c * z + 0.001388888888888889;
-    c = c * z - 0.041666666666666664;
-    c = c * z + 0.5;
-    c = 1.0 - c * z;
-    double s = 8.22063524662433e-18;
-    s = s * z - 2.8114572543455206e-15;
-    s = s * z + 7.647163731819816e-13;
-    s = s * z - 1.6059043836821613e-10;
-    s = s * z + 2.505210838544172e-08;
-    s = s * z - 2.7557319223985893e-06;
-    s = s * z + 0.0001984126984126984;
-    s = s * z - 0.008333333333333333;
-    s = s * z + 0.16666666666666666;
-    s = r - (s * z) * r;
-    switch ((static_cast<int64_t>(k) + quarter) & 3) {
-        case 0: return c;
-        case 1: return -s;
-        case 2: return -c;
-        default: return s;
+    const int q = static_cast<int>((static_cast<int64_t>(k) + quarter) & 3);
+    double v;
+    if ((q & 1) == 0) {
+        double c = 1.5619206968586225e-16;
+        c = c * z - 4.779477332387385e-14;
+        c = c * z + 1.1470745597729725e-11;
+        c = c * z - 2.08767569878681e-09;
+        c = c * z + 2.755731922398589e-07;
+        c = c * z - 2.48015873015873e-05;
+        c = c * z + 0.001388888888888889;
+        c = c * z - 0.041666666666666664;
+        c = c * z + 0.5;
+        v = 1.0 - c * z;  // cos r
+    } else {
+        double t = 8.22063524662433e-18;
+        t = t * z - 2.8114572543455206e-15;
+        t = t * z + 7.647163731819816e-13;
+        t = t * z - 1.6059043836821613e-10;
+        t = t * z + 2.505210838544172e-08;
+        t = t * z - 2.7557319223985893e-06;
+        t = t * z + 0.0001984126984126984;
+        t = t * z - 0.008333333333333333;
+        t = t * z + 0.16666666666666666;
+        v = r - (t * z) * r;  // sin r
     }
+    // cos(r + q pi/2) = cos r, -sin r, -cos r, sin r for q = 0, 1, 2, 3
+    return (q == 1 || q == 2) ? -v : v;
 }
 
 DS_HD double det_cos(double x) { return det_cos_shifted(x, 0); }

@@ -27,6 +27,13 @@ def assert_within_errors(result, exact, keys=("E_per_site", "C_per_site")):
         assert np.all(np.abs(z) < Z_MAX), (key, obs[key], exact[key], z)
 
 
+def assert_same_statistics(first, second, keys=("E_per_site", "C_per_site", "absm")):
+    """Two independent runs (their ``observables()``) agree within Z_MAX combined standard errors."""
+    for key in keys:
+        z = (first[key] - second[key]) / np.hypot(first[f"{key}_err"], second[f"{key}_err"])
+        assert np.all(np.abs(z) < Z_MAX), (key, first[key], second[key], z)
+
+
 def test_philox_known_answers():
     """Random123's Philox4x32-10 known-answer vectors (counter = block lo, hi, chain, purpose; key = seed)."""
     cases = [
@@ -154,9 +161,7 @@ def test_generic_path_with_exact_pair_energy_matches_compiled_statistics(one_thr
     T = [0.5, 1.5]
     compiled = run(H, T, chains=100, sweeps=400, seed=31, backend="cpu").observables()
     generic = run(H, T, chains=100, sweeps=400, seed=32, backend="generic").observables()
-    for key in ("E_per_site", "C_per_site", "absm"):
-        z = (compiled[key] - generic[key]) / np.hypot(compiled[f"{key}_err"], generic[f"{key}_err"])
-        assert np.all(np.abs(z) < Z_MAX), (key, z)
+    assert_same_statistics(compiled, generic)
 
 
 def test_operator_object_with_magnetization(one_thread):
@@ -281,3 +286,58 @@ def test_callable_hamiltonian_runs_the_generic_path(one_thread):
     np.testing.assert_array_equal(result.moments, run(H, [1.0, 3.0], backend="cpu", **kwargs).moments)
     with pytest.raises(ValueError, match="no compiled Metropolis kernel"):
         run(wrapped, [1.0], backend="cpu", chains=2, sweeps=2)
+
+
+def test_as_operator_says_why_an_object_does_not_qualify():
+    from deepspin.mc import Operator, as_operator
+
+    H = deepspin.Ising(4)
+    op = as_operator(H)
+    assert isinstance(op, Operator) and op.hamiltonian is H and op.L == 4 and not op.local
+    assert as_operator(op) is op
+    plain = as_operator(lambda c: H.energy(c), L=4)
+    assert plain.hamiltonian is None and plain.spin_kind == "ising"
+    with pytest.raises(ValueError, match="not callable and has no .energy"):
+        as_operator(object(), L=4)
+    with pytest.raises(ValueError, match="pass L"):
+        as_operator(lambda c: H.energy(c))
+    with pytest.raises(ValueError, match="contradicts the Hamiltonian's L=4"):
+        as_operator(H, L=5)
+    with pytest.raises(ValueError, match="magnetization must be a callable"):
+        as_operator(H, magnetization=3)
+
+    class Angles:
+        L, spin_kind = 4, "vector"
+
+        def energy(self, configs):
+            return np.zeros(len(configs))
+
+    with pytest.raises(ValueError, match="spin_kind must be 'ising' or 'angle'"):
+        as_operator(Angles())
+
+
+def test_a_registered_rule_is_chosen_by_name_and_automatically(monkeypatch):
+    """The plug-in point: a RuleSpec with its own backend name, automatic above some chain count."""
+    from deepspin.mc import RuleSpec, backends, init, register_rule
+    from deepspin.mc.rules import registry
+    from deepspin.mc.rules.ising import IsingFlip
+
+    class Renamed(IsingFlip):
+        name = "test-ising"
+
+    monkeypatch.setattr(registry, "_RULES", list(registry._RULES))
+    spec = RuleSpec(name="test-ising", backends=("test-backend",), build=Renamed,
+                    accepts=lambda op: None if isinstance(op.hamiltonian, deepspin.Ising) else "Ising only",
+                    auto=lambda op, ens: "cpu" if ens.chains >= 64 else None, priority=20)
+    register_rule(spec)
+    assert "test-backend" in backends()
+    with pytest.raises(ValueError, match="already registered"):
+        register_rule(spec)
+    H = deepspin.Ising(4)
+    assert init(H, [2.0], chains=64).rule.name == "test-ising"
+    assert init(H, [2.0], chains=63).rule.name == "ising"
+    assert init(H, [2.0], chains=2, backend="test-backend").rule.name == "test-ising"
+    with pytest.raises(ValueError, match="Ising only"):
+        init(deepspin.ScreenedCoulomb(4), [2.0], chains=2, backend="test-backend")
+    result = run(H, [2.0], chains=64, sweeps=4, seed=3)
+    assert result.rule == "test-ising" and result.backend == "cpu"
