@@ -63,4 +63,4 @@ def auto_device(operator, ensemble) -> str | None:
 
 register_rule(RuleSpec(name=MultispinFlip.name, backends=("multispin", "multispin-cpu", "multispin-cuda"),
                        accepts=compiled_accepts(Ising, "multispin Ising"), build=MultispinFlip, auto=auto_device,
-                       priority=20))
+                       priority=15))  # above the one-chain-per-thread Ising rule (10)
