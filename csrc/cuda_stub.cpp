@@ -43,7 +43,7 @@ void metropolis_potts_cuda(const Ensemble&, const PottsChains&, const PottsModel
                            const Measurements&, std::uintptr_t) {
     no_cuda();
 }
-void multispin_ising_cuda(uint64_t*, int64_t, int, const uint64_t*, double, const MultispinPlan&,
+void multispin_ising_cuda(uint64_t*, int64_t, int, const uint64_t*, double, const SweepPlan&,
                           const MultispinOut&, std::uintptr_t) {
     no_cuda();
 }

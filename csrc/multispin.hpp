@@ -41,12 +41,13 @@
 // == 0, per replica g: the bond sum B = sum s s' = 2N - 2 * (anti-aligned bonds), E = -J B, and
 // M = N - 2 * (down spins), counted from the words by 64x64 bit transposes. Exact integer sums, for
 // the replicas g < replicas (MultispinOut): moments[k * replicas + g] += B, B^2, |M|, M^2 for
-// k = 0..3; series (when not null) E and M / N at [g * series_count + q - series_first] for
+// k = 0..3; series (when not null) E and M / N at [g * series_count + q] for
 // measurement q (0-based); accepted[g] += accepted flips.
 #pragma once
 #include <cstdint>
 
 #include "lattice.hpp"
+#include "metropolis.hpp"
 #include "philox.hpp"
 
 #ifdef __CUDACC__
@@ -68,14 +69,6 @@ constexpr int kMultispinBits = 32;             // random words per decision at m
 constexpr uint32_t kMultispinSweepStream = 0x4D530001u;
 constexpr uint32_t kMultispinSiteStream = 0x4D530003u;  // the sites of the attempts, shared by all words
 
-struct MultispinPlan {
-    uint64_t seed;
-    int64_t sweep_start;  // sweeps already done (the streams' position)
-    int64_t n_sweeps;
-    int64_t burn_in;
-    int64_t interval;
-};
-
 // Per-replica outputs of the first `replicas` replicas (<= 64 W; the lanes past them run unrecorded).
 struct MultispinOut {
     int64_t replicas;
@@ -83,7 +76,6 @@ struct MultispinOut {
     int64_t* accepted;      // (replicas,)
     double* series_energy;  // (replicas, series_count) or null
     double* series_magnet;
-    int64_t series_first;
     int64_t series_count;
 };
 
@@ -125,7 +117,7 @@ DS_MSI void add_bit_counts(uint64_t m[64][V], int counts[V][64]) {
 // Measure the replicas of words w0 .. w0 + V - 1 (s = &words[w0], sites strided by W) after sweep `done`.
 template <int V>
 DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, double J, int64_t done,
-                              const MultispinPlan& plan, const MultispinOut& out) {
+                              const SweepPlan& plan, const MultispinOut& out) {
     const int N = L * L;
     int down[V][64], anti[V][64];
     for (int l = 0; l < V; ++l)
@@ -176,8 +168,7 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
         }
     }
     const int64_t R = out.replicas, q = (done - plan.burn_in) / plan.interval - 1;
-    const bool series = out.series_energy != nullptr && q >= out.series_first &&
-                        q < out.series_first + out.series_count;
+    const bool series = out.series_energy != nullptr && q < out.series_count;
     for (int l = 0; l < V; ++l) {
         const int64_t g0 = 64 * (w0 + l);
         const int lanes = recorded_lanes(w0 + l, R);
@@ -191,7 +182,7 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
         }
         if (series)
             for (int r = 0; r < lanes; ++r) {
-                const int64_t at = (g0 + r) * out.series_count + q - out.series_first;
+                const int64_t at = (g0 + r) * out.series_count + q;
                 out.series_energy[at] = -J * static_cast<double>(2 * N - 2 * anti[l][r]);
                 out.series_magnet[at] = static_cast<double>(N - 2 * down[l][r]) / N;
             }
@@ -317,7 +308,7 @@ struct AcceptCounter {
 // or a SIMD version of it with the same result.
 template <int V, class Decide = BitslicedDecide<V>>
 DS_MSI void multispin_block(uint64_t* words, int64_t W, int L, int64_t w0, const uint64_t* masks, double J,
-                            const MultispinPlan& plan, const MultispinOut& out) {
+                            const SweepPlan& plan, const MultispinOut& out) {
     const int N = L * L;
     const uint64_t flip = J >= 0 ? ~uint64_t(0) : 0;
     const uint32_t key0 = static_cast<uint32_t>(plan.seed), key1 = static_cast<uint32_t>(plan.seed >> 32);
@@ -371,9 +362,9 @@ DS_MSI void multispin_block(uint64_t* words, int64_t W, int L, int64_t w0, const
 // ---- entry points (host pointers for _cpu, device pointers for _cuda) ----
 // simd: 0 scalar, 1 AVX2, 2 AVX-512 (the caller checks that the CPU has it: multispin_simd_supported).
 void multispin_ising_cpu(uint64_t* words, int64_t W, int L, const uint64_t* masks, double J,
-                         const MultispinPlan& plan, const MultispinOut& out, int threads, int simd);
+                         const SweepPlan& plan, const MultispinOut& out, int threads, int simd);
 bool multispin_simd_supported(int simd);
 void multispin_ising_cuda(uint64_t* words, int64_t W, int L, const uint64_t* masks, double J,
-                          const MultispinPlan& plan, const MultispinOut& out, std::uintptr_t stream);
+                          const SweepPlan& plan, const MultispinOut& out, std::uintptr_t stream);
 
 }  // namespace deepspin

@@ -21,11 +21,11 @@ namespace {
 #define DS_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,bmi,bmi2,popcnt")))
 #endif
 
-using BlockFn = void (*)(uint64_t*, int64_t, int, int64_t, const uint64_t*, double, const MultispinPlan&,
+using BlockFn = void (*)(uint64_t*, int64_t, int, int64_t, const uint64_t*, double, const SweepPlan&,
                          const MultispinOut&);
 
 void block_scalar(uint64_t* words, int64_t W, int L, int64_t w0, const uint64_t* masks, double J,
-                  const MultispinPlan& plan, const MultispinOut& out) {
+                  const SweepPlan& plan, const MultispinOut& out) {
     multispin_block<1>(words, W, L, w0, masks, J, plan, out);
 }
 
@@ -159,12 +159,12 @@ struct Avx2Decide {
 };
 
 DS_TARGET_AVX2 void block_avx2(uint64_t* words, int64_t W, int L, int64_t w0, const uint64_t* masks, double J,
-                               const MultispinPlan& plan, const MultispinOut& out) {
+                               const SweepPlan& plan, const MultispinOut& out) {
     multispin_block<kAvx2Lanes, Avx2Decide>(words, W, L, w0, masks, J, plan, out);
 }
 
 DS_TARGET_AVX512 void block_avx512(uint64_t* words, int64_t W, int L, int64_t w0, const uint64_t* masks,
-                                   double J, const MultispinPlan& plan, const MultispinOut& out) {
+                                   double J, const SweepPlan& plan, const MultispinOut& out) {
     multispin_block<kAvx512Lanes, Avx512Decide>(words, W, L, w0, masks, J, plan, out);
 }
 #endif
@@ -184,7 +184,7 @@ bool multispin_simd_supported(int simd) {
 }
 
 void multispin_ising_cpu(uint64_t* words, int64_t W, int L, const uint64_t* masks, double J,
-                         const MultispinPlan& plan, const MultispinOut& out, int threads, int simd) {
+                         const SweepPlan& plan, const MultispinOut& out, int threads, int simd) {
     int lanes = 1;
     BlockFn wide = block_scalar;
 #ifdef DS_MS_X86

@@ -14,7 +14,7 @@ namespace {
 constexpr int kThreads = 128;
 
 __global__ void multispin_kernel(uint64_t* words, int64_t W, int L, const uint64_t* __restrict__ masks, double J,
-                                 MultispinPlan plan, MultispinOut out) {
+                                 SweepPlan plan, MultispinOut out) {
     const int64_t w = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (w >= W) return;
     multispin_block<1>(words, W, L, w, masks, J, plan, out);
@@ -23,7 +23,7 @@ __global__ void multispin_kernel(uint64_t* words, int64_t W, int L, const uint64
 }  // namespace
 
 void multispin_ising_cuda(uint64_t* words, int64_t W, int L, const uint64_t* masks, double J,
-                          const MultispinPlan& plan, const MultispinOut& out, std::uintptr_t stream) {
+                          const SweepPlan& plan, const MultispinOut& out, std::uintptr_t stream) {
     if (W == 0) return;
     const unsigned blocks = static_cast<unsigned>((W + kThreads - 1) / kThreads);
     multispin_kernel<<<blocks, kThreads, 0, reinterpret_cast<cudaStream_t>(stream)>>>(words, W, L, masks, J, plan,

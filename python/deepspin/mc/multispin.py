@@ -180,10 +180,12 @@ class MultispinEngine:
         if (2 * self.N) ** 2 * measured >= 2**63:
             raise ValueError(f"{measured} measurements of L={self.L} would overflow the int64 sums of B^2; "
                              "measure less often (a larger interval)")
-        kernel = _core.multispin_ising_cuda if self.device == "cuda" else _core.multispin_ising_cpu
-        kernel(state.words, self.L, self.masks, self.J, self.seed, state.sweeps_done, n_sweeps, self.burn_in,
-               self.interval, state.moments, state.accepted, state.series_energy, state.series_magnet, 0,
-               num_threads(), SIMD_LEVELS[self.simd])
+        plan = _core.SweepPlan(seed=self.seed, sweep_start=state.sweeps_done, n_sweeps=n_sweeps,
+                               burn_in=self.burn_in, interval=self.interval)
+        _core.multispin_ising(state.words, self.L, self.masks, self.J, plan, moments=state.moments,
+                              accepted=state.accepted, series_energy=state.series_energy,
+                              series_magnet=state.series_magnet, device=self.device, threads=num_threads(),
+                              simd=SIMD_LEVELS[self.simd])
         state.sweeps_done += n_sweeps
 
     def moments(self, state: MultispinState) -> np.ndarray:
