@@ -60,6 +60,13 @@
 #else
 #define DS_SIMD_LOOP
 #endif
+// The measurement's 64-word matrices stay in (cached) local memory on the GPU instead of being
+// unrolled into registers, which would cap the sweep loop's occupancy.
+#ifdef __CUDA_ARCH__
+#define DS_DEVICE_ROLLED _Pragma("unroll 1")
+#else
+#define DS_DEVICE_ROLLED
+#endif
 
 namespace deepspin {
 
@@ -94,7 +101,9 @@ DS_MSI bool multispin_is_measurement(int64_t done, int64_t burn_in, int64_t inte
 template <int V>
 DS_MSI void transpose64_lanes(uint64_t a[64][V]) {
     uint64_t m = 0x00000000FFFFFFFFull;
+    DS_DEVICE_ROLLED
     for (int j = 32; j != 0; j >>= 1, m ^= (m << j)) {
+        DS_DEVICE_ROLLED
         for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
             DS_SIMD_LOOP
             for (int l = 0; l < V; ++l) {
@@ -110,6 +119,7 @@ DS_MSI void transpose64_lanes(uint64_t a[64][V]) {
 template <int V>
 DS_MSI void add_bit_counts(uint64_t m[64][V], int counts[V][64]) {
     transpose64_lanes<V>(m);
+    DS_DEVICE_ROLLED
     for (int r = 0; r < 64; ++r)
         for (int l = 0; l < V; ++l) counts[l][r] += popcount64(m[r][l]);
 }
@@ -126,6 +136,7 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
     if (N <= 64) {
         // One transpose gives every replica's configuration as an N-bit word x (bit a: site a down);
         // its right and lower neighbours' words are shifts of x, so both bond counts are popcounts.
+        DS_DEVICE_ROLLED
         for (int i = 0; i < 64; ++i) {
             const uint64_t* site = s + static_cast<int64_t>(i) * W;
             DS_SIMD_LOOP
@@ -136,6 +147,7 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
         for (int row = 0; row < L; ++row) last_col |= uint64_t(1) << (row * L + L - 1);
         const uint64_t all = N == 64 ? ~uint64_t(0) : (uint64_t(1) << N) - 1;
         for (int l = 0; l < V; ++l)
+            DS_DEVICE_ROLLED
             for (int r = 0; r < 64; ++r) {
                 const uint64_t x = m[r][l];
                 const uint64_t right = ((x >> 1) & ~last_col) | ((x << (L - 1)) & last_col);
@@ -145,6 +157,7 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
             }
     } else {
         for (int first = 0; first < N; first += 64) {  // down spins: the site words
+            DS_DEVICE_ROLLED
             for (int i = 0; i < 64; ++i) {
                 const uint64_t* site = s + static_cast<int64_t>(first + i) * W;
                 DS_SIMD_LOOP
@@ -153,6 +166,7 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
             add_bit_counts<V>(m, down);
         }
         for (int first = 0; first < 2 * N; first += 64) {  // anti-aligned bonds: 2a to the right, 2a + 1 below
+            DS_DEVICE_ROLLED
             for (int i = 0; i < 64; i += 2) {
                 const int a = (first + i) >> 1, row = a / L, col = a - row * L;
                 const uint64_t* site = s + static_cast<int64_t>(a) * W;
@@ -246,6 +260,7 @@ struct BitslicedDecide {
                            int64_t W, const uint64_t e3[V], const uint64_t e4[V], uint64_t undecided[V],
                            uint64_t accept[V]) {
         uint64_t any = 1;
+        DS_DEVICE_ROLLED
         for (int j = 0; j < kMultispinBits && any != 0; j += 2) {
             uint64_t u[2][V];
             philox_words_lanes<V>(first_block + (j >> 1), w0, key0, key1, u);
