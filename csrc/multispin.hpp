@@ -71,8 +71,8 @@
 namespace deepspin {
 
 constexpr int kMultispinBits = 32;             // random words per decision at most (thresholds are 32-bit)
-// Philox purpose word of the sweep streams ("MS" in the high half, apart from philox.hpp's small
-// RandomPurpose values); the random start uses 0x4D530002 (python/deepspin/mc/multispin.py).
+// Philox purpose words of the acceptance and site streams ("MS" in the high half, apart from
+// philox.hpp's small RandomPurpose values; a run starts from the configurations of kInitialStream).
 constexpr uint32_t kMultispinSweepStream = 0x4D530001u;
 constexpr uint32_t kMultispinSiteStream = 0x4D530003u;  // the sites of the attempts, shared by all words
 

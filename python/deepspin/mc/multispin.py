@@ -39,7 +39,7 @@ from ..errors import BackendUnavailableError
 
 #: SIMD levels of the CPU kernel, as ``DEEPSPIN_SIMD`` names them, and their kernel codes.
 SIMD_LEVELS = {"scalar": 0, "avx2": 1, "avx512": 2}
-#: ``deepspin.mc.run`` picks this backend by itself for Ising runs with at least this many chains.
+#: ``backend="auto"`` takes the multispin rule for Ising from this many chains per temperature on.
 AUTO_MIN_CHAINS = 64
 #: Bits per random threshold (and most random words per decision).
 THRESHOLD_BITS = 32
