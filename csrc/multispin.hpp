@@ -188,11 +188,12 @@ DS_MSI void multispin_measure(const uint64_t* s, int64_t W, int L, int64_t w0, d
         const int lanes = recorded_lanes(w0 + l, R);
         DS_SIMD_LOOP
         for (int r = 0; r < lanes; ++r) {
-            const int64_t bonds = 2 * N - 2 * anti[l][r], M = N - 2 * down[l][r];
+            // |B| <= 2N and |M| <= N fit 32 bits: the squares are 32 x 32 -> 64-bit products
+            const int32_t bonds = 2 * N - 2 * anti[l][r], M = N - 2 * down[l][r];
             out.moments[g0 + r] += bonds;
-            out.moments[R + g0 + r] += bonds * bonds;
+            out.moments[R + g0 + r] += static_cast<int64_t>(bonds) * bonds;
             out.moments[2 * R + g0 + r] += M < 0 ? -M : M;
-            out.moments[3 * R + g0 + r] += M * M;
+            out.moments[3 * R + g0 + r] += static_cast<int64_t>(M) * M;
         }
         if (series)
             for (int r = 0; r < lanes; ++r) {
