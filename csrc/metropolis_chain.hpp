@@ -48,7 +48,7 @@ DS_HD double det_exp(double x) {
     if (x > 709.0) return HUGE_VAL;
     const double m = rint(x * 46.16624130844683);
     const double r = (x - m * (6.93147180369123816490e-01 / 32.0)) - m * (1.90821492927058770002e-10 / 32.0);
-    const int n = static_cast<int>(m), j = n & 31, k = (n - j) / 32;
+    const int n = static_cast<int>(m), j = n & 31, k = n >> 5;  // n = 32 k + j (arithmetic shift)
 #ifdef __CUDA_ARCH__
     const double scale = kExp2Device[j];
 #else
@@ -208,7 +208,8 @@ DS_HD void ising_chain(int8_t* spins, int64_t* energy, int64_t* magnet, int64_t 
             mag += accept ? 2 - 4 * b : 0;
             accepted += accept;
         }
-        if (is_measurement(sweep + 1, plan.burn_in, plan.interval)) record(out, g, sweep + 1, plan, J * e, static_cast<double>(mag) / N);
+        if (is_measurement(sweep + 1, plan.burn_in, plan.interval))
+            record(out, g, sweep + 1, plan, J * e, static_cast<double>(mag) / N);
     }
     s.store();
     *energy = e;
@@ -240,7 +241,8 @@ DS_HD void pair_chain(int8_t* s, double* h, double* energy, int64_t* magnet, int
                 ++accepted;
             }
         }
-        if (is_measurement(sweep + 1, plan.burn_in, plan.interval)) record(out, g, sweep + 1, plan, e, static_cast<double>(mag) / N);
+        if (is_measurement(sweep + 1, plan.burn_in, plan.interval))
+            record(out, g, sweep + 1, plan, e, static_cast<double>(mag) / N);
     }
     *energy = e;
     *magnet = mag;
