@@ -174,9 +174,10 @@ def main() -> int:
                          r["attempts_per_cpu_s"]] for r in rows]))
     load = os.getloadavg()
     print(f"load average during the run: {load[0]:.2f} on {os.cpu_count()} cores", file=sys.stderr)
-    path = write_results("mc_multispin" if args.only else "mc", {"machine": info, "L": L, "chains": CHAINS, "temperatures": len(TEMPERATURES),
-                                "threads": os.environ.get("DEEPSPIN_NUM_THREADS", "all"), "load_average": load,
-                                "results": rows}, directory=args.out)
+    path = write_results("mc_multispin" if args.only else "mc",
+                         {"machine": info, "L": L, "chains": CHAINS, "temperatures": len(TEMPERATURES),
+                          "threads": os.environ.get("DEEPSPIN_NUM_THREADS", "all"), "load_average": load,
+                          "results": rows}, directory=args.out)
     print(f"wrote {path}", file=sys.stderr)
     return 0
 

@@ -39,7 +39,8 @@ struct Avx512Decide {
                                      const uint64_t* mask, int64_t W, const uint64_t e3[16], const uint64_t e4[16],
                                      uint64_t undecided[16], uint64_t accept[16]) {
         const __m512i low = _mm512_set1_epi64(kLow), m0 = _mm512_set1_epi64(kM0), m1 = _mm512_set1_epi64(kM1);
-        const __m512i stream = _mm512_set1_epi64(kMultispinSweepStream), iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+        const __m512i stream = _mm512_set1_epi64(kMultispinSweepStream);
+        const __m512i iota = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
         const __m512i wa = _mm512_and_si512(_mm512_add_epi64(_mm512_set1_epi64(w0), iota), low);
         const __m512i wb = _mm512_and_si512(_mm512_add_epi64(_mm512_set1_epi64(w0 + 8), iota), low);
         const __m512i e3a = _mm512_loadu_si512(e3), e3b = _mm512_loadu_si512(e3 + 8);

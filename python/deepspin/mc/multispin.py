@@ -134,7 +134,7 @@ class MultispinState:
 
 
 class MultispinEngine:
-    """Multispin Metropolis for ``Ising(L, J)`` replicas with inverse temperatures ``betas`` (``(G,)``, one per replica).
+    """Multispin Metropolis for ``Ising(L, J)`` replicas at inverse temperatures ``betas`` (``(G,)``, one per replica).
 
     ``device``: ``"cpu"`` or ``"cuda"``; ``simd``: a :data:`SIMD_LEVELS` name or ``None``
     (``DEEPSPIN_SIMD``, default the best this CPU has). Measurements follow the Metropolis protocol:
@@ -165,7 +165,7 @@ class MultispinEngine:
         return self.L * self.L
 
     def start(self, spins: np.ndarray, series: int = 0) -> MultispinState:
-        """The state at sweep 0 from ``(G, L, L)`` +1/-1 ``spins``, keeping ``series`` measurements of ``E`` and ``m``."""
+        """The state at sweep 0 from ``(G, L, L)`` +1/-1 ``spins``; ``series``: measurements of ``E``, ``m`` kept."""
         if spins.shape != (self.replicas, self.L, self.L):
             raise ValueError(f"spins must have shape {(self.replicas, self.L, self.L)}, got {spins.shape}")
         G = self.replicas

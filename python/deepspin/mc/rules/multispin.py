@@ -57,7 +57,7 @@ class MultispinFlip(Rule):
 
 
 def auto_device(operator, ensemble) -> str | None:
-    """The device for ``backend="auto"``: that of the compiled rules, from ``AUTO_MIN_CHAINS`` chains per temperature on."""
+    """``backend="auto"``: the compiled rules' device from ``AUTO_MIN_CHAINS`` chains per temperature on, else None."""
     return compiled_device(operator, ensemble) if ensemble.chains >= AUTO_MIN_CHAINS else None
 
 
