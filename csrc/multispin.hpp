@@ -319,17 +319,18 @@ struct AcceptCounter {
 };
 
 // Advance the V consecutive words w0 .. w0 + V - 1 by plan.n_sweeps sweeps, with their measurements.
-// V = 1 is the per-word code of the CUDA kernel and of the scalar CPU path; V > 1 does the same
-// arithmetic lane by lane, for the compiler to vectorise across words. Decide is BitslicedDecide<V>
-// or a SIMD version of it with the same result.
+// base: their words, base[a * W + l] for site a and lane l; mask: their threshold table, mask[k * W + l]
+// (W: the row stride of both, the run's word count or a scratch block's). V = 1 is the per-word code
+// of the CUDA kernel and of the scalar CPU path; V > 1 does the same arithmetic lane by lane, for the
+// compiler to vectorise across words. Decide is BitslicedDecide<V> or a SIMD version with the same
+// result. Lanes with w0 + l >= the run's word count may pad a block: they draw streams no word uses
+// and record nothing (recorded_lanes).
 template <int V, class Decide = BitslicedDecide<V>>
-DS_MSI void multispin_block(uint64_t* words, int64_t W, int L, int64_t w0, const uint64_t* masks, double J,
+DS_MSI void multispin_block(uint64_t* base, const uint64_t* mask, int64_t W, int L, int64_t w0, double J,
                             const SweepPlan& plan, const MultispinOut& out) {
     const int N = L * L;
     const uint64_t flip = J >= 0 ? ~uint64_t(0) : 0;
     const uint32_t key0 = static_cast<uint32_t>(plan.seed), key1 = static_cast<uint32_t>(plan.seed >> 32);
-    uint64_t* base = words + w0;
-    const uint64_t* mask = masks + w0;
     AcceptCounter<V> counter;
     for (int64_t sweep = plan.sweep_start; sweep < plan.sweep_start + plan.n_sweeps; ++sweep) {
         uint32_t sites[4];

@@ -1,10 +1,13 @@
 // CPU multispin Metropolis: blocks of V consecutive words run the shared code of multispin.hpp,
 // compiled three times (scalar V = 1, AVX2 V = 8, AVX-512 V = 16) and chosen at run time; the blocks
-// are split across OpenMP threads. Every word's result depends only on its own Philox streams, so
+// are split across OpenMP threads, and a partial last block runs padded to V words. Every word's result depends only on its own Philox streams, so
 // threads and SIMD level do not change a bit of it. The SIMD levels replace the attempt's Philox and
 // bit-sliced comparisons (BitslicedDecide, where the compiler would emulate 64-bit multiplies) by
 // intrinsics: Philox's 32x32 -> 64-bit products are vpmuludq on 64-bit lanes holding 32-bit words.
 #include <omp.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "multispin.hpp"
 
@@ -21,12 +24,13 @@ namespace {
 #define DS_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,bmi,bmi2,popcnt")))
 #endif
 
-using BlockFn = void (*)(uint64_t*, int64_t, int, int64_t, const uint64_t*, double, const SweepPlan&,
+// Advance words w0 .. w0 + lanes - 1 (base = &words[0, w0], mask = &masks[0, w0], row stride W).
+using BlockFn = void (*)(uint64_t*, const uint64_t*, int64_t, int, int64_t, double, const SweepPlan&,
                          const MultispinOut&);
 
-void block_scalar(uint64_t* words, int64_t W, int L, int64_t w0, const uint64_t* masks, double J,
+void block_scalar(uint64_t* base, const uint64_t* mask, int64_t W, int L, int64_t w0, double J,
                   const SweepPlan& plan, const MultispinOut& out) {
-    multispin_block<1>(words, W, L, w0, masks, J, plan, out);
+    multispin_block<1>(base, mask, W, L, w0, J, plan, out);
 }
 
 #ifdef DS_MS_X86
@@ -159,14 +163,14 @@ struct Avx2Decide {
     }
 };
 
-DS_TARGET_AVX2 void block_avx2(uint64_t* words, int64_t W, int L, int64_t w0, const uint64_t* masks, double J,
+DS_TARGET_AVX2 void block_avx2(uint64_t* base, const uint64_t* mask, int64_t W, int L, int64_t w0, double J,
                                const SweepPlan& plan, const MultispinOut& out) {
-    multispin_block<kAvx2Lanes, Avx2Decide>(words, W, L, w0, masks, J, plan, out);
+    multispin_block<kAvx2Lanes, Avx2Decide>(base, mask, W, L, w0, J, plan, out);
 }
 
-DS_TARGET_AVX512 void block_avx512(uint64_t* words, int64_t W, int L, int64_t w0, const uint64_t* masks,
-                                   double J, const SweepPlan& plan, const MultispinOut& out) {
-    multispin_block<kAvx512Lanes, Avx512Decide>(words, W, L, w0, masks, J, plan, out);
+DS_TARGET_AVX512 void block_avx512(uint64_t* base, const uint64_t* mask, int64_t W, int L, int64_t w0, double J,
+                                   const SweepPlan& plan, const MultispinOut& out) {
+    multispin_block<kAvx512Lanes, Avx512Decide>(base, mask, W, L, w0, J, plan, out);
 }
 #endif
 
@@ -197,14 +201,22 @@ void multispin_ising_cpu(uint64_t* words, int64_t W, int L, const uint64_t* mask
         wide = block_avx2;
     }
 #endif
-    const int64_t blocks = W / lanes, tail = W - blocks * lanes;  // tail words run one at a time
+    const int64_t N = int64_t(L) * L, blocks = (W + lanes - 1) / lanes;
     const int n_threads = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads)
-    for (int64_t i = 0; i < blocks + tail; ++i) {
-        if (i < blocks)
-            wide(words, W, L, i * lanes, masks, J, plan, out);
-        else
-            block_scalar(words, W, L, blocks * lanes + (i - blocks), masks, J, plan, out);
+    for (int64_t i = 0; i < blocks; ++i) {
+        const int64_t w0 = i * lanes, used = std::min<int64_t>(lanes, W - w0);
+        if (used == lanes) {
+            wide(words + w0, masks + w0, W, L, w0, J, plan, out);
+            continue;
+        }
+        // The last, partial block runs padded in scratch copies (stride `lanes`); its padding lanes
+        // have threshold 0, streams of word indices >= W, and are not recorded.
+        std::vector<uint64_t> base(N * lanes, 0), mask(2 * kMultispinBits * lanes, 0);
+        for (int64_t a = 0; a < N; ++a) std::copy_n(words + a * W + w0, used, base.data() + a * lanes);
+        for (int k = 0; k < 2 * kMultispinBits; ++k) std::copy_n(masks + k * W + w0, used, mask.data() + k * lanes);
+        wide(base.data(), mask.data(), lanes, L, w0, J, plan, out);
+        for (int64_t a = 0; a < N; ++a) std::copy_n(base.data() + a * lanes, used, words + a * W + w0);
     }
 }
 

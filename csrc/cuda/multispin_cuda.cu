@@ -17,7 +17,7 @@ __global__ void multispin_kernel(uint64_t* words, int64_t W, int L, const uint64
                                  SweepPlan plan, MultispinOut out) {
     const int64_t w = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (w >= W) return;
-    multispin_block<1>(words, W, L, w, masks, J, plan, out);
+    multispin_block<1>(words + w, masks + w, W, L, w, J, plan, out);
 }
 
 }  // namespace
