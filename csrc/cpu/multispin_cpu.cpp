@@ -1,9 +1,10 @@
 // CPU multispin Metropolis: blocks of V consecutive words run the shared code of multispin.hpp,
 // compiled three times (scalar V = 1, AVX2 V = 8, AVX-512 V = 16) and chosen at run time; the blocks
-// are split across OpenMP threads, and a partial last block runs padded to V words. Every word's result depends only on its own Philox streams, so
-// threads and SIMD level do not change a bit of it. The SIMD levels replace the attempt's Philox and
-// bit-sliced comparisons (BitslicedDecide, where the compiler would emulate 64-bit multiplies) by
-// intrinsics: Philox's 32x32 -> 64-bit products are vpmuludq on 64-bit lanes holding 32-bit words.
+// are split across OpenMP threads, and a partial last block runs padded to V words. Every word's
+// result depends only on its own Philox streams, so threads and SIMD level do not change a bit of
+// it. The SIMD levels replace the attempt's Philox and bit-sliced comparisons (BitslicedDecide,
+// where the compiler would emulate 64-bit multiplies) by intrinsics: Philox's 32x32 -> 64-bit
+// products are vpmuludq on 64-bit lanes holding 32-bit words.
 #include <omp.h>
 
 #include <algorithm>
