@@ -363,6 +363,15 @@ def test_backend_multispin_rejects_other_models():
         run(deepspin.ScreenedCoulomb(4), [2.0], chains=64, sweeps=2, backend="multispin")
 
 
+@pytest.mark.skipif(cuda_status()[0], reason="CUDA is available here")
+def test_multispin_cuda_without_a_gpu_says_why():
+    from deepspin.errors import BackendUnavailableError
+    from deepspin.mc import run
+
+    with pytest.raises(BackendUnavailableError, match="multispin' on CUDA is unavailable here"):
+        run(deepspin.Ising(4), [2.0], chains=64, sweeps=2, backend="multispin-cuda")
+
+
 KILLED_RUN = """
 import sys
 import deepspin
