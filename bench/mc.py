@@ -6,6 +6,13 @@
     python bench/mc.py --device gpu --out DIR   # cuda only (with a 16x larger ensemble and the
                                                 # paper-size run), as bench/gpu_check.sh calls it
 
+Multispin rows (the ``multispin`` rule, 64 replicas per word) follow the Ising rows of the same
+device in the same run, with their speed-up over them; on the CPU also one row per SIMD level
+(``DEEPSPIN_SIMD``) and, with ``--paper``, the paper-size phase diagram; on CUDA a 16x larger
+ensemble, the paper-size run and the engine alone on 2^24 replicas (a word per thread: 400 x 50
+chains are only 313 threads), with flips/ns. ``--only multispin`` times the Ising rule and the
+multispin rows only (``mc_multispin.json``).
+
 Each case is an end-to-end ``run()`` (initial state, sweeps, estimators) at L = 8 with 400 chains
 x 50 temperatures (T = 0.5 .. 5); the rate is attempts (chains x temperatures x N x sweeps) over the
 median wall time, and over this process's CPU time (which a busy shared machine does not inflate).
@@ -127,6 +134,62 @@ def _rates(fn, items: int, repeats: int) -> dict:
             "cpu_s": cpu_s, "per_cpu_s": items / cpu_s}
 
 
+def multispin_rows(backends, rows, repeats, paper) -> list[dict]:
+    """Multispin Ising at L = 8 beside the Ising rule's row of the same device (``rows``), same ensemble."""
+    from deepspin.mc.multispin import supported_simd
+
+    ising, out = deepspin.Ising(L), []
+    for device in backends:
+        base = next(r for r in rows if r["case"] == "ising L=8" and r["backend"] == device)
+        backend = f"multispin-{device}"
+        sized = [(1, 20_000 if device == "cuda" else 1000)]
+        if device == "cuda":
+            sized.append((16, 2000))
+        for factor, sweeps in sized:
+            name = "ising L=8 multispin" + (f", {factor}x chains" if factor > 1 else "")
+            row = case(name, ising, backend, sweeps, repeats, chains=factor * CHAINS)
+            row.update(speedup_vs_ising_rule=row["attempts_per_s"] / base["attempts_per_s"],
+                       flips_per_ns=row["attempts_per_s"] / 1e9)
+            out.append(row)
+        if device == "cpu":
+            level = os.environ.get("DEEPSPIN_SIMD")
+            for simd in supported_simd():
+                os.environ["DEEPSPIN_SIMD"] = simd
+                out.append({**case(f"ising L=8 multispin, DEEPSPIN_SIMD={simd}", ising, backend, 300, 1),
+                            "simd": simd})
+            if level is None:
+                os.environ.pop("DEEPSPIN_SIMD")
+            else:
+                os.environ["DEEPSPIN_SIMD"] = level
+        if paper or device == "cuda":
+            out.append(paper_phase_diagram(backend))
+        if device == "cuda":
+            out.append(multispin_engine_row(base))
+    return out
+
+
+def multispin_engine_row(base: dict, words: int = 1 << 17, sweeps: int = 100) -> dict:
+    """The multispin engine alone on CUDA: ``64 * words`` 8x8 replicas over the 50 temperatures from
+    the ordered start, measured every sweep; the wall time includes the host-device copies of one call."""
+    from deepspin.mc.multispin import MultispinEngine, MultispinState
+
+    G = 64 * words
+    betas = np.repeat(1.0 / TEMPERATURES, -(-G // len(TEMPERATURES)))[:G]
+    engine = MultispinEngine(L, 1.0, betas, 1, device="cuda")
+    state = MultispinState(0, np.zeros((L * L, words), dtype=np.uint64), np.zeros((4, G), dtype=np.int64),
+                           np.zeros(G, dtype=np.int64))
+    engine.advance(state, 2)  # warm-up: context, first launch
+    start = time.perf_counter()
+    engine.advance(state, sweeps)
+    wall = time.perf_counter() - start
+    attempts = G * L * L * sweeps
+    print(f"  multispin engine, {G} replicas    cuda     {attempts / wall:12.4g} attempts/s", file=sys.stderr)
+    return {"case": f"ising L=8 multispin engine, {G} replicas (ordered start)", "backend": "multispin-cuda",
+            "chains": G, "sweeps": sweeps, "attempts": attempts, "median_s": wall, "all_s": [wall],
+            "attempts_per_s": attempts / wall, "cpu_s": None, "attempts_per_cpu_s": None,  # the GPU's work
+            "flips_per_ns": attempts / wall / 1e9, "speedup_vs_ising_rule": attempts / wall / base["attempts_per_s"]}
+
+
 def paper_phase_diagram(backend: str) -> dict:
     """The full phase diagram of Figs. 7-8: 8x8 Ising, 400 chains, 46 temperatures, 10^4 sweeps."""
     temperatures = np.round(np.arange(46) * 0.1 + 0.5, 12)
@@ -150,6 +213,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-learned", dest="learned", action="store_false",
                         help="skip the learned-operator rows (Metropolis with the shipped surrogates)")
+    parser.add_argument("--only", choices=("multispin",), default=None,
+                        help="multispin: the Ising rule and the multispin rows only (mc_multispin.json)")
     parser.add_argument("--out", type=Path, default=None, help="directory for mc.json (default bench/results)")
     args = parser.parse_args()
     info = machine_info()
@@ -163,26 +228,31 @@ def main() -> int:
     for backend in backends:
         big = backend == "cuda"
         rows.append(case("ising L=8", ising, backend, 2000 if big else 100, args.repeats))
+        if args.only:
+            continue
         rows.append(case("screened-coulomb L=8 (local fields)", coulomb, backend, 200 if big else 10, args.repeats))
         if big:  # a GPU needs more chains than 400 x 50 to fill its cores
             rows.append(case("ising L=8, 16x chains", ising, backend, 500, args.repeats, chains=16 * CHAINS))
-    rows += potts_rows(backends, args.repeats)
-    # The generic path: one batched operator call (20,000 configurations) per attempted flip.
-    rows.append(case("ising L=8, exact engine as operator", ising, "generic", 1, 1))
-    rows.append(case("screened-coulomb L=8, exact operator", coulomb, "generic", 1, 1))
-    if args.learned:
-        rows += learned_rows("gpu" if args.device == "gpu" else "cpu", args.repeats)
+    rows += multispin_rows(backends, rows, args.repeats, args.paper)
+    if not args.only:
+        rows += potts_rows(backends, args.repeats)
+        # The generic path: one batched operator call (20,000 configurations) per attempted flip.
+        rows.append(case("ising L=8, exact engine as operator", ising, "generic", 1, 1))
+        rows.append(case("screened-coulomb L=8, exact operator", coulomb, "generic", 1, 1))
+        if args.learned:
+            rows += learned_rows("gpu" if args.device == "gpu" else "cpu", args.repeats)
     for backend in backends:
-        if args.paper or backend == "cuda":
+        if (args.paper or backend == "cuda") and not args.only:
             rows.append(paper_phase_diagram(backend))
     print(format_table(["case", "backend", "sweeps", "attempts", "median s", "attempts/s", "per CPU-s"],
                        [[r["case"], r["backend"], r["sweeps"], r["attempts"], r["median_s"], r["attempts_per_s"],
                          r["attempts_per_cpu_s"]] for r in rows]))
     load = os.getloadavg()
     print(f"load average during the run: {load[0]:.2f} on {os.cpu_count()} cores", file=sys.stderr)
-    path = write_results("mc", {"machine": info, "L": L, "chains": CHAINS, "temperatures": len(TEMPERATURES),
-                                "threads": os.environ.get("DEEPSPIN_NUM_THREADS", "all"), "load_average": load,
-                                "results": rows}, directory=args.out)
+    path = write_results("mc_multispin" if args.only else "mc",
+                         {"machine": info, "L": L, "chains": CHAINS, "temperatures": len(TEMPERATURES),
+                          "threads": os.environ.get("DEEPSPIN_NUM_THREADS", "all"), "load_average": load,
+                          "results": rows}, directory=args.out)
     print(f"wrote {path}", file=sys.stderr)
     return 0
 
