@@ -16,6 +16,9 @@ multispin rows only (``mc_multispin.json``).
 Each case is an end-to-end ``run()`` (initial state, sweeps, estimators) at L = 8 with 400 chains
 x 50 temperatures (T = 0.5 .. 5); the rate is attempts (chains x temperatures x N x sweeps) over the
 median wall time, and over this process's CPU time (which a busy shared machine does not inflate).
+Learned-operator rows (``learned_rows``; ``--no-learned`` skips them): Metropolis with each shipped
+surrogate (paper CNN, fast extensive model) as the operator on its fast inference path, 8x8, 400
+chains x 10 temperatures, as attempted flips/s and as a fraction of the model's own inference rate.
 Results go to bench/results/mc.json with the machine and the load average named.
 """
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import harness  # noqa: E402
 import numpy as np  # noqa: E402
 from harness import format_table, machine_info, machine_label, measure, write_results  # noqa: E402
 
@@ -35,6 +39,7 @@ import deepspin  # noqa: E402
 from deepspin.backends.compiled import cuda_status  # noqa: E402
 from deepspin.mc import run  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent.parent
 L, CHAINS = 8, 400
 TEMPERATURES = np.linspace(0.5, 5.0, 50)
 
@@ -61,6 +66,72 @@ def potts_rows(backends, repeats) -> list[dict]:
     potts = deepspin.PlanarPotts(L)
     return [case("planar-potts L=8 (angle moves)", potts, backend, 200 if backend == "cuda" else 10, repeats)
             for backend in backends]
+
+
+LEARNED_MODELS = (("paper CNN", "screened_coulomb_L8.keras"), ("fast extensive", "screened_coulomb_fast.keras"))
+LEARNED_TEMPERATURES = np.linspace(0.5, 5.0, 10)
+
+
+def learned_rows(device: str, repeats: int) -> list[dict]:
+    """Metropolis with each shipped surrogate as the operator (8x8, 400 chains x 10 temperatures).
+
+    Every row runs ``deepspin.mc.run`` with ``backend="generic"``: one batched call of the
+    surrogate's fast path (:func:`deepspin.surrogate.load`) per attempted flip, on all 4,000
+    chains at once, so one attempted flip costs one network evaluation. It reports attempted
+    flips/s and their ratio to the same model's inference rate (``operator.energy``) at the same
+    batch (4,000 configurations) and at 65,536, by wall time and by this process's CPU time
+    (robust to other jobs on a shared machine): the share of the Monte Carlo time that is the network.
+    """
+    models = [(label, ROOT / "models" / name) for label, name in LEARNED_MODELS if (ROOT / "models" / name).exists()]
+    if not models:
+        return []
+    harness.import_keras_quietly()
+    from deepspin.surrogate import load
+
+    rows = []
+    chains, temps = CHAINS, LEARNED_TEMPERATURES
+    batch = chains * len(temps)
+    rng = np.random.default_rng(0)
+    small = rng.choice(np.array([-1, 1], np.int8), size=(batch, L, L))
+    large = rng.choice(np.array([-1, 1], np.int8), size=(1 << 16, L, L))
+    for label, path in models:
+        op = load(path)
+        attempts = batch * L * L  # one sweep
+
+        def once(op=op):
+            run(op, temps, L=L, chains=chains, sweeps=1, burn_in=0, seed=1, backend="generic")
+
+        rates = {"mc": _rates(once, attempts, repeats),
+                 "same_batch": _rates(lambda op=op: op.energy(small), batch, repeats),
+                 "batch_65536": _rates(lambda op=op: op.energy(large), len(large), repeats)}
+        runtime = op.predictor.runtime_for(L)
+        mc_rate = rates["mc"]["per_s"]
+        print(f"  learned Metropolis, {label} ({runtime}): {mc_rate:.4g} attempted flips/s = "
+              f"{mc_rate / rates['same_batch']['per_s']:.0%} of its inference rate at batch {batch:,} "
+              f"({rates['same_batch']['per_s']:.4g}/s; by CPU time "
+              f"{rates['mc']['per_cpu_s'] / rates['same_batch']['per_cpu_s']:.0%}), "
+              f"{mc_rate / rates['batch_65536']['per_s']:.0%} of batch 65,536", file=sys.stderr)
+        rows.append({"case": f"learned Metropolis, {label} ({path.name}, {runtime})", "backend": "generic",
+                     "device": device, "chains": chains, "temperatures": len(temps), "sweeps": 1,
+                     "attempts": attempts, "median_s": rates["mc"]["median_s"], "all_s": rates["mc"]["all_s"],
+                     "attempts_per_s": mc_rate, "cpu_s": rates["mc"]["cpu_s"],
+                     "attempts_per_cpu_s": rates["mc"]["per_cpu_s"],
+                     "inference": {k: v for k, v in rates.items() if k != "mc"},
+                     "fraction_of_inference_same_batch": mc_rate / rates["same_batch"]["per_s"],
+                     "fraction_of_inference_same_batch_cpu":
+                         rates["mc"]["per_cpu_s"] / rates["same_batch"]["per_cpu_s"],
+                     "fraction_of_inference_batch_65536": mc_rate / rates["batch_65536"]["per_s"]})
+    return rows
+
+
+def _rates(fn, items: int, repeats: int) -> dict:
+    """Items/s of ``fn`` by wall time (median of repeats after a warm-up) and by this process's CPU time (one call)."""
+    timing = measure(fn, repeats=repeats, warmup=1, min_time=0.0)
+    cpu_start = time.process_time()
+    fn()
+    cpu_s = time.process_time() - cpu_start
+    return {"median_s": timing["median_s"], "all_s": timing["all_s"], "per_s": items / timing["median_s"],
+            "cpu_s": cpu_s, "per_cpu_s": items / cpu_s}
 
 
 def multispin_rows(backends, rows, repeats, paper) -> list[dict]:
@@ -140,6 +211,8 @@ def main() -> int:
     parser.add_argument("--device", choices=("all", "cpu", "gpu"), default="all",
                         help="compiled backends to time: all available (default), cpu only, or cuda only")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-learned", dest="learned", action="store_false",
+                        help="skip the learned-operator rows (Metropolis with the shipped surrogates)")
     parser.add_argument("--only", choices=("multispin",), default=None,
                         help="multispin: the Ising rule and the multispin rows only (mc_multispin.json)")
     parser.add_argument("--out", type=Path, default=None, help="directory for mc.json (default bench/results)")
@@ -166,6 +239,8 @@ def main() -> int:
         # The generic path: one batched operator call (20,000 configurations) per attempted flip.
         rows.append(case("ising L=8, exact engine as operator", ising, "generic", 1, 1))
         rows.append(case("screened-coulomb L=8, exact operator", coulomb, "generic", 1, 1))
+        if args.learned:
+            rows += learned_rows("gpu" if args.device == "gpu" else "cpu", args.repeats)
     for backend in backends:
         if (args.paper or backend == "cuda") and not args.only:
             rows.append(paper_phase_diagram(backend))
