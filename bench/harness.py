@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: Where a benchmark writes by default: git-ignored, so running one leaves the checkout clean. The committed
+#: reference results are written with an explicit ``--out bench/results``.
+OUT_DIR = Path(__file__).resolve().parent / "out"
 
 
 def machine_info() -> dict:
@@ -69,7 +71,7 @@ def write_results(name: str, payload: dict, directory: Path | None = None) -> Pa
     """Write ``payload`` as JSON to ``directory/name.json`` atomically; returns the path."""
     from deepspin.io import write_text
 
-    path = Path(directory or RESULTS_DIR) / f"{name}.json"
+    path = Path(directory or OUT_DIR) / f"{name}.json"
     write_text(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
     return path
 

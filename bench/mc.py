@@ -19,7 +19,7 @@ median wall time, and over this process's CPU time (which a busy shared machine 
 Learned-operator rows (``learned_rows``; ``--no-learned`` skips them): Metropolis with each shipped
 surrogate (paper CNN, fast extensive model) as the operator on its fast inference path, 8x8, 400
 chains x 10 temperatures, as attempted flips/s and as a fraction of the model's own inference rate.
-Results go to bench/results/mc.json with the machine and the load average named.
+Results go to bench/out/mc.json (git-ignored; ``--out bench/results`` for the reference) with the machine and the load average named.
 """
 from __future__ import annotations
 
@@ -215,7 +215,7 @@ def main() -> int:
                         help="skip the learned-operator rows (Metropolis with the shipped surrogates)")
     parser.add_argument("--only", choices=("multispin",), default=None,
                         help="multispin: the Ising rule and the multispin rows only (mc_multispin.json)")
-    parser.add_argument("--out", type=Path, default=None, help="directory for mc.json (default bench/results)")
+    parser.add_argument("--out", type=Path, default=None, help="directory for mc.json (default bench/out/, git-ignored)")
     args = parser.parse_args()
     info = machine_info()
     print(f"machine: {machine_label(info)}", file=sys.stderr)

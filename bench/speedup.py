@@ -40,7 +40,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 
-OUT_DIR = ROOT / "bench" / "out"
 #: Shipped surrogates per Hamiltonian: (label, file). Missing files are skipped with a note.
 SURROGATES = {
     "screened-coulomb": [("paper CNN", ROOT / "models" / "screened_coulomb_L8.keras"),
@@ -191,7 +190,7 @@ def main(argv=None) -> int:
     parser.add_argument("--test-size", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, seconds on a CPU (for tests)")
-    parser.add_argument("--out", type=Path, default=OUT_DIR,
+    parser.add_argument("--out", type=Path, default=harness.OUT_DIR,
                         help="folder for the JSON (default bench/out/, git-ignored)")
     args = parser.parse_args(argv)
     if args.smoke:
