@@ -9,6 +9,7 @@ from deepspin.mc import enumerate_thermodynamics, ising_torus, run
 from deepspin.mc import acceptance, metropolis
 from deepspin.mc.rules import CompiledRule
 from deepspin.backends.compiled import cuda_status
+from boltzmann import boltzmann, chi_square_p, config_index
 
 Z_MAX = 4.0  # agreement within 4 standard errors
 
@@ -77,21 +78,9 @@ def test_compiled_pair_models_match_enumeration(H):
 
 
 def chi_square_against_boltzmann(H, T, configs):
-    """Chi-square statistic and degrees of freedom of sampled configurations against Boltzmann weights."""
-    from scipy import stats
-
-    all_configs = deepspin.enumeration.configurations(H.L)
-    energies = H.energy(all_configs, backend="numpy")
-    p = np.exp(-(energies - energies.min()) / T)
-    p /= p.sum()
-    bits = (configs.reshape(len(configs), -1) > 0).astype(np.int64)
-    index = bits @ (1 << np.arange(H.N - 1, -1, -1))  # SPEC enumeration order
-    observed = np.bincount(index, minlength=len(p))
-    expected = p * len(configs)
-    keep = expected >= 5  # pool the rare states into one bin
-    obs = np.append(observed[keep], observed[~keep].sum())
-    exp = np.append(expected[keep], expected[~keep].sum())
-    return stats.chisquare(obs, exp).pvalue
+    """p-value of a chi-square of sampled configurations against their Boltzmann probabilities."""
+    probabilities = boltzmann(H, T)[0]
+    return chi_square_p(np.bincount(config_index(configs), minlength=len(probabilities)), probabilities)
 
 
 @pytest.mark.parametrize("H,backend", [

@@ -17,6 +17,7 @@ from deepspin.mc import enumerate_thermodynamics, ising_torus
 from deepspin.mc import multispin as ms
 from deepspin.mc.acceptance import initial_configurations
 from deepspin.mc.observables import thermodynamics
+from boltzmann import boltzmann, chi_square_p, config_index
 
 SWEEP_STREAM, SITE_STREAM = 0x4D530001, 0x4D530003
 
@@ -186,38 +187,17 @@ def test_antiferromagnet_is_the_sublattice_flipped_ferromagnet(L):
 # ---- statistics --------------------------------------------------------------------------------------
 
 
-def exact_3x3(J, T):
-    """Boltzmann probabilities of all 512 3x3 configurations (index = packed bits, site 0 most significant)."""
-    bits = np.unpackbits(np.arange(512, dtype=">u2").view(np.uint8).reshape(512, 2), axis=1)[:, 7:]
-    configs = (1 - 2 * bits.astype(np.int8)).reshape(512, 3, 3)
-    energy = deepspin.Ising(3, J=J).energy(configs, backend="numpy")
-    weights = np.exp(-(energy - energy.min()) / T)
-    return weights / weights.sum(), energy
-
-
-def chi_square_p(observed, expected_p):
-    """p-value of a chi-square test, cells with fewer than 5 expected counts pooled."""
-    expected = expected_p * observed.sum()
-    small = expected < 5
-    obs = np.append(observed[~small], observed[small].sum())
-    exp = np.append(expected[~small], expected[small].sum())
-    if exp[-1] == 0:
-        obs, exp = obs[:-1], exp[:-1]
-    return stats.chisquare(obs, exp).pvalue
-
-
 @pytest.mark.parametrize("J, T", [(1.0, 2.0), (1.0, 3.5), (-1.0, 1.5)])
 def test_3x3_configurations_follow_boltzmann(J, T):
     """Chi-square of all 512 configurations: 128 replicas sampled every 4 sweeps (odd L, frustrated for J < 0)."""
-    p, _ = exact_3x3(J, T)
+    p = boltzmann(deepspin.Ising(3, J=J), T)[0]
     eng = engine(3, J, [T], 128, seed=21)
     state = start(eng)
     eng.advance(state, 50)
     counts = np.zeros(512)
-    weights = 1 << np.arange(8, -1, -1)
     for _ in range(400):
         eng.advance(state, 4)
-        index = ((eng.spins(state).reshape(128, 9) < 0) * weights).sum(axis=1)
+        index = config_index(eng.spins(state).reshape(128, 3, 3))
         counts += np.bincount(index, minlength=512)
     assert chi_square_p(counts, p) > 1e-3
 
@@ -225,7 +205,7 @@ def test_3x3_configurations_follow_boltzmann(J, T):
 def test_3x3_energy_distribution_of_every_replica():
     """Per replica, a chi-square of its energy levels; together, the sum of the statistics."""
     J, T = 1.0, 2.5
-    p, energy = exact_3x3(J, T)
+    p, energy, _ = boltzmann(deepspin.Ising(3, J=J), T)
     levels = np.unique(energy)
     p_level = np.array([p[energy == e].sum() for e in levels])
     eng = engine(3, J, [T], 128, seed=4, burn_in=50, interval=3)
