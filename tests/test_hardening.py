@@ -15,6 +15,7 @@ import deepspin
 from deepspin import cli
 from deepspin.errors import DatasetError
 from deepspin.io import atomic_path
+from test_mc import run_interrupted
 
 H4 = deepspin.Ising(4)
 
@@ -355,22 +356,11 @@ class FakeSurrogate:
 
 
 def _interrupted_run(model, checkpoint, monkeypatch, **kwargs):
-    from deepspin.mc import metropolis
     from deepspin.mc.rules import CompiledRule
 
     monkeypatch.setattr(CompiledRule, "min_chunk_attempts", 0)  # one sweep per chunk
-    original, calls = metropolis.sweep, []
-
-    def interrupted(state, n):
-        calls.append(n)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return original(state, n)
-
-    monkeypatch.setattr(metropolis, "sweep", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        deepspin.mc.run(model, [1.5, 2.5], chains=2, sweeps=40, checkpoint=checkpoint, checkpoint_every=0, **kwargs)
-    monkeypatch.setattr(metropolis, "sweep", original)
+    run_interrupted(monkeypatch, lambda: deepspin.mc.run(model, [1.5, 2.5], chains=2, sweeps=40, checkpoint=checkpoint,
+                                                         checkpoint_every=0, **kwargs))
     assert checkpoint.exists()
 
 

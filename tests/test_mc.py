@@ -184,8 +184,8 @@ def test_reproducible_by_seed_and_thread_count(monkeypatch):
     assert not np.array_equal(first.moments, other_seed.moments)
 
 
-def run_interrupted(monkeypatch, start_run, at: int = 5) -> None:
-    """Call ``start_run()`` with :func:`deepspin.mc.metropolis.sweep` raising KeyboardInterrupt on its ``at``-th call."""
+def interrupt_sweep(monkeypatch, at: int):
+    """Make :func:`deepspin.mc.metropolis.sweep` raise KeyboardInterrupt on its ``at``-th call; returns the original."""
     original, calls = metropolis.sweep, []
 
     def interrupted(state, n):
@@ -195,6 +195,12 @@ def run_interrupted(monkeypatch, start_run, at: int = 5) -> None:
         return original(state, n)
 
     monkeypatch.setattr(metropolis, "sweep", interrupted)
+    return original
+
+
+def run_interrupted(monkeypatch, start_run, at: int = 5) -> None:
+    """Call ``start_run()`` with :func:`deepspin.mc.metropolis.sweep` raising KeyboardInterrupt on its ``at``-th call."""
+    original = interrupt_sweep(monkeypatch, at)
     with pytest.raises(KeyboardInterrupt):
         start_run()
     monkeypatch.setattr(metropolis, "sweep", original)

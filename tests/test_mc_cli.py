@@ -7,6 +7,7 @@ import pytest
 
 from deepspin.cli import main
 from deepspin.mc import ising_torus
+from test_mc import interrupt_sweep
 
 MC_KEYS = ["T", "E_per_site", "E_per_site_err", "C_per_site", "C_per_site_err", "absm", "absm_err"]
 
@@ -37,15 +38,7 @@ def test_mc_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     args = ["mc", "--hamiltonian", "screened-coulomb", "--L", "4", "--T", "1,2", "--chains", "8", "--sweeps", "400",
             "--checkpoint-every", "0", "--no-progress"]
     main(args + ["-o", str(tmp_path / "ref.json")])
-    original, calls = metropolis.sweep, []
-
-    def interrupted(state, n):
-        calls.append(n)
-        if len(calls) == 30:
-            raise KeyboardInterrupt
-        return original(state, n)
-
-    monkeypatch.setattr(metropolis, "sweep", interrupted)
+    original = interrupt_sweep(monkeypatch, at=30)
     monkeypatch.setattr(CompiledRule, "min_chunk_attempts", 0)  # many small chunks
     assert main(args + ["-o", str(tmp_path / "run.json")]) == 130
     assert (tmp_path / "run.json.checkpoint.npz").exists()
