@@ -14,11 +14,13 @@ from deepspin.reproduce.stage import load_results, run_stage
 from deepspin.reproduce.stages import random_spin_absm
 
 
-def test_content_key_depends_on_kind_and_params_only():
+def test_content_key_depends_on_kind_params_and_code():
     assert content_key("s", {"a": 1, "b": [1, 2]}) == content_key("s", {"b": [1, 2], "a": 1})
     assert content_key("s", {"a": 1}) != content_key("s", {"a": 2})
     assert content_key("s", {"a": 1}) != content_key("t", {"a": 1})
     assert content_key("s", {"a": 1}) != content_key("s", {"a": 1, "b": 0})
+    assert content_key("s", {"a": 1}, ("deepspin.lattice",)) != content_key("s", {"a": 1})
+    assert content_key("s", {"a": 1}, ("deepspin.lattice",)) != content_key("s", {"a": 1}, ("deepspin.enumeration",))
 
 
 def test_finished_stage_is_skipped_and_interrupted_stage_reruns(tmp_path):
@@ -52,10 +54,12 @@ def test_artefacts_are_built_once(tmp_path):
         path.write_text("x")
 
     ctx = Context(Stage("fake", "", lambda c: []), {}, tmp_path)
-    a = ctx.artefact("thing", {"n": 1}, build, ".txt")
-    b = ctx.artefact("thing", {"n": 1}, build, ".txt")
-    c = ctx.artefact("thing", {"n": 2}, build, ".txt")
+    a = ctx.artefact("dataset", {"n": 1}, build, ".txt")
+    b = ctx.artefact("dataset", {"n": 1}, build, ".txt")
+    c = ctx.artefact("dataset", {"n": 2}, build, ".txt")
     assert a == b != c and len(builds) == 2
+    with pytest.raises(ValueError, match="'thing' declares no code"):
+        ctx.artefact("thing", {"n": 1}, build, ".txt")
 
 
 def test_report_of_a_real_run(tmp_path):
@@ -236,3 +240,91 @@ def test_every_profile_sizes_every_stage():
 
     for name, sizes in PROFILES.items():
         assert set(sizes) == set(STAGES), name
+
+
+_STAGE_MODULE = '''
+def helper():
+    return {helper}
+
+
+def unrelated():
+    return {unrelated}
+
+
+def run(ctx):
+    """{doc}"""
+    from deepspin.reproduce import Row
+    return [Row("answer", helper() + {offset})]  # {comment}
+'''
+
+
+def _write_stage_module(path, **changes):
+    values = {"helper": 1, "unrelated": 0, "doc": "A stage.", "offset": 0, "comment": "first", **changes}
+    path.write_text(_STAGE_MODULE.format(**values))
+
+
+def test_changed_stage_code_invalidates_its_cache_and_nothing_else_does(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    from deepspin.reproduce.code import clear_cache
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    (tmp_path / "src").mkdir()
+    source = tmp_path / "src" / "fake_stage_module.py"
+    out = tmp_path / "out"
+
+    def run(**changes):
+        _write_stage_module(source, **changes)
+        clear_cache()
+        importlib.invalidate_caches()
+        module = importlib.reload(sys.modules["fake_stage_module"]) if "fake_stage_module" in sys.modules \
+            else importlib.import_module("fake_stage_module")
+        stage = Stage("fake", "A stage of a module the test edits", module.run, code=("fake_stage_module:helper",))
+        results, ran = run_stage(stage, "test", {"n": 1}, out, progress=False)
+        return results["rows"][0]["ours"], ran
+
+    monkeypatch.delitem(sys.modules, "fake_stage_module", raising=False)
+    assert run() == (1, True)
+    assert run() == (1, False)  # same code: cached
+    assert run(doc="Reworded.", comment="edited") == (1, False)  # docstring and comment edits keep the cache
+    assert run(unrelated=5) == (1, False)  # an undeclared function of the same module is not a dependency
+    assert run(offset=1) == (2, True)  # the stage function changed: rerun
+    assert run(offset=1, helper=3) == (4, True)  # a declared dependency changed: rerun
+    assert run(offset=1, helper=3) == (4, False)
+    assert len(list((out / "stages" / "fake").glob("*/results.json"))) == 3
+
+
+def test_artefact_key_follows_the_code_of_its_kind(tmp_path, monkeypatch):
+    from deepspin.reproduce import depends
+    from deepspin.reproduce.stage import Context
+
+    ctx = Context(Stage("fake", "", lambda c: []), {}, tmp_path)
+    built = []
+
+    def build(path):
+        built.append(path)
+        path.write_text("x")
+
+    first = ctx.artefact("model", {"n": 1}, build, ".txt")
+    monkeypatch.setitem(depends.ARTEFACTS, "model", depends.MODEL + ("deepspin.reproduce.stages:random_spin_absm",))
+    second = ctx.artefact("model", {"n": 1}, build, ".txt")
+    assert first != second and len(built) == 2
+
+
+def test_every_declared_dependency_resolves_without_importing_keras():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from deepspin.reproduce import STAGES\n"
+        "from deepspin.reproduce.code import code_hash\n"
+        "from deepspin.reproduce.depends import ARTEFACTS\n"
+        "keys = {kind: code_hash(code) for kind, code in ARTEFACTS.items()}\n"
+        "keys.update({name: stage.key({}) for name, stage in STAGES.items()})\n"
+        "assert len(set(keys.values())) == len(keys), keys\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow', 'sklearn')]\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)

@@ -1,11 +1,13 @@
 """Stages of the reproduction and their content-addressed cache.
 
 A stage is one study of the paper. Its outputs live in ``<out>/stages/<name>/<key>/``, where the
-key hashes the stage name, its profile parameters and the deepspin version: changing any of them
-gives a new folder, rerunning with the same ones finds the old one. ``results.json`` is written
+key hashes the stage name, its profile parameters, the deepspin version and the source of the code
+the stage runs (:mod:`.depends` lists it, :mod:`.code` hashes it): changing any of them gives a new
+folder, rerunning with the same ones finds the old one. ``results.json`` is written
 last (atomically), so its presence means the stage finished; a run interrupted mid-stage leaves
 no ``results.json`` and the next run redoes that stage only. Artefacts that several stages share
-(datasets, trained models, Monte Carlo runs) are cached the same way under ``<out>/cache/``.
+(datasets, trained models, Monte Carlo runs) are cached the same way under ``<out>/cache/``, keyed by
+the code that computes them.
 """
 from __future__ import annotations
 
@@ -20,13 +22,19 @@ from typing import Callable
 from .._version import __version__
 from ..io import write_text
 from .. import machine
+from .code import code_hash
+from .depends import ARTEFACTS, stage_code
 
 RESULTS = "results.json"
 
 
-def content_key(kind: str, params: dict) -> str:
-    """16 hex digits of SHA-256 over ``kind``, ``params`` (as canonical JSON) and the deepspin version."""
-    payload = json.dumps({"kind": kind, "params": params, "version": __version__}, sort_keys=True)
+def content_key(kind: str, params: dict, code=()) -> str:
+    """16 hex digits of SHA-256 over ``kind``, ``params`` (as canonical JSON), the deepspin version and,
+    where ``code`` names any, the hash of that code (:func:`.code.code_hash`)."""
+    content = {"kind": kind, "params": params, "version": __version__}
+    if code:
+        content["code"] = code_hash(code)
+    payload = json.dumps(content, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -55,7 +63,7 @@ class Context:
 
     def __init__(self, stage: "Stage", params: dict, out: Path, progress: bool = True):
         self.stage, self.params, self.out, self.progress = stage, params, Path(out), progress
-        self.directory = self.out / "stages" / stage.name / content_key(stage.name, params)
+        self.directory = self.out / "stages" / stage.name / stage.key(params)
 
     def figure(self, name: str) -> Path:
         """Path of a figure of this stage (the stage writes it atomically)."""
@@ -66,9 +74,13 @@ class Context:
         """The cached artefact ``kind`` made with ``params``: built by ``build(path)`` if absent.
 
         ``build`` must write ``path`` atomically (e.g. through :func:`deepspin.io.atomic_path` or a
-        writer that uses it), so an interrupted build leaves nothing that looks finished.
+        writer that uses it), so an interrupted build leaves nothing that looks finished. The key
+        includes the code of ``kind`` (:data:`.depends.ARTEFACTS`).
         """
-        path = self.out / "cache" / kind / f"{content_key(kind, params)}{suffix}"
+        if kind not in ARTEFACTS:
+            raise ValueError(f"artefact kind {kind!r} declares no code in deepspin.reproduce.depends.ARTEFACTS; "
+                             f"add it there (known: {', '.join(ARTEFACTS)})")
+        path = self.out / "cache" / kind / f"{content_key(kind, params, ARTEFACTS[kind])}{suffix}"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             build(path)
@@ -79,14 +91,20 @@ class Context:
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """A named study: ``run(ctx) -> list[Row]`` with parameters per profile."""
+    """A named study: ``run(ctx) -> list[Row]`` with parameters per profile. ``code``: what its result
+    depends on (:mod:`.code` names or functions); ``None`` for :func:`.depends.stage_code` of ``run``."""
 
     name: str
     title: str
     run: Callable[[Context], list]
+    code: tuple | None = None
+
+    def dependencies(self) -> tuple:
+        return stage_code(self.run) if self.code is None else (self.run, *self.code)
 
     def key(self, params: dict) -> str:
-        return content_key(self.name, params)
+        """The cache key: name, parameters, version and the hash of :meth:`dependencies`."""
+        return content_key(self.name, params, self.dependencies())
 
 
 def command_line(profile: str, stage: str, out) -> str:
