@@ -19,7 +19,7 @@ from . import profiles, report
 from .paper import PAPER, PaperValue
 from .profiles import PROFILES
 from .stage import Row, Stage, content_key, load_results, run_stage
-from .registry import STAGES
+from .registry import STAGES, run_order
 
 
 def check_stages(only) -> list[str]:
@@ -37,8 +37,10 @@ def reproduce(profile: str = "quick", out="report", only=None, force: bool = Fal
     """Run the stages (``only`` a subset), skipping finished ones, and write ``out/README.md``; returns its path."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    names = check_stages(only)
+    names = run_order(check_stages(only))
     out = Path(out)
+    for name in names:  # hash the code once, before any stage runs (the run uses the code it started with)
+        STAGES[name].key(profiles.params(profile, name))
     for i, name in enumerate(names, 1):
         start = time.perf_counter()
         print(f"[{i}/{len(names)}] {name}: {STAGES[name].title}", file=log, flush=True)

@@ -33,8 +33,12 @@ EXTENSIVE_MODEL = (*DATA, *TRAIN, "deepspin.surrogate.extensive", "deepspin.surr
 MC = (*PHYSICS, "deepspin.mc.metropolis", "deepspin.mc.local", "deepspin.mc.observables", "deepspin.mc.temperatures",
       "deepspin.reproduce.stages:mc_records", "deepspin.reproduce.learned:TabulatedOperator")
 
+DEMO_MODEL = (*PHYSICS, *(f"deepspin.surrogate.interpret:{name}" for name in (
+    "DEMO_L", "DEMO_FILTERS", "DEMO_KERNEL", "DEMO_DENSE", "demo_model", "demo_data", "DemoRun", "train_demo")),
+    "deepspin.reproduce.demonstration:demo_model")
+
 #: Artefact kind (``Context.artefact``) -> the code its content depends on.
-ARTEFACTS = {"dataset": DATA, "model": MODEL, "extensive-model": EXTENSIVE_MODEL, "mc": MC}
+ARTEFACTS = {"dataset": DATA, "model": MODEL, "extensive-model": EXTENSIVE_MODEL, "mc": MC, "demo-model": DEMO_MODEL}
 
 _REPORTING = ("deepspin.plots", "deepspin.reproduce.figures", "deepspin.reproduce.stage:Row")
 _EXACT = ("deepspin.mc.exact", "deepspin.commands.mc:exact_reference")
@@ -46,6 +50,7 @@ MODULES = {
                 "deepspin.surrogate.baselines"),
     "learned_phases": ("deepspin.reproduce.learned_phases", "deepspin.reproduce.learned", "deepspin.reproduce.stages",
                        *MODEL, *MC, *_EXACT, *_EVALUATE, *_REPORTING),
+    "demonstration": ("deepspin.reproduce.demonstration", *DEMO_MODEL, "deepspin.surrogate.interpret", *_REPORTING),
     "beyond": ("deepspin.reproduce.beyond", "deepspin.reproduce.stages", *EXTENSIVE_MODEL, *MC, *_EXACT,
                *_EVALUATE, *_REPORTING),
 }

@@ -38,6 +38,34 @@ def magnetization_curves(curves: dict, path, *, random_limit: float | None = Non
     _save(fig, path)
 
 
+def coulomb_transition(curves: dict, staggered: list[dict], path, *, random_limit: float, title: str = "") -> None:
+    """Fig. 10 carried to the random-spin limit: ``<|m|>`` (each ``label -> records`` run, with the
+    random-spin value dashed), the staggered ``<|m_s|>`` of ``staggered`` and ``C/N`` against ``T``, on a
+    logarithmic ``T`` axis."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharex=True)
+    for label, records in curves.items():
+        T = np.array([r["T"] for r in records])
+        for ax, key in ((axes[0], "absm"), (axes[2], "C_per_site")):
+            values = np.array([r[key] for r in records])
+            errors = np.array([r.get(f"{key}_err", 0.0) for r in records])
+            ax.errorbar(T, values, yerr=errors, fmt="o-", ms=3, lw=1, capsize=2, label=label)
+    T = np.array([r["T"] for r in staggered])
+    axes[1].errorbar(T, [r["absm"] for r in staggered], yerr=[r.get("absm_err", 0.0) for r in staggered],
+                     fmt="s-", ms=3, lw=1, capsize=2, color="C3", label="staggered, exact energy")
+    axes[0].axhline(random_limit, color="k", ls="--", lw=1, label=f"random spins ({random_limit:.4f})")
+    for ax, name in zip(axes, (r"$\langle |m| \rangle$", r"$\langle |m_s| \rangle$ (staggered)", r"$C / N$")):
+        ax.set_xscale("log")
+        ax.set_xlabel("$T$")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
 _PANELS = (("E_per_site", r"$\langle E\rangle / N$"), ("C_per_site", r"$C / N$"), ("absm", r"$\langle |m| \rangle$"))
 
 

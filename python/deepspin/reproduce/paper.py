@@ -59,6 +59,12 @@ PAPER = {
         None, "classification replicates the phase transition", "Sec. IV.B.3, Fig. 9"),
     "ising8.regression_phase": PaperValue(
         None, "regression: transition still observed, at a slightly lower temperature", "Sec. IV.B.3, Fig. 9"),
+    "demo.performance": PaperValue(
+        None, "performs significantly more poorly than the network used throughout this work", "Sec. 8"),
+    "demo.kernels": PaperValue(512, "all 512 kernels; weights close to zero, some negative, some positive",
+                               "Sec. 8, Fig. 13"),
+    "demo.maximize": PaperValue(
+        None, "input images that maximise the first and last filters, lower-right block set by hand", "Sec. 8, Fig. 14"),
     "hash.uniform": PaperValue(None, "the 12 most significant bits are uniformly distributed", "Appendix, Fig. 15b"),
     "coulomb.high_T_absm": PaperValue(
         None, "<|m|> approaches the mean |m| of random spins at high T", "Sec. IV.B.4, Fig. 10"),
