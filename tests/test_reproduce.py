@@ -73,14 +73,22 @@ def test_report_of_a_real_run(tmp_path):
     assert ours["4x4 Ising: energy levels"] == len(ising_energy_levels(4)) == 15
     assert ours["4x4 Ising: configurations"] == 2**16
     assert ours["4x4 Ising: configurations in each extreme level"] == 2
-    assert "| 4x4 Ising: configurations | 65 536 configurations (Sec. IV.A) | 65,536 | ×1 | smoke |" in text
+    assert (f"| 4x4 Ising: configurations | 65 536 configurations (Sec. IV.A) | 65,536 | "
+            f"[density_of_states.png](stages/dos-4x4/{dos['key']}/density_of_states.png) |") in text
+    summary = {row["key"]: row for row in json.loads((tmp_path / "summary.json").read_text())}
+    assert summary["ising4.levels"]["verdict"] == "met" and summary["ising4.levels"]["ours"] == 15
+    assert summary["ising8.accuracy"]["verdict"] == "pending"  # its stage did not run: the report still renders
+    assert summary["hash.uniform"]["verdict"] == "met"
+    assert all(set(row) >= {"key", "paper", "ours", "size_ours", "size_paper", "metric", "verdict"}
+               for row in summary.values())
+    assert "| 8x8 classifier: test accuracy — accuracy (%) | 99.922 %" in text
     hashes = load_results(STAGES["hash-uniformity"], {"L": 8, "n": 8192, "seed": 1}, tmp_path)
     chi2 = hashes["rows"][0]["ours"]
     assert 0.85 < chi2 < 1.15  # 8192 distinct configurations in 4096 buckets: chi^2/dof = 1 +- 0.022
     assert f"| {fmt(chi2)} |" in text
     assert (tmp_path / "stages" / "dos-4x4" / dos["key"] / "density_of_states.png").read_bytes()[:4] == b"\x89PNG"
     assert "`phase-8x8`" in text  # stages not run are listed as such, with no rows
-    assert "8x8 Ising, exact operator" not in text
+    assert "### phase-8x8" not in text  # and no section of its own
 
 
 def test_phase_stage_matches_enumeration(tmp_path):
@@ -138,11 +146,14 @@ def test_smoke_profile_runs_every_stage(smoke_run):
     assert "Stages not run" not in text
     results = {path.parent.parent.name: json.loads(path.read_text()) for path in out.glob("stages/*/*/results.json")}
     assert set(results) == set(STAGES)
-    table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| Study")]
-    assert len(table) == sum(len(r["rows"]) for r in results.values())
+    summary = json.loads((out / "summary.json").read_text())
+    assert [row["verdict"] for row in summary if row["verdict"] == "pending"] == ["pending"]  # only the speed row
     for name, result in results.items():
         assert result["rows"], name
         assert f"### {name}" in text
+        section = text.split(f"### {name}\n", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+        table = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Study")]
+        assert len(table) == len(result["rows"]), name
         for row in result["rows"]:
             assert row["paper"] is None or row["paper"] in PAPER
             if isinstance(row["ours"], str):  # a method that does not apply says so (issue 9: paper CNN at L != 8)
@@ -233,6 +244,57 @@ def test_phase_curves_compare_with_exact_or_the_exact_operator_run(tmp_path):
     assert drawn["learned"]["C_per_site"] == pytest.approx([0.0] * 3)
     assert drawn["learned"]["absm"] == pytest.approx([-0.1, 0.0, 0.1])
     assert (tmp_path / "phase.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_summary_verdicts():
+    from deepspin.reproduce.summary import CLAIMS, verdict
+
+    claim = {c.key: c for c in CLAIMS}
+    accuracy = claim["ising8.accuracy"]  # paper 99.922 % at 100,000 training configurations, higher is better
+    assert verdict(accuracy, None) == "pending"
+    assert verdict(accuracy, {"ours": 99.95, "size": 100_034}) == "beaten"
+    assert verdict(accuracy, {"ours": 99.9222, "size": 100_034}) == "met"  # within the paper's rounding
+    assert verdict(accuracy, {"ours": 99.5, "size": 99_500}) == "missed"
+    assert verdict(accuracy, {"ours": 99.99, "size": 20_000}) == "not comparable"  # a fifth of the paper's data
+    error = claim["coulomb-regression.error"]  # 0.640 J, lower is better
+    assert verdict(error, {"ours": 0.149, "size": 100_000}) == "beaten"
+    assert verdict(error, {"ours": 0.7, "size": 100_000}) == "missed"
+    assert verdict(error, {"ours": "n/a: x", "size": 100_000}) == "not comparable"
+    assert verdict(claim["ising4.Tc"], {"ours": 2.43, "verdict": "met"}) == "met"  # the stage's own criterion
+    assert verdict(claim["demo.kernels"], {"ours": 3.0, "size": 200_000}) == "not comparable"  # no number in the paper
+    assert len({c.key for c in CLAIMS}) == len(CLAIMS)
+    assert all(c.paper is None or c.paper in PAPER for c in CLAIMS)
+    assert {c.stage for c in CLAIMS} - set(STAGES) == {"bench/speedup.py"}
+
+
+def test_speedup_row_reads_the_benchmark_json(tmp_path):
+    from deepspin.reproduce.report import render
+    from deepspin.reproduce.summary import speedup_row
+
+    assert speedup_row(tmp_path / "none-*.json") is None
+    payload = {"device": "cpu", "machine": {"label": "a CPU"}, "smoke": False,
+               "rows": [{"method": "fast/onnx", "kind": "surrogate", "configs_per_s": 2e6, "median_abs_error": 2.4e-6,
+                         "vs_explicit_rcut64": 9000.0}],
+               "verdict": {"reproduced": True, "best_method": "fast/onnx", "best_ratio": 9000.0}}
+    (tmp_path / "speedup-screened-coulomb-cpu-x.json").write_text(json.dumps(payload))
+    row = speedup_row(tmp_path / "speedup-*.json")
+    assert row["ours"] == 9000.0 and row["verdict"] == "beaten" and "fast/onnx" in row["study"]
+    payload["verdict"] = {"reproduced": False, "best_method": "fast/onnx", "best_ratio": 900.0}
+    (tmp_path / "speedup-screened-coulomb-cpu-x.json").write_text(json.dumps(payload))
+    assert speedup_row(tmp_path / "speedup-*.json")["verdict"] == "missed"
+    text = render([], list(STAGES), profile="paper", speedup=speedup_row(tmp_path / "speedup-*.json"))
+    speed = next(line for line in text.splitlines() if line.startswith("| Screened Coulomb 8x8: surrogate speed"))
+    assert "900 x" in speed and speed.endswith("| **missed** |")
+    assert sum(line.endswith("| **pending** |") for line in text.splitlines()) == len(
+        [c for c in __import__("deepspin.reproduce.summary", fromlist=["CLAIMS"]).CLAIMS if c.stage != "bench/speedup.py"])
+
+
+def test_report_only_runs_nothing(tmp_path):
+    readme = reproduce("smoke", out=tmp_path, report_only=True, progress=False, speedup=None)
+    assert not (tmp_path / "stages").exists()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert {row["verdict"] for row in summary} == {"pending"}
+    assert f"0 of {len(STAGES)} stages finished" in readme.read_text()
 
 
 def test_every_profile_sizes_every_stage():

@@ -7,13 +7,14 @@ import sys
 def run_reproduce(args) -> int:
     from ..reproduce import reproduce
 
-    path = reproduce(args.profile, out=args.output, only=args.only, force=args.force, progress=not args.no_progress)
+    path = reproduce(args.profile, out=args.output, only=args.only, force=args.force, progress=not args.no_progress,
+                     report_only=args.report_only, speedup=args.speedup)
     print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
 def register(sub) -> None:
-    from ..reproduce import PROFILES, STAGES
+    from ..reproduce import PROFILES, SPEEDUP_JSON, STAGES
 
     p = sub.add_parser(
         "reproduce",
@@ -23,10 +24,14 @@ def register(sub) -> None:
         f"interrupted run resumes. Stages: {', '.join(STAGES)}. Example: deepspin reproduce --profile quick -o report",
     )
     p.add_argument("--profile", default="quick", choices=tuple(PROFILES),
-                   help="quick: 2-core CPU in <= 30 min with smaller runs; paper: the paper's sizes (GPU); "
+                   help="quick: 2-core CPU in <= 30 min with smaller runs; paper: the paper's sizes (hours on a CPU); "
                    "smoke: toy sizes, every stage end to end in minutes (default quick)")
     p.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages (the report lists every finished one)")
     p.add_argument("-o", "--output", default="report", help="report folder (default report/)")
     p.add_argument("--force", action="store_true", help="rerun the selected stages even if their results exist")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: write README.md and summary.json from the stages finished so far (the rest pending)")
+    p.add_argument("--speedup", default=SPEEDUP_JSON, metavar="JSON",
+                   help=f"bench/speedup.py's JSON for the 1600x row (a glob: the newest match; default {SPEEDUP_JSON})")
     p.set_defaults(handler=run_reproduce)

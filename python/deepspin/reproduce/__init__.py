@@ -20,6 +20,7 @@ from .paper import PAPER, PaperValue
 from .profiles import PROFILES
 from .stage import Row, Stage, content_key, load_results, run_stage
 from .registry import STAGES, run_order
+from .summary import speedup_row
 
 
 def check_stages(only) -> list[str]:
@@ -32,16 +33,23 @@ def check_stages(only) -> list[str]:
     return [name for name in STAGES if name in only]
 
 
+#: Where the report looks for bench/speedup.py's JSON by default (relative to the working directory).
+SPEEDUP_JSON = "bench/results/speedup-screened-coulomb-*.json"
+
+
 def reproduce(profile: str = "quick", out="report", only=None, force: bool = False, progress: bool = True,
-              log=sys.stderr) -> Path:
-    """Run the stages (``only`` a subset), skipping finished ones, and write ``out/README.md``; returns its path."""
+              log=sys.stderr, report_only: bool = False, speedup=SPEEDUP_JSON) -> Path:
+    """Run the stages (``only`` a subset), skipping finished ones, and write ``out/README.md`` and
+    ``out/summary.json``; returns the README's path. ``report_only``: run nothing, report what has
+    finished (the rest is pending). ``speedup``: path or glob of ``bench/speedup.py``'s JSON for the
+    1600x row (the newest match; ``None`` or no match: pending)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     names = run_order(check_stages(only))
     out = Path(out)
     for name in names:  # hash the code once, before any stage runs (the run uses the code it started with)
         STAGES[name].key(profiles.params(profile, name))
-    for i, name in enumerate(names, 1):
+    for i, name in enumerate([] if report_only else names, 1):
         start = time.perf_counter()
         print(f"[{i}/{len(names)}] {name}: {STAGES[name].title}", file=log, flush=True)
         results, ran = run_stage(STAGES[name], profile, profiles.params(profile, name), out, force=force,
@@ -52,7 +60,8 @@ def reproduce(profile: str = "quick", out="report", only=None, force: bool = Fal
     for name, stage in STAGES.items():
         results = load_results(stage, profiles.params(profile, name), out)
         (finished.append(results) if results is not None else missing.append(name))
-    return report.write(out, finished, missing)
+    return report.write(out, finished, missing, profile=profile, speedup=speedup_row(speedup))
 
 
-__all__ = ["PAPER", "PROFILES", "PaperValue", "Row", "STAGES", "Stage", "check_stages", "content_key", "reproduce"]
+__all__ = ["PAPER", "PROFILES", "PaperValue", "Row", "SPEEDUP_JSON", "STAGES", "Stage", "check_stages", "content_key",
+           "reproduce"]

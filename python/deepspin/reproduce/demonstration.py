@@ -53,7 +53,7 @@ def kernels_9x9(ctx: Context) -> list[Row]:
     where = f"{record['train_samples']:,} uniform 9x9 training, {record['test_samples']:,} test, {record['epochs']} epochs"
     return [
         Row(f"9x9 demonstration network (512 kernels 3x3, stride 3): test MAE ({where})", record["test_mae"], unit="J",
-            paper="demo.performance", figure="kernels.png"),
+            paper="demo.performance", figure="kernels.png", key="demo.kernels", size=record["train_samples"]),
         Row("9x9 demonstration network: test MAE / MAE of always predicting E = 0 (10.16 J)",
             record["test_mae"] / zero_guess, paper="demo.performance", figure="kernels.png"),
         Row("9x9 demonstration network: kernels drawn (Fig. 13)", panels, paper="demo.kernels", figure="kernels.png"),

@@ -40,8 +40,9 @@ DEMO_MODEL = (*PHYSICS, *(f"deepspin.surrogate.interpret:{name}" for name in (
 #: Artefact kind (``Context.artefact``) -> the code its content depends on.
 ARTEFACTS = {"dataset": DATA, "model": MODEL, "extensive-model": EXTENSIVE_MODEL, "mc": MC, "demo-model": DEMO_MODEL}
 
-_REPORTING = ("deepspin.plots", "deepspin.reproduce.figures", "deepspin.reproduce.stage:Row")
-_EXACT = ("deepspin.mc.exact", "deepspin.commands.mc:exact_reference")
+_REPORTING = ("deepspin.plots", "deepspin.reproduce.figures", "deepspin.reproduce.stage:Row",
+              "deepspin.reproduce.stage:VERDICTS")
+_EXACT = ("deepspin.mc.exact", "deepspin.mc.transfer", "deepspin.commands.mc:exact_reference")
 _EVALUATE = ("deepspin.surrogate.evaluate", "deepspin.surrogate.operator")
 #: What every stage of a reproduce module depends on besides the stage function itself.
 MODULES = {

@@ -93,8 +93,9 @@ def classify_4x4(ctx: Context) -> list[Row]:
     energies = enumerate_all(Ising(4)).energy
     truth = energy_to_class(energies, 4)
     outer = np.abs(energies) > extreme
-    rows, scores = [], {}
+    rows, scores, sizes = [], {}, {}
     for name, spec in sampling_specs(p["data"]).items():
+        sizes[name] = spec.get("n") or 15 * spec["per_class"]
         predicted = predict_all_4x4(trained_model(ctx, spec, "class", p["train"]))
         scores[name] = {"all": 100 * np.mean(predicted == truth), "outer": 100 * np.mean(predicted[outer] == truth[outer]),
                         "max_error": int(np.abs(predicted - truth).max())}
@@ -107,14 +108,16 @@ def classify_4x4(ctx: Context) -> list[Row]:
     n = len(targeted)
     rows += [
         Row("4x4 classifier, uniform set: accuracy on all 65,536", scores["uniform"]["all"], unit="%",
-            paper="ising4.uniform_accuracy", compare="difference", figure="classes_uniform.png"),
+            paper="ising4.uniform_accuracy", compare="difference", figure="classes_uniform.png",
+            key="ising4.uniform_accuracy", size=sizes["uniform"]),
         Row(f"4x4 classifier, uniform set: accuracy for |E| > {extreme} J", scores["uniform"]["outer"], unit="%",
             paper="ising4.uniform_extremes", figure="classes_uniform.png"),
         Row(f"4x4 classifier, targeted sets ({n}): mean accuracy on all 65,536",
             float(np.mean([s["all"] for s in targeted])), unit="%", paper="ising4.targeted_accuracy",
             figure="classes_targeted-1.png"),
         Row(f"4x4 classifier, targeted sets ({n}): best accuracy", max(s["all"] for s in targeted), unit="%",
-            paper="ising4.targeted_best_accuracy", compare="difference", figure="classes_targeted-1.png"),
+            paper="ising4.targeted_best_accuracy", compare="difference", figure="classes_targeted-1.png",
+            key="ising4.targeted_best_accuracy", size=sizes["targeted-1"]),
         Row(f"4x4 classifier, targeted sets ({n}): lowest accuracy for |E| > {extreme} J",
             min(s["outer"] for s in targeted), unit="%", paper="ising4.uniform_extremes", figure="classes_targeted-1.png"),
         Row(f"4x4 classifier, targeted sets ({n}): largest class error", max(s["max_error"] for s in targeted),
@@ -124,6 +127,11 @@ def classify_4x4(ctx: Context) -> list[Row]:
 
 
 _METRICS = {"median_abs_error": "median |error|", "mae": "mean |error|"}
+
+
+def metrics_text(stats: dict, units: str) -> str:
+    """The error metrics of a parity plot, for its title: median and mean |error|."""
+    return f"median |error| {stats['median_abs_error']:.4g} {units}, mean |error| {stats['mae']:.4g} {units}"
 
 
 def uniform_spec(p: dict) -> dict:
@@ -148,11 +156,12 @@ def uniform_regression(ctx: Context) -> list[Row]:
     stats = metrics("energy", data["energy"][test], predicted)
     label = f"{p['hamiltonian']} {p['L']}x{p['L']} regression"
     fig = "parity.png"
-    parity_plot(data["energy"][test], predicted, ctx.figure(fig), title=f"{label}: {int(test.sum()):,} test configurations")
+    parity_plot(data["energy"][test], predicted, ctx.figure(fig),
+                title=f"{label}: {int(test.sum()):,} test configurations\n{metrics_text(stats, 'J')}")
     name = ctx.stage.name
     return [
         Row(f"{label}: {_METRICS[p['metric']]} on {int(test.sum()):,} test configurations", stats[p["metric"]],
-            unit="J", paper=f"{name}.error", compare="ratio", figure=fig),
+            unit="J", paper=f"{name}.error", compare="ratio", figure=fig, key=f"{name}.error", size=int((~test).sum())),
         Row(f"{label}: training configurations", int((~test).sum()), paper=f"{name}.train_size", compare="ratio",
             figure=fig),
     ]
@@ -180,18 +189,24 @@ def ising_8x8(ctx: Context) -> list[Row]:
             class_error_map(truth, predicted, 8, ctx.figure("classes.png"),
                             title=f"8x8 classifier: {n_test:,} test configurations ({n_train:,} training)")
         else:
-            parity_plot(truth, predicted, ctx.figure(f"parity_{target}.png"), units="J" if target == "energy" else "per site",
-                        title=f"8x8 {target} regression: {n_test:,} test configurations")
+            units = "J" if target == "energy" else "per site"
+            parity_plot(truth, predicted, ctx.figure(f"parity_{target}.png"), units=units,
+                        title=f"8x8 {target} regression: {n_test:,} test configurations\n"
+                              f"{metrics_text(results[target], units)}")
     where = f"{n_test:,} test, {n_train:,} training"
     return [
         Row(f"8x8 classifier: test accuracy ({where})", 100 * results["class"]["accuracy"], unit="%",
-            paper="ising8.accuracy", compare="difference", figure="classes.png"),
+            paper="ising8.accuracy", compare="difference", figure="classes.png", key="ising8.accuracy", size=n_train),
         Row("8x8 classifier: largest class error", results["class"]["max_class_error"], unit="levels",
             paper="ising8.max_class_error", compare="difference", figure="classes.png"),
         Row(f"8x8 energy regression: median |error| ({where})", results["energy"]["median_abs_error"], unit="J",
-            paper="ising8.regression_median", compare="ratio", figure="parity_energy.png"),
+            paper="ising8.regression_median", compare="ratio", figure="parity_energy.png",
+            key="ising8.regression_median", size=n_train),
+        Row(f"8x8 energy regression: mean |error| ({where})", results["energy"]["mae"], unit="J",
+            figure="parity_energy.png"),
         Row(f"8x8 magnetization regression: median |error| ({where})", results["magnetization"]["median_abs_error"],
-            unit="per site", paper="ising8.magnetization_median", compare="ratio", figure="parity_magnetization.png"),
+            unit="per site", paper="ising8.magnetization_median", compare="ratio", figure="parity_magnetization.png",
+            key="ising8.magnetization_median", size=n_train),
     ]
 
 
@@ -237,16 +252,23 @@ def baselines_8x8(ctx: Context) -> list[Row]:
     stats = {name: metrics("energy", y_test, pred) for name, pred in predictions.items()}
     for name, predicted in predictions.items():
         parity_plot(y_test, predicted, ctx.figure(f"parity_{name}.png"),
-                    title=f"8x8 Ising energy, {names[name]} ({sizes[name]:,} training)")
+                    title=f"8x8 Ising energy, {names[name]} ({sizes[name]:,} training)\n{metrics_text(stats[name], 'J')}")
     paper = {("krr", "median_abs_error"): "ising8.krr_median", ("random_forest", "mae"): "ising8.rf_mae",
              ("cnn", "median_abs_error"): "ising8.regression_median"}
+    claims = {("krr", "median_abs_error"): "ising8.krr_median", ("random_forest", "mae"): "ising8.rf_mae"}
     rows = []
     for name in ("cnn", "krr", "random_forest"):
         for metric in ("median_abs_error", "mae"):
             key = paper.get((name, metric))
             rows.append(Row(f"8x8 energy, {names[name]} ({sizes[name]:,} training): {_METRICS[metric]} on "
                             f"{int(test.sum()):,} test configurations", stats[name][metric], unit="J", paper=key,
-                            compare=key and "ratio", figure=f"parity_{name}.png"))
+                            compare=key and "ratio", figure=f"parity_{name}.png", key=claims.get((name, metric)),
+                            size=sizes[name]))
+    margin = min(stats[other][metric] / stats["cnn"][metric] for other in ("krr", "random_forest")
+                 for metric in ("median_abs_error", "mae"))
+    rows.append(Row("8x8 energy: smallest ratio baseline |error| / CNN |error| (KRR and RF, median and mean)", margin,
+                    paper="ising8.baselines_inferior", figure="parity_cnn.png", key="ising8.cnn_beats_baselines",
+                    size=sizes["cnn"], verdict="met" if margin > 1 else "missed"))
     return rows
 
 
@@ -274,9 +296,11 @@ def adadelta_protocol(ctx: Context) -> list[Row]:
         epochs4, epochs8 = (read_metadata(m)["training"]["epochs_run"] for m in (model4, model8))
         rows += [
             Row(f"4x4 classifier, targeted set 1, {protocol}: accuracy on all 65,536 ({epochs4} epochs)", accuracy4,
-                unit="%", paper="ising4.targeted_best_accuracy", compare="difference"),
+                unit="%", paper="ising4.targeted_best_accuracy", compare="difference",
+                key="ising4.adadelta_accuracy" if train4 is p["train"] else None, size=15 * spec4["per_class"]),
             Row(f"8x8 classifier, {protocol}: test accuracy ({int(test8.sum()):,} test, {int((~test8).sum()):,} "
-                f"training; {epochs8} epochs)", accuracy8, unit="%", paper="ising8.accuracy", compare="difference"),
+                f"training; {epochs8} epochs)", accuracy8, unit="%", paper="ising8.accuracy", compare="difference",
+                key="ising8.adadelta_accuracy" if train8 is p["train"] else None, size=int((~test8).sum())),
         ]
     return rows
 
@@ -338,7 +362,8 @@ def regression_4x4(ctx: Context) -> list[Row]:
         fig = f"parity_{target}.png"
         units = "J" if target == "energy" else "per site"
         parity_plot(truth, predicted, ctx.figure(fig), units=units,
-                    title=f"4x4 {target} regression (targeted set), all 65,536 configurations")
+                    title=f"4x4 {target} regression (targeted set), all 65,536 configurations\n"
+                          f"{metrics_text(stats, units)}")
         rows.append(Row(f"4x4 {target} regression (targeted set): median |error| on all 65,536",
                         stats["median_abs_error"], unit=units, paper=paper, compare=paper and "ratio", figure=fig))
         rows.append(Row(f"4x4 {target} regression (targeted set): largest |error|", stats["max_abs_error"], unit=units,

@@ -26,6 +26,9 @@ from .code import code_hash
 from .depends import ARTEFACTS, stage_code
 
 RESULTS = "results.json"
+#: How a number compares with the paper's: better, equal (within the stated rounding), worse, or not
+#: like for like (different size or metric); "pending" in the report while the stage has not finished.
+VERDICTS = ("beaten", "met", "missed", "not comparable")
 
 
 def content_key(kind: str, params: dict, code=()) -> str:
@@ -44,6 +47,10 @@ class Row:
 
     ``paper`` is a key of :data:`deepspin.reproduce.paper.PAPER` (or ``None`` where the paper has no
     counterpart); ``compare`` is ``"ratio"`` (ours / paper), ``"difference"`` (ours - paper) or ``None``.
+    ``key``: the claim of :data:`deepspin.reproduce.summary.CLAIMS` this row answers (the summary table
+    on top of the report); ``size``: the size behind our number (training configurations, or a text
+    such as chains x sweeps x temperatures); ``verdict``: one of :data:`VERDICTS`, where the stage
+    itself decides the claim (a statistical criterion rather than a comparison of two numbers).
     """
 
     study: str
@@ -52,10 +59,15 @@ class Row:
     paper: str | None = None
     compare: str | None = None
     figure: str | None = None
+    key: str | None = None
+    size: float | int | str | None = None
+    verdict: str | None = None
 
     def __post_init__(self):
         if self.compare not in (None, "ratio", "difference"):
             raise ValueError(f"compare must be None, 'ratio' or 'difference', got {self.compare!r}")
+        if self.verdict not in (None, *VERDICTS):
+            raise ValueError(f"verdict must be None or one of {', '.join(VERDICTS)}, got {self.verdict!r}")
 
 
 class Context:
