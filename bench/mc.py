@@ -49,6 +49,13 @@ def case(name, model, backend, sweeps, repeats, chains=CHAINS):
             "attempts_per_s": rate, "cpu_s": cpu_s, "attempts_per_cpu_s": attempts / cpu_s}
 
 
+def potts_rows(backends, repeats) -> list[dict]:
+    """Compiled planar Potts angle moves (the ``potts`` rule) at L = 8, same ensemble as the Ising rows."""
+    potts = deepspin.PlanarPotts(L)
+    return [case("planar-potts L=8 (angle moves)", potts, backend, 200 if backend == "cuda" else 10, repeats)
+            for backend in backends]
+
+
 def paper_phase_diagram(backend: str) -> dict:
     """The full phase diagram of Figs. 7-8: 8x8 Ising, 400 chains, 46 temperatures, 10^4 sweeps."""
     temperatures = np.round(np.arange(46) * 0.1 + 0.5, 12)
@@ -86,6 +93,7 @@ def main() -> int:
         rows.append(case("screened-coulomb L=8 (local fields)", coulomb, backend, 200 if big else 10, args.repeats))
         if big:  # a GPU needs more chains than 400 x 50 to fill its cores
             rows.append(case("ising L=8, 16x chains", ising, backend, 500, args.repeats, chains=16 * CHAINS))
+    rows += potts_rows(backends, args.repeats)
     # The generic path: one batched operator call (20,000 configurations) per attempted flip.
     rows.append(case("ising L=8, exact engine as operator", ising, "generic", 1, 1))
     rows.append(case("screened-coulomb L=8, exact operator", coulomb, "generic", 1, 1))

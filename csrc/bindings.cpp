@@ -93,7 +93,7 @@ int64_t vector_count(const CArray<int32_t>& vectors) {
 namespace {
 
 template <typename T>
-T* inout(py::array& a, const char* name, std::initializer_list<int64_t> shape) {
+T* inout(const py::array& a, const char* name, std::initializer_list<int64_t> shape) {
     if (!a.dtype().is(py::dtype::of<T>()) || !(a.flags() & py::array::c_style) || !a.writeable())
         throw std::invalid_argument(std::string(name) + ": expected a writeable C-contiguous array of " +
                                     std::string(py::str(py::dtype::of<T>())) + ", got " +
@@ -103,90 +103,109 @@ T* inout(py::array& a, const char* name, std::initializer_list<int64_t> shape) {
     int i = 0;
     for (int64_t n : shape)
         if (a.shape(i++) != n) throw std::invalid_argument(std::string(name) + ": wrong shape");
-    return static_cast<T*>(a.mutable_data());
+    return static_cast<T*>(const_cast<void*>(a.data()));
 }
 
-// Host-side view of one call's chain state and accumulators; `Series` is optional.
+py::array state_array(const py::object& state, const char* name) {
+    py::object value = state.attr(name);
+    if (!py::isinstance<py::array>(value)) throw std::invalid_argument(std::string("state.") + name + ": expected an array");
+    return value.cast<py::array>();
+}
+
+// Host-side view of a ChainState (deepspin/mc/state.py): spins of type Spin, energy of type Energy,
+// magnet of type Magnet, the accumulators and the optional series. Every array is checked in place.
+template <typename Spin, typename Energy, typename Magnet>
 struct McArrays {
-    int64_t chains = 0;
-    int L = 0;
-    int8_t* spins = nullptr;
-    int64_t* magnet = nullptr;
-    double* moments = nullptr;
-    int64_t* accepted = nullptr;
-    double* series_energy = nullptr;
-    double* series_magnet = nullptr;
-    int64_t series_count = 0;
+    Ensemble ens{};
+    Spin* spins = nullptr;
+    Energy* energy = nullptr;
+    Magnet* magnet = nullptr;
+    Measurements out{};
+
+    McArrays(const py::object& state, int64_t chains_per_temperature) {
+        const py::array s = state_array(state, "spins");
+        if (s.ndim() != 3 || s.shape(1) != s.shape(2))
+            throw std::invalid_argument("state.spins: expected a (chains, L, L) array");
+        ens = Ensemble{s.shape(0), static_cast<int>(s.shape(1)), chains_per_temperature};
+        if (chains_per_temperature < 1 || ens.chains % chains_per_temperature != 0)
+            throw std::invalid_argument("chains must be a multiple of chains_per_temperature >= 1");
+        const int64_t G = ens.chains;
+        spins = inout<Spin>(s, "state.spins", {G, ens.L, ens.L});
+        energy = inout<Energy>(state_array(state, "energy"), "state.energy", {G});
+        magnet = inout<Magnet>(state_array(state, "magnet"), "state.magnet", {G});
+        out.moments = inout<double>(state_array(state, "moments"), "state.moments", {G, 3});
+        out.accepted = inout<int64_t>(state_array(state, "accepted"), "state.accepted", {G});
+        const py::object se = state.attr("series_energy"), sm = state.attr("series_magnet");
+        if (se.is_none() != sm.is_none())
+            throw std::invalid_argument("state.series_energy and state.series_magnet: set both or neither");
+        if (!se.is_none()) {
+            const py::array e = se.cast<py::array>(), m = sm.cast<py::array>();
+            if (e.ndim() != 2) throw std::invalid_argument("state.series_energy: expected (chains, count)");
+            out.series_count = e.shape(1);
+            out.series_energy = inout<double>(e, "state.series_energy", {G, out.series_count});
+            out.series_magnet = inout<double>(m, "state.series_magnet", {G, out.series_count});
+        }
+    }
+    int64_t temperatures() const { return ens.chains / ens.chains_per_temperature; }
+    int64_t sites() const { return int64_t(ens.L) * ens.L; }
 };
 
-McArrays mc_arrays(py::array& spins, py::array& magnet, py::array& moments, py::array& accepted,
-                   py::object series_energy, py::object series_magnet) {
-    McArrays m;
-    if (spins.ndim() != 3 || spins.shape(1) != spins.shape(2))
-        throw std::invalid_argument("spins: expected a (chains, L, L) int8 array");
-    m.chains = spins.shape(0);
-    m.L = static_cast<int>(spins.shape(1));
-    m.spins = inout<int8_t>(spins, "spins", {m.chains, m.L, m.L});
-    m.magnet = inout<int64_t>(magnet, "magnet", {m.chains});
-    m.moments = inout<double>(moments, "moments", {m.chains, 3});
-    m.accepted = inout<int64_t>(accepted, "accepted", {m.chains});
-    if (series_energy.is_none() != series_magnet.is_none())
-        throw std::invalid_argument("series_energy and series_magnet: pass both or neither");
-    if (!series_energy.is_none()) {
-        auto se = series_energy.cast<py::array>(), sm = series_magnet.cast<py::array>();
-        if (se.ndim() != 2) throw std::invalid_argument("series_energy: expected (chains, count)");
-        m.series_count = se.shape(1);
-        m.series_energy = inout<double>(se, "series_energy", {m.chains, m.series_count});
-        m.series_magnet = inout<double>(sm, "series_magnet", {m.chains, m.series_count});
-    }
-    return m;
-}
-
-SweepPlan sweep_plan(uint64_t seed, int64_t sweep_start, int64_t n_sweeps, int64_t burn_in, int64_t interval) {
-    if (sweep_start < 0 || n_sweeps < 0 || burn_in < 0 || interval < 1)
-        throw std::invalid_argument("need sweep_start >= 0, n_sweeps >= 0, burn_in >= 0, interval >= 1");
-    return SweepPlan{seed, sweep_start, n_sweeps, burn_in, interval};
-}
-
-Measurements host_measurements(const McArrays& m, int64_t series_first) {
-    return Measurements{m.moments, m.accepted, m.series_energy, m.series_magnet, series_first, m.series_count};
-}
-
 // Device copies of a call's arrays; `finish()` copies the updated ones back to the host.
+template <typename Spin, typename Energy, typename Magnet>
 struct DeviceMc {
-    const McArrays& host;
-    int64_t N;
-    DeviceArray spins, magnet, moments, accepted, series_energy, series_magnet;
-    explicit DeviceMc(const McArrays& m)
-        : host(m), N(int64_t(m.L) * m.L),
-          spins(m.spins, m.chains * N), magnet(m.magnet, sizeof(int64_t) * m.chains),
-          moments(m.moments, sizeof(double) * 3 * m.chains), accepted(m.accepted, sizeof(int64_t) * m.chains),
+    const McArrays<Spin, Energy, Magnet>& host;
+    int64_t G, N;
+    DeviceArray spins, energy, magnet, moments, accepted, series_energy, series_magnet;
+    explicit DeviceMc(const McArrays<Spin, Energy, Magnet>& m)
+        : host(m), G(m.ens.chains), N(m.sites()),
+          spins(m.spins, sizeof(Spin) * G * N), energy(m.energy, sizeof(Energy) * G),
+          magnet(m.magnet, sizeof(Magnet) * G), moments(m.out.moments, sizeof(double) * 3 * G),
+          accepted(m.out.accepted, sizeof(int64_t) * G),
           // the whole series goes in and out: a call writes only its own measurements
-          series_energy(m.series_energy, sizeof(double) * m.chains * m.series_count),
-          series_magnet(m.series_magnet, sizeof(double) * m.chains * m.series_count) {}
-    Measurements measurements(int64_t series_first) const {
-        const bool series = host.series_energy != nullptr;
+          series_energy(m.out.series_energy, sizeof(double) * G * m.out.series_count),
+          series_magnet(m.out.series_magnet, sizeof(double) * G * m.out.series_count) {}
+    Measurements measurements() const {
+        const bool series = host.out.series_energy != nullptr;
         return Measurements{moments.get<double>(), accepted.get<int64_t>(),
                             series ? series_energy.get<double>() : nullptr,
-                            series ? series_magnet.get<double>() : nullptr, series_first, host.series_count};
+                            series ? series_magnet.get<double>() : nullptr, host.out.series_count};
     }
     void finish() const {
-        cuda_copy_to_host(host.spins, spins.get<void>(), host.chains * N);
-        cuda_copy_to_host(host.magnet, magnet.get<void>(), sizeof(int64_t) * host.chains);
-        cuda_copy_to_host(host.moments, moments.get<void>(), sizeof(double) * 3 * host.chains);
-        cuda_copy_to_host(host.accepted, accepted.get<void>(), sizeof(int64_t) * host.chains);
-        if (host.series_energy != nullptr) {
-            const std::size_t bytes = sizeof(double) * host.chains * host.series_count;
-            cuda_copy_to_host(host.series_energy, series_energy.get<void>(), bytes);
-            cuda_copy_to_host(host.series_magnet, series_magnet.get<void>(), bytes);
+        cuda_copy_to_host(host.spins, spins.get<void>(), sizeof(Spin) * G * N);
+        cuda_copy_to_host(host.energy, energy.get<void>(), sizeof(Energy) * G);
+        cuda_copy_to_host(host.magnet, magnet.get<void>(), sizeof(Magnet) * G);
+        cuda_copy_to_host(host.out.moments, moments.get<void>(), sizeof(double) * 3 * G);
+        cuda_copy_to_host(host.out.accepted, accepted.get<void>(), sizeof(int64_t) * G);
+        if (host.out.series_energy != nullptr) {
+            const std::size_t bytes = sizeof(double) * G * host.out.series_count;
+            cuda_copy_to_host(host.out.series_energy, series_energy.get<void>(), bytes);
+            cuda_copy_to_host(host.out.series_magnet, series_magnet.get<void>(), bytes);
         }
     }
 };
 
-int64_t temperature_count(const McArrays& m, int64_t chains_per_temperature) {
-    if (chains_per_temperature < 1 || m.chains % chains_per_temperature != 0)
-        throw std::invalid_argument("chains must be a multiple of chains_per_temperature >= 1");
-    return m.chains / chains_per_temperature;
+// Runs `on_host()` with the host arrays, or `on_device(d)` with device copies d of the state's arrays
+// (copied back afterwards), with the GIL released.
+template <typename Spin, typename Energy, typename Magnet, typename Host, typename Device>
+void run_chains(bool cuda, const McArrays<Spin, Energy, Magnet>& a, Host on_host, Device on_device) {
+    py::gil_scoped_release release;
+    if (!cuda) {
+        on_host();
+        return;
+    }
+    const DeviceMc<Spin, Energy, Magnet> d(a);
+    on_device(d);
+    d.finish();
+}
+
+bool on_cuda(const std::string& device) {
+    if (device != "cpu" && device != "cuda")
+        throw std::invalid_argument("device must be 'cpu' or 'cuda', got '" + device + "'");
+    return device == "cuda";
+}
+
+void check_betas(const CArray<double>& betas, int64_t T) {
+    if (betas.ndim() != 1 || betas.shape(0) != T) throw std::invalid_argument("betas must be (n_temperatures,)");
 }
 
 }  // namespace
@@ -327,8 +346,9 @@ PYBIND11_MODULE(_core, m) {
                                   n_vectors, model, k, J, fp32, reinterpret_cast<double*>(out), stream);
     });
 
-    // ==== Monte Carlo (csrc/metropolis.hpp): Philox streams, Metropolis for Ising and pair models ====
-    // State arrays (spins, energy, magnet, fields, moments, accepted, series) are updated in place.
+    // ==== Monte Carlo (csrc/metropolis.hpp): Philox streams and the compiled proposal rules ====
+    // Each rule advances a ChainState (deepspin/mc/state.py: spins, energy, magnet, moments, accepted,
+    // series_energy, series_magnet) in place by plan.n_sweeps sweeps; rule caches come as keywords.
     m.def("philox_words", [](uint64_t seed, const CArray<int64_t>& chains, uint32_t purpose, uint64_t first_block,
                              int64_t n_blocks) {
         const int64_t G = chains.size();
@@ -342,6 +362,25 @@ PYBIND11_MODULE(_core, m) {
         return out;
     }, py::arg("seed"), py::arg("chains"), py::arg("purpose"), py::arg("first_block"), py::arg("n_blocks"),
        "Philox4x32-10 words of the streams (seed, chain, purpose): (len(chains), 4 * n_blocks) uint32");
+    m.attr("SWEEP_STREAM") = int(kSweepStream);
+    m.attr("INITIAL_STREAM") = int(kInitialStream);
+    m.attr("LOCAL_STREAM") = int(kLocalStream);
+    m.attr("ANGLE_STREAM") = int(kAngleStream);
+
+    py::class_<SweepPlan>(m, "SweepPlan", "Which sweeps a Metropolis call runs and when it measures")
+        .def(py::init([](uint64_t seed, int64_t sweep_start, int64_t n_sweeps, int64_t burn_in, int64_t interval) {
+                 if (sweep_start < 0 || n_sweeps < 0 || burn_in < 0 || interval < 1)
+                     throw std::invalid_argument(
+                         "SweepPlan needs sweep_start >= 0, n_sweeps >= 0, burn_in >= 0, interval >= 1");
+                 return SweepPlan{seed, sweep_start, n_sweeps, burn_in, interval};
+             }),
+             py::kw_only(), py::arg("seed"), py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"),
+             py::arg("interval"))
+        .def_readonly("seed", &SweepPlan::seed)
+        .def_readonly("sweep_start", &SweepPlan::sweep_start)
+        .def_readonly("n_sweeps", &SweepPlan::n_sweeps)
+        .def_readonly("burn_in", &SweepPlan::burn_in)
+        .def_readonly("interval", &SweepPlan::interval);
 
     m.def("pair_local_fields_cpu", [](const CArray<int8_t>& spins, const CArray<double>& matrix, double J,
                                       int threads) {
@@ -361,87 +400,68 @@ PYBIND11_MODULE(_core, m) {
         return py::make_tuple(fields, energy);
     }, py::arg("spins"), py::arg("matrix"), py::arg("J"), py::arg("threads"));
 
-    auto ising = [](bool cuda) {
-        return [cuda](py::array spins, py::array energy, py::array magnet, int64_t chains_per_temperature,
-                      const CArray<uint64_t>& thresholds, double J, uint64_t seed, int64_t sweep_start,
-                      int64_t n_sweeps, int64_t burn_in, int64_t interval, py::array moments, py::array accepted,
-                      py::object series_energy, py::object series_magnet, int64_t series_first, int threads) {
-            const McArrays a = mc_arrays(spins, magnet, moments, accepted, series_energy, series_magnet);
-            int64_t* e = inout<int64_t>(energy, "energy", {a.chains});
-            const int64_t T = temperature_count(a, chains_per_temperature);
-            if (thresholds.ndim() != 2 || thresholds.shape(0) != T || thresholds.shape(1) != 5)
-                throw std::invalid_argument("thresholds must be (n_temperatures, 5) uint64");
-            const SweepPlan plan = sweep_plan(seed, sweep_start, n_sweeps, burn_in, interval);
-            const uint64_t* thr = thresholds.data();
-            py::gil_scoped_release release;
-            if (!cuda) {
-                metropolis_ising_cpu(a.spins, e, a.magnet, a.chains, a.L, chains_per_temperature, thr, J, plan,
-                                     host_measurements(a, series_first), threads);
-                return;
-            }
-            DeviceMc d(a);
-            DeviceArray de(e, sizeof(int64_t) * a.chains), dthr(thr, sizeof(uint64_t) * 5 * T);
-            metropolis_ising_cuda(d.spins.get<int8_t>(), de.get<int64_t>(), d.magnet.get<int64_t>(), a.chains, a.L,
-                                  chains_per_temperature, dthr.get<uint64_t>(), J, plan, d.measurements(series_first),
-                                  0);
-            d.finish();
-            cuda_copy_to_host(e, de.get<void>(), sizeof(int64_t) * a.chains);
-        };
-    };
-    auto pair = [](bool cuda) {
-        return [cuda](py::array spins, py::array fields, py::array energy, py::array magnet,
-                      int64_t chains_per_temperature, const CArray<double>& matrix, const CArray<double>& betas,
-                      double J, uint64_t seed, int64_t sweep_start, int64_t n_sweeps, int64_t burn_in,
-                      int64_t interval, py::array moments, py::array accepted, py::object series_energy,
-                      py::object series_magnet, int64_t series_first, int threads) {
-            const McArrays a = mc_arrays(spins, magnet, moments, accepted, series_energy, series_magnet);
-            const int64_t N = int64_t(a.L) * a.L;
-            double* f = inout<double>(fields, "fields", {a.chains, N});
-            double* e = inout<double>(energy, "energy", {a.chains});
-            const int64_t T = temperature_count(a, chains_per_temperature);
-            if (matrix.ndim() != 2 || matrix.shape(0) != N || matrix.shape(1) != N)
-                throw std::invalid_argument("matrix must be (N, N) float64");
-            if (betas.ndim() != 1 || betas.shape(0) != T) throw std::invalid_argument("betas must be (n_temperatures,)");
-            const SweepPlan plan = sweep_plan(seed, sweep_start, n_sweeps, burn_in, interval);
-            const double* mat = matrix.data();
-            const double* b = betas.data();
-            py::gil_scoped_release release;
-            if (!cuda) {
-                metropolis_pair_cpu(a.spins, f, e, a.magnet, a.chains, a.L, chains_per_temperature, mat, b, J, plan,
-                                    host_measurements(a, series_first), threads);
-                return;
-            }
-            DeviceMc d(a);
-            DeviceArray df(f, sizeof(double) * a.chains * N), de(e, sizeof(double) * a.chains),
-                dmat(mat, sizeof(double) * N * N), dbeta(b, sizeof(double) * T);
-            metropolis_pair_cuda(d.spins.get<int8_t>(), df.get<double>(), de.get<double>(), d.magnet.get<int64_t>(),
-                                 a.chains, a.L, chains_per_temperature, dmat.get<double>(), dbeta.get<double>(), J,
-                                 plan, d.measurements(series_first), 0);
-            d.finish();
-            cuda_copy_to_host(f, df.get<void>(), sizeof(double) * a.chains * N);
-            cuda_copy_to_host(e, de.get<void>(), sizeof(double) * a.chains);
-        };
-    };
-    const char* ising_doc = "Advance Ising chains in place (see csrc/metropolis.hpp)";
-    const char* pair_doc = "Advance pair-kernel chains in place (see csrc/metropolis.hpp)";
-    m.def("metropolis_ising_cpu", ising(false), ising_doc, py::arg("spins"), py::arg("energy"), py::arg("magnet"),
-          py::arg("chains_per_temperature"), py::arg("thresholds"), py::arg("J"), py::arg("seed"),
-          py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"), py::arg("interval"), py::arg("moments"),
-          py::arg("accepted"), py::arg("series_energy"), py::arg("series_magnet"), py::arg("series_first"),
-          py::arg("threads"));
-    m.def("metropolis_ising_cuda", ising(true), ising_doc, py::arg("spins"), py::arg("energy"), py::arg("magnet"),
-          py::arg("chains_per_temperature"), py::arg("thresholds"), py::arg("J"), py::arg("seed"),
-          py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"), py::arg("interval"), py::arg("moments"),
-          py::arg("accepted"), py::arg("series_energy"), py::arg("series_magnet"), py::arg("series_first"),
-          py::arg("threads") = 0);
-    m.def("metropolis_pair_cpu", pair(false), pair_doc, py::arg("spins"), py::arg("fields"), py::arg("energy"),
-          py::arg("magnet"), py::arg("chains_per_temperature"), py::arg("matrix"), py::arg("betas"), py::arg("J"),
-          py::arg("seed"), py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"), py::arg("interval"),
-          py::arg("moments"), py::arg("accepted"), py::arg("series_energy"), py::arg("series_magnet"),
-          py::arg("series_first"), py::arg("threads"));
-    m.def("metropolis_pair_cuda", pair(true), pair_doc, py::arg("spins"), py::arg("fields"), py::arg("energy"),
-          py::arg("magnet"), py::arg("chains_per_temperature"), py::arg("matrix"), py::arg("betas"), py::arg("J"),
-          py::arg("seed"), py::arg("sweep_start"), py::arg("n_sweeps"), py::arg("burn_in"), py::arg("interval"),
-          py::arg("moments"), py::arg("accepted"), py::arg("series_energy"), py::arg("series_magnet"),
-          py::arg("series_first"), py::arg("threads") = 0);
+    m.def("metropolis_ising", [](const py::object& state, const SweepPlan& plan, const CArray<uint64_t>& thresholds,
+                                 double J, int64_t chains_per_temperature, const std::string& device, int threads) {
+        const McArrays<int8_t, int64_t, int64_t> a(state, chains_per_temperature);
+        const int64_t T = a.temperatures();
+        if (thresholds.ndim() != 2 || thresholds.shape(0) != T || thresholds.shape(1) != 5)
+            throw std::invalid_argument("thresholds must be (n_temperatures, 5) uint64");
+        const uint64_t* thr = thresholds.data();
+        run_chains(on_cuda(device), a, [&] {
+            metropolis_ising_cpu(a.ens, IsingChains{a.spins, a.energy, a.magnet}, IsingModel{thr, J}, plan, a.out,
+                                 threads);
+        }, [&](const auto& d) {
+            const DeviceArray dthr(thr, sizeof(uint64_t) * 5 * T);
+            metropolis_ising_cuda(a.ens, IsingChains{d.spins.template get<int8_t>(), d.energy.template get<int64_t>(),
+                                                     d.magnet.template get<int64_t>()},
+                                  IsingModel{dthr.get<uint64_t>(), J}, plan, d.measurements(), 0);
+        });
+    }, "Advance Ising chains in place by plan.n_sweeps sweeps (csrc/metropolis.hpp)", py::arg("state"),
+       py::arg("plan"), py::kw_only(), py::arg("thresholds"), py::arg("J"), py::arg("chains_per_temperature"),
+       py::arg("device") = "cpu", py::arg("threads") = 0);
+
+    m.def("metropolis_pair", [](const py::object& state, const SweepPlan& plan, const py::array& fields,
+                                const CArray<double>& matrix, const CArray<double>& betas, double J,
+                                int64_t chains_per_temperature, const std::string& device, int threads) {
+        const McArrays<int8_t, double, int64_t> a(state, chains_per_temperature);
+        const int64_t N = a.sites(), G = a.ens.chains, T = a.temperatures();
+        double* f = inout<double>(fields, "fields", {G, N});
+        if (matrix.ndim() != 2 || matrix.shape(0) != N || matrix.shape(1) != N)
+            throw std::invalid_argument("matrix must be (N, N) float64");
+        check_betas(betas, T);
+        const double* mat = matrix.data();
+        const double* b = betas.data();
+        run_chains(on_cuda(device), a, [&] {
+            metropolis_pair_cpu(a.ens, PairChains{a.spins, f, a.energy, a.magnet}, PairModel{mat, b, J}, plan, a.out,
+                                threads);
+        }, [&](const auto& d) {
+            const DeviceArray df(f, sizeof(double) * G * N), dmat(mat, sizeof(double) * N * N),
+                dbeta(b, sizeof(double) * T);
+            metropolis_pair_cuda(a.ens, PairChains{d.spins.template get<int8_t>(), df.get<double>(),
+                                                   d.energy.template get<double>(), d.magnet.template get<int64_t>()},
+                                 PairModel{dmat.get<double>(), dbeta.get<double>(), J}, plan, d.measurements(), 0);
+            cuda_copy_to_host(f, df.get<void>(), sizeof(double) * G * N);
+        });
+    }, "Advance pair-kernel chains and their local fields in place (csrc/metropolis.hpp)", py::arg("state"),
+       py::arg("plan"), py::kw_only(), py::arg("fields"), py::arg("matrix"), py::arg("betas"), py::arg("J"),
+       py::arg("chains_per_temperature"), py::arg("device") = "cpu", py::arg("threads") = 0);
+
+    m.def("metropolis_potts", [](const py::object& state, const SweepPlan& plan, const CArray<double>& betas,
+                                 double J, int64_t chains_per_temperature, const std::string& device, int threads) {
+        const McArrays<double, double, double> a(state, chains_per_temperature);
+        const int64_t T = a.temperatures();
+        check_betas(betas, T);
+        const double* b = betas.data();
+        run_chains(on_cuda(device), a, [&] {
+            metropolis_potts_cpu(a.ens, PottsChains{a.spins, a.energy, a.magnet}, PottsModel{b, J}, plan, a.out,
+                                 threads);
+        }, [&](const auto& d) {
+            const DeviceArray dbeta(b, sizeof(double) * T);
+            metropolis_potts_cuda(a.ens, PottsChains{d.spins.template get<double>(), d.energy.template get<double>(),
+                                                     d.magnet.template get<double>()},
+                                  PottsModel{dbeta.get<double>(), J}, plan, d.measurements(), 0);
+        });
+    }, "Advance planar Potts chains (angles) in place by plan.n_sweeps sweeps (csrc/metropolis.hpp)",
+       py::arg("state"), py::arg("plan"), py::kw_only(), py::arg("betas"), py::arg("J"),
+       py::arg("chains_per_temperature"), py::arg("device") = "cpu", py::arg("threads") = 0);
 }

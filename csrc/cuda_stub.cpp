@@ -30,12 +30,16 @@ void cuda_free(void*) {}
 void cuda_copy_to_device(void*, const void*, std::size_t) { no_cuda(); }
 void cuda_copy_to_host(void*, const void*, std::size_t) { no_cuda(); }
 void cuda_synchronize() { no_cuda(); }
-void metropolis_ising_cuda(int8_t*, int64_t*, int64_t*, int64_t, int, int64_t, const uint64_t*, double,
-                           const SweepPlan&, const Measurements&, std::uintptr_t) {
+void metropolis_ising_cuda(const Ensemble&, const IsingChains&, const IsingModel&, const SweepPlan&,
+                           const Measurements&, std::uintptr_t) {
     no_cuda();
 }
-void metropolis_pair_cuda(int8_t*, double*, double*, int64_t*, int64_t, int, int64_t, const double*, const double*,
-                          double, const SweepPlan&, const Measurements&, std::uintptr_t) {
+void metropolis_pair_cuda(const Ensemble&, const PairChains&, const PairModel&, const SweepPlan&, const Measurements&,
+                          std::uintptr_t) {
+    no_cuda();
+}
+void metropolis_potts_cuda(const Ensemble&, const PottsChains&, const PottsModel&, const SweepPlan&,
+                           const Measurements&, std::uintptr_t) {
     no_cuda();
 }
 

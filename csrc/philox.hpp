@@ -15,6 +15,8 @@ namespace deepspin {
 enum RandomPurpose : uint32_t {
     kSweepStream = 0,    // two words (site, acceptance) per attempt i: block = sweep * ceil(N / 2) + i / 2
     kInitialStream = 1,  // the initial configuration: spin a is +1 iff the top bit of word a is set
+    kLocalStream = 2,    // sublattice rule (Python): acceptance word of site a in sweep t = word a of block t ceil(N/4)
+    kAngleStream = 3,    // Potts angle moves: one block (site, angle hi, angle lo, acceptance) per attempt
 };
 
 DS_HD uint32_t mulhilo32(uint32_t a, uint32_t b, uint32_t* hi) {

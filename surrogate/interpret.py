@@ -31,7 +31,7 @@ from keras import ops
 
 from deepspin.hamiltonians import Ising
 from deepspin.io import atomic_path
-from deepspin.validation import as_generator, check_spins
+from deepspin.validation import as_generator, check_count, check_seed, check_spins
 
 #: The paper's demonstration network and its training set (sec. 8).
 DEMO_L = 9
@@ -58,8 +58,7 @@ def demo_model(L: int = DEMO_L, filters: int = DEMO_FILTERS, kernel: int = DEMO_
     ``s_i s_j`` have mean zero and are pairwise uncorrelated, so ``Var E = 2N``).
     """
     for name, value in (("L", L), ("filters", filters), ("kernel", kernel), ("dense", dense)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"demo_model: {name} must be a positive integer, got {value!r}")
+        check_count(f"demo_model: {name}", value)
     if L % kernel:
         raise ValueError(f"demo_model: L={L} must be a multiple of the kernel size {kernel} (stride = kernel)")
     scale = math.sqrt(2 * L * L) if energy_scale is None else float(energy_scale)
@@ -75,8 +74,7 @@ def demo_model(L: int = DEMO_L, filters: int = DEMO_FILTERS, kernel: int = DEMO_
 
 def demo_data(samples: int, seed=None, L: int = DEMO_L) -> tuple[np.ndarray, np.ndarray]:
     """``samples`` uniform random +1/-1 configurations ``(B, L, L)`` int8 and their exact Ising energies (J = 1)."""
-    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
-        raise ValueError(f"samples must be a positive integer, got {samples!r}")
+    check_count("samples", samples)
     rng = as_generator(seed)
     spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(samples, L, L))
     return spins, Ising(L).energy(spins)
@@ -104,17 +102,11 @@ def train_demo(samples: int = DEMO_SAMPLES, epochs: int = 20, seed: int = 0, tes
     (default ``samples // 10``; with ``2^81`` configurations a repeat of a training one is
     practically impossible).
     """
-    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
-        raise ValueError(f"samples must be a positive integer, got {samples!r}")
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    test_samples = max(1, samples // 10) if test_samples is None else test_samples
-    if not isinstance(test_samples, int) or test_samples < 1:
-        raise ValueError(f"test_samples must be a positive integer, got {test_samples!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_count("samples", samples)
+    check_count("epochs", epochs)
+    check_seed(seed)
+    test_samples = check_count("test_samples", max(1, samples // 10) if test_samples is None else test_samples)
+    check_count("batch_size", batch_size)
     if not (learning_rate > 0 and math.isfinite(learning_rate)):
         raise ValueError(f"learning_rate must be a positive finite number, got {learning_rate!r}")
     spins, energies = demo_data(samples + test_samples, seed)
@@ -227,8 +219,7 @@ def mosaic(panels: np.ndarray, columns: int | None = None, gap: int = 1) -> np.n
         raise ValueError(f"panels must be a non-empty (n, h, w) array, got shape {panels.shape}")
     n, h, w = panels.shape
     columns = min(n, math.ceil(math.sqrt(2 * n))) if columns is None else columns
-    if not isinstance(columns, int) or columns < 1:
-        raise ValueError(f"columns must be a positive integer, got {columns!r}")
+    check_count("columns", columns)
     rows = math.ceil(n / columns)
     image = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap), np.nan)
     for i, panel in enumerate(panels):
@@ -376,8 +367,7 @@ def maximize_activation(model: keras.Model, filter_index: int, steps: int = 100,
                          f"got {filter_index!r}")
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    check_count("steps", steps)
     if not (step_size > 0 and math.isfinite(step_size)):
         raise ValueError(f"step_size must be a positive finite number, got {step_size!r}")
     channel = _channel_function(model, layer, int(filter_index), objective)

@@ -9,7 +9,8 @@ JSON card beside it (command, data sizes, epochs, test errors).
 
 ``train_extensive_model`` makes the extensive models (:mod:`.extensive`) of
 :data:`EXTENSIVE_MODELS`: Ising trained on 8x8, screened Coulomb (k = 0.5) on 8x8 and 16x16,
-from uniform, Metropolis and staggered Metropolis configurations (:func:`labelled_configs`).
+from uniform, Metropolis and staggered Metropolis configurations
+(:func:`deepspin.sampling.labelled.labelled_configs`).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import numpy as np
 
 import deepspin
 from deepspin.io import write_text
+from deepspin.sampling.labelled import labelled_configs
 
 from . import model_io
 from .evaluate import metrics
@@ -89,33 +91,6 @@ def train_speedup_model(hamiltonian: str = "screened-coulomb", path=None, n_trai
     return card
 
 
-def labelled_configs(H, n_uniform: int, temperatures, chains: int, sweeps: int, seed: int,
-                     backend: str = "auto", staggered: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform and thermal configurations of ``H`` with exact energies: ``(spins int8, energies float64)``.
-
-    ``n_uniform`` uniform random +1/-1 configurations (SPEC section 5), then the final
-    configurations of ``chains`` independent Metropolis chains (:func:`deepspin.mc.run`, random
-    start, ``sweeps`` sweeps) at each temperature and, with ``staggered``, their images under
-    ``s[r, c] -> (-1)^(r + c) s[r, c]`` (even L), all labelled by the exact engine. Uniform spins
-    rarely hold large ordered patches; the Metropolis states hold ferromagnetic ones and their
-    staggered images antiferromagnetic ones (for the Ising model, the map sends E to -E), so
-    the data span the whole energy range.
-    """
-    from deepspin.mc import run
-
-    rng = np.random.default_rng([seed, H.L])
-    parts = [rng.choice(np.array([-1, 1], np.int8), size=(n_uniform, H.L, H.L))]
-    if len(temperatures) and chains:
-        result = run(H, temperatures, chains=chains, sweeps=sweeps, burn_in=0, seed=seed, start="random",
-                     backend=backend)
-        thermal = result.configs.reshape(-1, H.L, H.L).astype(np.int8)
-        parts.append(thermal)
-        if staggered and H.L % 2 == 0:
-            parts.append(thermal * np.where(np.indices((H.L, H.L)).sum(axis=0) % 2, -1, 1).astype(np.int8))
-    spins = np.concatenate(parts)
-    return spins, np.asarray(H.energy(spins, backend=backend), dtype=np.float64)
-
-
 def train_extensive_model(hamiltonian: str = "ising", path=None, n_uniform: int | None = None,
                           chains: int | None = None, sweeps: int = 200, epochs: int | None = None,
                           patience: int = 10, batch_size: int = 128,
@@ -123,7 +98,7 @@ def train_extensive_model(hamiltonian: str = "ising", path=None, n_uniform: int 
                           verbose: int | str = 2) -> dict:
     """Train the shipped extensive model of ``hamiltonian`` (:data:`EXTENSIVE_MODELS`); return its card.
 
-    Data per training size L (:func:`labelled_configs`): ``n_uniform`` uniform configurations,
+    Data per training size L (:func:`deepspin.sampling.labelled.labelled_configs`): ``n_uniform`` uniform configurations,
     the final states of ``chains`` Metropolis chains at each temperature and their staggered
     images, exact labels; ``None`` takes the shipped model's setting from :data:`EXTENSIVE_MODELS`. Adam, batch
     ``batch_size``, early stopping on 10% of each size. Writes ``path`` (default

@@ -237,10 +237,10 @@ def test_other_backends_follow_the_same_ascent(tmp_path, backend):
 @pytest.mark.parametrize("args,message", [
     (["maximize", "{model}", "--filter", "8", "-o", "{tmp}/m.png"], r"filter must be an integer in \[0, 7\]"),
     (["maximize", "{model}", "--filter", "0", "--clamp-block", "1,1", "-o", "{tmp}/m.png"], "row,col,values"),
-    (["maximize", "{model}", "--filter", "0", "--steps", "0", "-o", "{tmp}/m.png"], "steps must be a positive"),
+    (["maximize", "{model}", "--filter", "0", "--steps", "0", "-o", "{tmp}/m.png"], "steps must be an integer >= 1"),
     (["kernels", "{tmp}/missing.keras", "-o", "{tmp}/k.png"], "no such model file"),
     (["kernels", "{tmp}/dense.keras", "-o", "{tmp}/k.png"], "has no keras.layers.Conv2D"),
-    (["train", "--samples", "0", "-o", "{tmp}/d.keras"], "samples must be a positive integer"),
+    (["train", "--samples", "0", "-o", "{tmp}/d.keras"], "samples must be an integer >= 1"),
     (["train", "--learning-rate", "-1", "-o", "{tmp}/d.keras"], "learning_rate must be a positive"),
     (["kernels", "{model}", "-o", "{tmp}/k.xyz"], "Format 'xyz' is not supported"),
 ])

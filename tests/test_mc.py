@@ -6,7 +6,8 @@ import pytest
 import deepspin
 from deepspin import _core
 from deepspin.mc import enumerate_thermodynamics, ising_torus, run
-from deepspin.mc import metropolis
+from deepspin.mc import acceptance, metropolis
+from deepspin.mc.rules import CompiledRule
 from deepspin.backends.compiled import cuda_status
 
 Z_MAX = 4.0  # agreement within 4 standard errors
@@ -26,6 +27,13 @@ def assert_within_errors(result, exact, keys=("E_per_site", "C_per_site")):
         assert np.all(np.abs(z) < Z_MAX), (key, obs[key], exact[key], z)
 
 
+def assert_same_statistics(first, second, keys=("E_per_site", "C_per_site", "absm")):
+    """Two independent runs (their ``observables()``) agree within Z_MAX combined standard errors."""
+    for key in keys:
+        z = (first[key] - second[key]) / np.hypot(first[f"{key}_err"], second[f"{key}_err"])
+        assert np.all(np.abs(z) < Z_MAX), (key, first[key], second[key], z)
+
+
 def test_philox_known_answers():
     """Random123's Philox4x32-10 known-answer vectors (counter = block lo, hi, chain, purpose; key = seed)."""
     cases = [
@@ -41,7 +49,7 @@ def test_philox_known_answers():
 
 def test_ising_acceptance_table_is_the_metropolis_rule():
     betas = np.array([0.3, 1.0])
-    table = metropolis.ising_thresholds(betas, 1.0)
+    table = acceptance.ising_thresholds(betas, 1.0)
     for t, beta in enumerate(betas):
         for k in range(5):
             p = min(1.0, np.exp(-beta * (4 * k - 8)))
@@ -112,7 +120,7 @@ def test_pair_local_fields_equal_full_recomputation(H):
 def test_pair_energy_change_derivation():
     """dE = -2 J s_a (h_a - M_aa s_a) for one flip, against two full energies (J != 1)."""
     H = deepspin.ScreenedCoulomb(4, J=1.7)
-    M = metropolis.dense_kernel_matrix(H.kernel)
+    M = deepspin.lattice.pair_matrix(H.kernel)
     rng = np.random.default_rng(0)
     s = rng.choice(np.array([-1, 1], dtype=np.int8), size=(1, 4, 4))
     h, e = _core.pair_local_fields_cpu(s, M, H.J, 1)
@@ -153,9 +161,7 @@ def test_generic_path_with_exact_pair_energy_matches_compiled_statistics(one_thr
     T = [0.5, 1.5]
     compiled = run(H, T, chains=100, sweeps=400, seed=31, backend="cpu").observables()
     generic = run(H, T, chains=100, sweeps=400, seed=32, backend="generic").observables()
-    for key in ("E_per_site", "C_per_site", "absm"):
-        z = (compiled[key] - generic[key]) / np.hypot(compiled[f"{key}_err"], generic[f"{key}_err"])
-        assert np.all(np.abs(z) < Z_MAX), (key, z)
+    assert_same_statistics(compiled, generic)
 
 
 def test_operator_object_with_magnetization(one_thread):
@@ -186,20 +192,20 @@ def test_reproducible_by_seed_and_thread_count(monkeypatch):
     assert not np.array_equal(first.moments, other_seed.moments)
 
 
-def run_interrupted(monkeypatch, sampler, start_run, at: int = 5) -> None:
-    """Call ``start_run()`` with ``sampler.advance`` raising KeyboardInterrupt on its ``at``-th call."""
-    original, calls = sampler.advance, []
+def run_interrupted(monkeypatch, start_run, at: int = 5) -> None:
+    """Call ``start_run()`` with :func:`deepspin.mc.metropolis.sweep` raising KeyboardInterrupt on its ``at``-th call."""
+    original, calls = metropolis.sweep, []
 
-    def interrupted(self, state, n):
+    def interrupted(state, n):
         calls.append(n)
         if len(calls) == at:
             raise KeyboardInterrupt
-        original(self, state, n)
+        return original(state, n)
 
-    monkeypatch.setattr(sampler, "advance", interrupted)
+    monkeypatch.setattr(metropolis, "sweep", interrupted)
     with pytest.raises(KeyboardInterrupt):
         start_run()
-    monkeypatch.setattr(sampler, "advance", original)
+    monkeypatch.setattr(metropolis, "sweep", original)
 
 
 @pytest.mark.parametrize("H,backend", [(deepspin.Ising(6), "cpu"), (deepspin.ScreenedCoulomb(4), "cpu"),
@@ -210,10 +216,8 @@ def test_checkpoint_resume_is_bit_for_bit(tmp_path, monkeypatch, H, backend, one
         kwargs.update(sweeps=12, burn_in=3)
     reference = run(H, [1.5, 3.0], **kwargs)
     path = tmp_path / "run.ckpt.npz"
-    sampler = {"cpu": metropolis._IsingSampler if isinstance(H, deepspin.Ising) else metropolis._PairSampler,
-               "generic": metropolis._GenericSampler}[backend]
-    monkeypatch.setattr(metropolis, "MIN_CHUNK_ATTEMPTS", 0)  # many small chunks
-    run_interrupted(monkeypatch, sampler, lambda: run(H, [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs))
+    monkeypatch.setattr(CompiledRule, "min_chunk_attempts", 0)  # many small chunks
+    run_interrupted(monkeypatch, lambda: run(H, [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs))
     assert path.exists()
     resumed = run(H, [1.5, 3.0], checkpoint=path, checkpoint_every=0.0, **kwargs)
     for name in ("moments", "accepted", "configs", "series_energy", "series_magnet"):
@@ -240,8 +244,8 @@ def test_bad_operators_and_parameters():
         run(42, [1.0], L=4)
     with pytest.raises(ValueError, match="needs 'generic'"):
         run(lambda c: H.energy(c), [1.0], L=4, backend="cpu")
-    with pytest.raises(ValueError, match="continuous angles"):
-        run(deepspin.PlanarPotts(4), [1.0])
+    with pytest.raises(ValueError, match="backend .local. needs an operator with .site_energies"):
+        run(deepspin.PlanarPotts(4), [1.0], backend="local")
     for bad in (dict(chains=0), dict(sweeps=0), dict(interval=0), dict(burn_in=-1), dict(seed=-1),
                 dict(backend="gpu"), dict(start="hot"), dict(sweeps=5, interval=6)):
         with pytest.raises(ValueError):
@@ -282,3 +286,58 @@ def test_callable_hamiltonian_runs_the_generic_path(one_thread):
     np.testing.assert_array_equal(result.moments, run(H, [1.0, 3.0], backend="cpu", **kwargs).moments)
     with pytest.raises(ValueError, match="no compiled Metropolis kernel"):
         run(wrapped, [1.0], backend="cpu", chains=2, sweeps=2)
+
+
+def test_as_operator_says_why_an_object_does_not_qualify():
+    from deepspin.mc import Operator, as_operator
+
+    H = deepspin.Ising(4)
+    op = as_operator(H)
+    assert isinstance(op, Operator) and op.hamiltonian is H and op.L == 4 and not op.local
+    assert as_operator(op) is op
+    plain = as_operator(lambda c: H.energy(c), L=4)
+    assert plain.hamiltonian is None and plain.spin_kind == "ising"
+    with pytest.raises(ValueError, match="not callable and has no .energy"):
+        as_operator(object(), L=4)
+    with pytest.raises(ValueError, match="pass L"):
+        as_operator(lambda c: H.energy(c))
+    with pytest.raises(ValueError, match="contradicts the Hamiltonian's L=4"):
+        as_operator(H, L=5)
+    with pytest.raises(ValueError, match="magnetization must be a callable"):
+        as_operator(H, magnetization=3)
+
+    class Angles:
+        L, spin_kind = 4, "vector"
+
+        def energy(self, configs):
+            return np.zeros(len(configs))
+
+    with pytest.raises(ValueError, match="spin_kind must be 'ising' or 'angle'"):
+        as_operator(Angles())
+
+
+def test_a_registered_rule_is_chosen_by_name_and_automatically(monkeypatch):
+    """The plug-in point: a RuleSpec with its own backend name, automatic above some chain count."""
+    from deepspin.mc import RuleSpec, backends, init, register_rule
+    from deepspin.mc.rules import registry
+    from deepspin.mc.rules.ising import IsingFlip
+
+    class Renamed(IsingFlip):
+        name = "test-ising"
+
+    monkeypatch.setattr(registry, "_RULES", list(registry._RULES))
+    spec = RuleSpec(name="test-ising", backends=("test-backend",), build=Renamed,
+                    accepts=lambda op: None if isinstance(op.hamiltonian, deepspin.Ising) else "Ising only",
+                    auto=lambda op, ens: "cpu" if ens.chains >= 64 else None, priority=20)
+    register_rule(spec)
+    assert "test-backend" in backends()
+    with pytest.raises(ValueError, match="already registered"):
+        register_rule(spec)
+    H = deepspin.Ising(4)
+    assert init(H, [2.0], chains=64).rule.name == "test-ising"
+    assert init(H, [2.0], chains=63).rule.name == "ising"
+    assert init(H, [2.0], chains=2, backend="test-backend").rule.name == "test-ising"
+    with pytest.raises(ValueError, match="Ising only"):
+        init(deepspin.ScreenedCoulomb(4), [2.0], chains=2, backend="test-backend")
+    result = run(H, [2.0], chains=64, sweeps=4, seed=3)
+    assert result.rule == "test-ising" and result.backend == "cpu"

@@ -32,23 +32,24 @@ def test_mc_writes_json_csv_png_and_matches_exact(tmp_path, capsys):
 
 def test_mc_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     from deepspin.mc import metropolis
+    from deepspin.mc.rules import CompiledRule
 
     args = ["mc", "--hamiltonian", "screened-coulomb", "--L", "4", "--T", "1,2", "--chains", "8", "--sweeps", "400",
             "--checkpoint-every", "0", "--no-progress"]
     main(args + ["-o", str(tmp_path / "ref.json")])
-    original, calls = metropolis._PairSampler.advance, []
+    original, calls = metropolis.sweep, []
 
-    def interrupted(self, state, n):
+    def interrupted(state, n):
         calls.append(n)
         if len(calls) == 30:
             raise KeyboardInterrupt
-        original(self, state, n)
+        return original(state, n)
 
-    monkeypatch.setattr(metropolis._PairSampler, "advance", interrupted)
-    monkeypatch.setattr(metropolis, "MIN_CHUNK_ATTEMPTS", 0)  # many small chunks
+    monkeypatch.setattr(metropolis, "sweep", interrupted)
+    monkeypatch.setattr(CompiledRule, "min_chunk_attempts", 0)  # many small chunks
     assert main(args + ["-o", str(tmp_path / "run.json")]) == 130
     assert (tmp_path / "run.json.checkpoint.npz").exists()
-    monkeypatch.setattr(metropolis._PairSampler, "advance", original)
+    monkeypatch.setattr(metropolis, "sweep", original)
     assert main(args + ["-o", str(tmp_path / "run.json")]) == 0
     assert (tmp_path / "run.json").read_text() == (tmp_path / "ref.json").read_text()
 

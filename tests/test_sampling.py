@@ -281,3 +281,35 @@ def test_energy_function_by_name_equals_loops(rng):
     spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(20, 4, 4))
     assert H.energy(spins).tolist() == [plaquette_loops(s) for s in spins]
     assert deepspin.hamiltonian("spin_models:xy_energy", 3).spin_kind == "angle"
+
+
+def test_thermal_runs_on_the_mc_core_and_shards_are_independent():
+    """Thermal chains are deepspin.mc chains: compiled rules for built-in models; two shards of one seed
+    run on different Philox keys, so their configurations differ."""
+    s = thermal(deepspin.Ising(4), [2.0], chains=4, samples=3, burn_in=5, thin=2, seed=3, shards=2, shard_index=0)
+    t = thermal(deepspin.Ising(4), [2.0], chains=4, samples=3, burn_in=5, thin=2, seed=3, shards=2, shard_index=1)
+    assert s.meta["mc_rule"] == "ising" and len(s) == len(t) == 6
+    assert not np.array_equal(s.spins, t.spins)
+    np.testing.assert_array_equal(s.extras["chain"][:2], [0, 1])
+    np.testing.assert_array_equal(t.extras["chain"][:2], [2, 3])
+    potts = thermal(deepspin.PlanarPotts(3), [1.0], chains=2, samples=2, burn_in=1, thin=1, seed=1)
+    assert potts.meta["mc_rule"] == "potts"
+    assert potts.spins.dtype == np.float64 and potts.spins.min() >= 0 and potts.spins.max() < np.pi
+
+
+def test_schema_1_datasets_stay_readable(tmp_path):
+    """Files of schema 1 (thermal from NumPy walkers, same layout) are still read."""
+    import h5py
+    import json
+
+    from deepspin import datasets
+
+    path = tmp_path / "old.h5"
+    datasets.generate(deepspin.Ising(4), "uniform", path, n=20, seed=1)
+    with h5py.File(path, "r+") as f:
+        meta = json.loads(f.attrs["meta"])
+        meta["schema_version"] = 1
+        f.attrs["schema_version"] = 1
+        f.attrs["meta"] = json.dumps(meta, sort_keys=True)
+    data = datasets.load(path, split="all")
+    assert len(data["energy"]) == 20 and data["meta"]["schema_version"] == 1

@@ -14,7 +14,7 @@ from deepspin import cli  # noqa: E402
 from deepspin.surrogate import load, model_io  # noqa: E402
 from deepspin.surrogate.architectures import paper_cnn  # noqa: E402
 from deepspin.surrogate.extensive import build_extensive, receptive_radius, site_energies  # noqa: E402
-from deepspin.surrogate.pretrained import labelled_configs  # noqa: E402
+from deepspin.sampling.labelled import labelled_configs  # noqa: E402
 from deepspin.surrogate.train import TrainConfig, fit_sizes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -107,7 +107,7 @@ DS_CLONES void ising_lanes_cpu(int8_t* spins, int64_t* energy, int64_t* magnet, 
             }
         }
         if (is_measurement(sweep + 1, plan.burn_in, plan.interval))
-            for (int l = 0; l < kLanes; ++l) record(out, g0 + l, sweep + 1, plan, J * e[l], mag[l], N);
+            for (int l = 0; l < kLanes; ++l) record(out, g0 + l, sweep + 1, plan, J * e[l], static_cast<double>(mag[l]) / N);
     }
     for (int l = 0; l < kLanes; ++l) {
         BitLattice lattice(spins + (g0 + l) * N, N);
@@ -123,33 +123,47 @@ DS_CLONES void pair_chain_cpu(int8_t* s, double* h, double* energy, int64_t* mag
                               const double* M, double beta, double J, const SweepPlan& plan, const Measurements& out) {
     pair_chain(s, h, energy, magnet, g, L, M, beta, J, plan, out);
 }
+
+DS_CLONES void potts_chain_cpu(double* t, double* energy, double* magnet, int64_t g, int L, double beta, double J,
+                               const SweepPlan& plan, const Measurements& out) {
+    potts_chain(t, energy, magnet, g, L, beta, J, plan, out);
+}
 }  // namespace
 
-void metropolis_ising_cpu(int8_t* spins, int64_t* energy, int64_t* magnet, int64_t chains, int L,
-                          int64_t chains_per_temperature, const uint64_t* thresholds, double J,
+void metropolis_ising_cpu(const Ensemble& ens, const IsingChains& state, const IsingModel& model,
                           const SweepPlan& plan, const Measurements& out, int threads) {
-    const int N = L * L;
+    const int L = ens.L, N = L * L;
+    const int64_t chains = ens.chains, per_t = ens.chains_per_temperature;
     const int64_t lane_blocks = N <= 64 ? chains / kLanes : 0;  // the rest run one chain at a time
 #pragma omp parallel num_threads(thread_count(threads))
     {
 #pragma omp for schedule(dynamic, 2) nowait
         for (int64_t blk = 0; blk < lane_blocks; ++blk)
-            ising_lanes_cpu(spins, energy, magnet, blk * kLanes, L, thresholds, chains_per_temperature, J, plan, out);
+            ising_lanes_cpu(state.spins, state.energy, state.magnet, blk * kLanes, L, model.thresholds, per_t,
+                            model.J, plan, out);
 #pragma omp for schedule(dynamic, 16)
         for (int64_t g = lane_blocks * kLanes; g < chains; ++g)
-            ising_chain_cpu(spins + g * N, energy + g, magnet + g, g, L, thresholds + 5 * (g / chains_per_temperature),
-                            J, plan, out);
+            ising_chain_cpu(state.spins + g * N, state.energy + g, state.magnet + g, g, L,
+                            model.thresholds + 5 * (g / per_t), model.J, plan, out);
     }
 }
 
-void metropolis_pair_cpu(int8_t* spins, double* fields, double* energy, int64_t* magnet, int64_t chains, int L,
-                         int64_t chains_per_temperature, const double* matrix, const double* betas, double J,
+void metropolis_pair_cpu(const Ensemble& ens, const PairChains& state, const PairModel& model,
                          const SweepPlan& plan, const Measurements& out, int threads) {
-    const int N = L * L;
+    const int N = ens.L * ens.L;
 #pragma omp parallel for schedule(dynamic, 4) num_threads(thread_count(threads))
-    for (int64_t g = 0; g < chains; ++g)
-        pair_chain_cpu(spins + g * N, fields + g * N, energy + g, magnet + g, g, L, matrix,
-                       betas[g / chains_per_temperature], J, plan, out);
+    for (int64_t g = 0; g < ens.chains; ++g)
+        pair_chain_cpu(state.spins + g * N, state.fields + g * N, state.energy + g, state.magnet + g, g, ens.L,
+                       model.matrix, model.betas[g / ens.chains_per_temperature], model.J, plan, out);
+}
+
+void metropolis_potts_cpu(const Ensemble& ens, const PottsChains& state, const PottsModel& model,
+                          const SweepPlan& plan, const Measurements& out, int threads) {
+    const int N = ens.L * ens.L;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(thread_count(threads))
+    for (int64_t g = 0; g < ens.chains; ++g)
+        potts_chain_cpu(state.theta + g * N, state.energy + g, state.magnet + g, g, ens.L,
+                        model.betas[g / ens.chains_per_temperature], model.J, plan, out);
 }
 
 void pair_local_fields_cpu(const int8_t* spins, int64_t chains, int N, const double* matrix, double J,

@@ -1,4 +1,6 @@
 """Type stub of the compiled core (csrc/bindings.cpp)."""
+from typing import Any, Protocol
+
 import numpy as np
 import numpy.typing as npt
 
@@ -37,28 +39,34 @@ def philox_words(seed: int, chains: npt.NDArray[np.int64], purpose: int, first_b
                  n_blocks: int) -> npt.NDArray[np.uint32]: ...
 def pair_local_fields_cpu(spins: npt.NDArray[np.int8], matrix: npt.NDArray[np.float64], J: float,
                           threads: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
-def metropolis_ising_cpu(spins: npt.NDArray[np.int8], energy: npt.NDArray[np.int64], magnet: npt.NDArray[np.int64],
-                         chains_per_temperature: int, thresholds: npt.NDArray[np.uint64], J: float, seed: int,
-                         sweep_start: int, n_sweeps: int, burn_in: int, interval: int,
-                         moments: npt.NDArray[np.float64], accepted: npt.NDArray[np.int64],
-                         series_energy: npt.NDArray[np.float64] | None, series_magnet: npt.NDArray[np.float64] | None,
-                         series_first: int, threads: int) -> None: ...
-def metropolis_ising_cuda(spins: npt.NDArray[np.int8], energy: npt.NDArray[np.int64], magnet: npt.NDArray[np.int64],
-                          chains_per_temperature: int, thresholds: npt.NDArray[np.uint64], J: float, seed: int,
-                          sweep_start: int, n_sweeps: int, burn_in: int, interval: int,
-                          moments: npt.NDArray[np.float64], accepted: npt.NDArray[np.int64],
-                          series_energy: npt.NDArray[np.float64] | None, series_magnet: npt.NDArray[np.float64] | None,
-                          series_first: int, threads: int = 0) -> None: ...
-def metropolis_pair_cpu(spins: npt.NDArray[np.int8], fields: npt.NDArray[np.float64], energy: npt.NDArray[np.float64],
-                        magnet: npt.NDArray[np.int64], chains_per_temperature: int, matrix: npt.NDArray[np.float64],
-                        betas: npt.NDArray[np.float64], J: float, seed: int, sweep_start: int, n_sweeps: int,
-                        burn_in: int, interval: int, moments: npt.NDArray[np.float64],
-                        accepted: npt.NDArray[np.int64], series_energy: npt.NDArray[np.float64] | None,
-                        series_magnet: npt.NDArray[np.float64] | None, series_first: int, threads: int) -> None: ...
-def metropolis_pair_cuda(spins: npt.NDArray[np.int8], fields: npt.NDArray[np.float64], energy: npt.NDArray[np.float64],
-                         magnet: npt.NDArray[np.int64], chains_per_temperature: int, matrix: npt.NDArray[np.float64],
-                         betas: npt.NDArray[np.float64], J: float, seed: int, sweep_start: int, n_sweeps: int,
-                         burn_in: int, interval: int, moments: npt.NDArray[np.float64],
-                         accepted: npt.NDArray[np.int64], series_energy: npt.NDArray[np.float64] | None,
-                         series_magnet: npt.NDArray[np.float64] | None, series_first: int,
-                         threads: int = 0) -> None: ...
+SWEEP_STREAM: int
+INITIAL_STREAM: int
+LOCAL_STREAM: int
+ANGLE_STREAM: int
+
+class SweepPlan:
+    """Which sweeps a Metropolis call runs and when it measures."""
+    seed: int
+    sweep_start: int
+    n_sweeps: int
+    burn_in: int
+    interval: int
+    def __init__(self, *, seed: int, sweep_start: int, n_sweeps: int, burn_in: int, interval: int) -> None: ...
+
+class _ChainState(Protocol):
+    """deepspin.mc.state.ChainState: the arrays a kernel advances in place."""
+    spins: npt.NDArray[Any]
+    energy: npt.NDArray[Any]
+    magnet: npt.NDArray[Any]
+    moments: npt.NDArray[np.float64]
+    accepted: npt.NDArray[np.int64]
+    series_energy: npt.NDArray[np.float64] | None
+    series_magnet: npt.NDArray[np.float64] | None
+
+def metropolis_ising(state: _ChainState, plan: SweepPlan, *, thresholds: npt.NDArray[np.uint64], J: float,
+                     chains_per_temperature: int, device: str = "cpu", threads: int = 0) -> None: ...
+def metropolis_pair(state: _ChainState, plan: SweepPlan, *, fields: npt.NDArray[np.float64],
+                    matrix: npt.NDArray[np.float64], betas: npt.NDArray[np.float64], J: float,
+                    chains_per_temperature: int, device: str = "cpu", threads: int = 0) -> None: ...
+def metropolis_potts(state: _ChainState, plan: SweepPlan, *, betas: npt.NDArray[np.float64], J: float,
+                     chains_per_temperature: int, device: str = "cpu", threads: int = 0) -> None: ...

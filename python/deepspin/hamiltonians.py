@@ -18,6 +18,7 @@ import numpy as np
 
 from . import lattice
 from .backends import resolve
+from .backends.compiled import _core
 from .validation import (
     CHUNK,
     check_angles,
@@ -177,7 +178,8 @@ class PairPotential(Hamiltonian):
     """
 
     name = "pair"
-    _radial_code: ClassVar[int] = 2  # deepspin._core.RADIAL_TABULATED
+    #: The compiled engine's code of f(d) (csrc/lattice.hpp; None where the core is not built, never used then).
+    _radial_code: ClassVar[int | None] = getattr(_core, "RADIAL_TABULATED", None)
 
     def __init__(self, L: int, f: Callable[[np.ndarray], np.ndarray], rcut: float, J: float = 1.0,
                  name: str = "custom", *, _params: dict | None = None) -> None:
@@ -263,7 +265,7 @@ class ScreenedCoulomb(PairPotential):
     """
 
     name = "screened-coulomb"
-    _radial_code = 0  # deepspin._core.RADIAL_SCREENED_COULOMB
+    _radial_code = getattr(_core, "RADIAL_SCREENED_COULOMB", None)
 
     def __init__(self, L: int, k: float = 0.5, rcut: float | None = None, J: float = 1.0) -> None:
         k = check_real("k", k, minimum=0.0)
@@ -284,7 +286,7 @@ class SinusoidalCoulomb(ScreenedCoulomb):
     """Sinusoidally attenuated screened Coulomb interaction ``f(d) = exp(-k d) sin(d) / d``."""
 
     name = "sinusoidal-coulomb"
-    _radial_code = 1  # deepspin._core.RADIAL_SINUSOIDAL_COULOMB
+    _radial_code = getattr(_core, "RADIAL_SINUSOIDAL_COULOMB", None)
 
     @staticmethod
     def _radial_function(k):

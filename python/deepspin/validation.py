@@ -122,9 +122,7 @@ def _xp(array):
 
 def check_lattice_size(L, minimum: int = 2) -> int:
     """Return ``L`` as an int, rejecting non-integers and sizes below ``minimum``."""
-    if isinstance(L, bool) or not isinstance(L, Integral) or L < minimum:
-        raise ValueError(f"L must be an integer >= {minimum}, got {L!r}")
-    return int(L)
+    return check_count("L", L, minimum)
 
 
 def check_real(name: str, value, *, minimum: float | None = None, inclusive: bool = True) -> float:
@@ -191,10 +189,32 @@ def check_operator_output(out, shape, what: str) -> np.ndarray:
     return values
 
 
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """``value`` as an int ``>= minimum``: the one integer check of every public entry point (bool rejected)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_seed(seed, bits: int | None = None) -> int:
+    """The one seed policy: an int ``>= 0`` (below ``2^bits`` if given) is itself; ``None`` draws fresh OS entropy.
+
+    The integer is what results record, so a run with ``seed=None`` can be repeated from its record.
+    """
+    if seed is None:
+        entropy = int(np.random.SeedSequence().entropy)
+        return entropy if bits is None else entropy % (1 << bits)
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0 or (bits is not None and seed >= 1 << bits):
+        bound = "" if bits is None else f" below 2^{bits}"
+        raise ValueError(f"seed must be None or a non-negative int{bound}, got {seed!r}")
+    return int(seed)
+
+
 def as_generator(seed) -> np.random.Generator:
-    """Turn ``None``, an int or a :class:`numpy.random.Generator` into a Generator."""
+    """Turn ``None``, an int (:func:`check_seed`) or a :class:`numpy.random.Generator` into a Generator."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, Integral) and not isinstance(seed, bool) and seed >= 0):
-        return np.random.default_rng(seed)
-    raise ValueError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}")
+    try:
+        return np.random.default_rng(check_seed(seed))
+    except ValueError:
+        raise ValueError(f"seed must be None, a non-negative int or a numpy Generator, got {seed!r}") from None

@@ -11,23 +11,13 @@ import numpy as np
 
 from ..hamiltonians import Ising
 from ..io import write_text
+from ..mc import backends, default_start, exact_reference, is_local, run
 from ..mc import exact as exact_mod
-from ..mc.local import is_local_operator
-from ..mc.metropolis import run
 from ..mc.temperatures import parse_temperatures
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
 
 MC_KEYS = ("T", "E_per_site", "E_per_site_err", "C_per_site", "C_per_site_err", "absm", "absm_err")
 EXACT_KEYS = ("T", "E_per_site", "C_per_site", "absm")
-
-
-def exact_reference(H):
-    """``T -> dict`` of exact values for ``H`` where one exists (enumeration N <= 16, Kaufman for Ising), else None."""
-    if H.N <= 16:
-        return lambda T: exact_mod.enumerate_thermodynamics(H, T)
-    if isinstance(H, Ising):
-        return lambda T: {**exact_mod.ising_torus(H.L, T, H.J), "absm": None}
-    return None
 
 
 def _records_csv(records: list[dict], keys) -> str:
@@ -52,7 +42,7 @@ def _load_operator(path: str, L: int):
         ) from None
     operator = load(path)
     op_L = getattr(operator, "L", None)
-    if op_L is not None and op_L != L and not is_local_operator(operator):
+    if op_L is not None and op_L != L and not is_local(operator):
         raise ValueError(f"--operator {path} was trained for L={op_L}, but --L is {L} (only an extensive "
                          "surrogate, --arch extensive, predicts other sizes)")
     return operator
@@ -64,7 +54,7 @@ def run_mc(args) -> int:
     output = Path(args.output or f"mc_{H.name}_L{H.L}.json")
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
     if args.start == "auto":
-        args.start = "ordered" if isinstance(H, Ising) and H.J > 0 else "random"
+        args.start = default_start(H)
     if args.operator == "exact":
         model, label = H, "Metropolis (exact energies)"
     else:
@@ -92,7 +82,7 @@ def run_mc(args) -> int:
     checkpoint.unlink(missing_ok=True)
     _print_table(records, reference(temperatures) if reference else None, result.acceptance)
     print(f"wrote {output}, {output.with_suffix('.csv')} and {output.with_suffix('.png')}"
-          f" ({result.backend} path, seed {result.seed})", file=sys.stderr)
+          f" ({result.rule} rule on {result.backend}, seed {result.seed})", file=sys.stderr)
     return 0
 
 
@@ -156,12 +146,13 @@ def register(sub) -> None:
     p.add_argument("--interval", type=int, default=1, help="sweeps between measurements (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--start", default="auto", choices=("auto", "random", "ordered"),
-                   help="initial configurations; auto: ordered (all +1) for the ferromagnetic Ising model, else random")
+                   help="initial configurations; auto: ordered (all +1, angles 0) for a ferromagnet (Ising J > 0, Potts J < 0), else random")
     p.add_argument("--operator", default="exact",
                    help="'exact' (compiled exact energies) or a trained model file loaded by deepspin.surrogate.load")
-    p.add_argument("--backend", default="auto", choices=("auto", "cpu", "cuda", "generic", "local"),
-                   help="exact operator: compiled cpu/cuda or the generic batched path; learned operator: local "
-                   "(sublattice-parallel, for extensive models) or generic (default auto picks the fastest that applies)")
+    p.add_argument("--backend", default="auto", choices=backends(),
+                   help="exact operator: compiled cpu/cuda or the generic batched rule; learned operator: local "
+                   "(sublattice-parallel, for extensive models) or generic; further registered backends "
+                   "(deepspin.mc.rules) are listed here too (default auto picks the fastest that applies)")
     p.add_argument("-o", "--output", help="JSON results (default mc_<model>_L<L>.json); CSV/PNG beside it")
     p.add_argument("--timeseries", metavar="NPZ", help="also write every measurement of E and m to this .npz")
     p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints (default 60)")

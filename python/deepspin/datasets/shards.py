@@ -19,8 +19,8 @@ from .. import sampling
 from ..errors import DatasetError
 from ..hamiltonians import Hamiltonian
 from ..sampling.common import check_shard, describe_hamiltonian
-from .split import distinct_count
-from .store import build, read, read_meta, write
+from ..encoding import distinct_count
+from .store import SCHEMA_VERSION, build, read, read_meta, write
 
 #: Keywords every sampler takes from :func:`sample` itself.
 SHARED = ("seed", "backend", "shards", "shard_index", "progress")
@@ -94,6 +94,8 @@ def _finished(path, run: dict, index: int) -> bool:
         read(path)
     except DatasetError:
         return False  # a damaged shard is simply made again
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        return False  # made by an older deepspin (e.g. schema 1 thermal streams): made again, never mixed
     if meta.get("run") != run or meta.get("shard_index") != index:
         raise ValueError(f"{path} belongs to a different run (other model, sampler, seed or parameters); "
                          "delete it or write to another output")

@@ -34,7 +34,9 @@ from ..io import atomic_path
 from ..observables import ising_class
 from .split import split_mask, test_threshold
 
-SCHEMA_VERSION = 1
+#: 2: thermal samples come from the Monte Carlo core (Philox streams); 1 (NumPy walkers) stays readable.
+SCHEMA_VERSION = 2
+READABLE_SCHEMA_VERSIONS = (1, 2)
 #: Datasets every file has.
 REQUIRED = ("spins", "energy", "magnetization", "test")
 SPLITS = ("train", "test", "all")
@@ -183,10 +185,10 @@ def _meta(f, path) -> dict:
     if "schema_version" not in f.attrs or "meta" not in f.attrs:
         raise DatasetError(f"{path}: not a deepspin dataset (no schema_version/meta attributes)")
     version = f.attrs["schema_version"]
-    if int(version) != SCHEMA_VERSION:
+    if int(version) not in READABLE_SCHEMA_VERSIONS:
         raise DatasetError(
-            f"{path}: dataset schema version {int(version)}, this deepspin {__version__} reads version "
-            f"{SCHEMA_VERSION}; regenerate it or use a matching deepspin"
+            f"{path}: dataset schema version {int(version)}, this deepspin {__version__} reads versions "
+            f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}; regenerate it or use a matching deepspin"
         )
     try:
         return json.loads(f.attrs["meta"])

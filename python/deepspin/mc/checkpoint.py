@@ -1,10 +1,10 @@
 """Atomic checkpoints of a Monte Carlo run: its parameters and its whole state.
 
-The state is every chain's configuration, energy, magnetization (and local fields for pair models),
-the accumulated moments and acceptance counts, the time series so far, and the number of sweeps
-done. The random streams are counter-based (Philox, keyed by seed and chain, counted by sweep), so
-the sweep count *is* their state: a run resumed from a checkpoint equals an uninterrupted one bit
-for bit.
+The state is :meth:`deepspin.mc.state.ChainState.arrays`: every chain's configuration, energy and
+magnetization, the accumulated moments and acceptance counts, the time series so far, the proposal
+rule's cache (local fields, per-site energies) and the number of sweeps done. The random streams are
+counter-based (Philox, keyed by seed and chain, counted by sweep), so the sweep count *is* their
+state: a run resumed from a checkpoint equals an uninterrupted one bit for bit.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from ..io import atomic_path
 
-FORMAT = "deepspin-mc-checkpoint-1"
+FORMAT = "deepspin-mc-checkpoint-2"  # 2: ChainState arrays with the rule cache as cache_<name>
 
 
 def save(path, config: dict, arrays: dict) -> None:

@@ -289,3 +289,14 @@ def exact_thermodynamics(H: Hamiltonian, temperatures, method: str = "auto") -> 
             f"(L <= 5) and Kaufman's formula only the Ising model"
         )
     return enumerate_thermodynamics(H, temperatures)
+
+
+def exact_reference(H: Hamiltonian):
+    """``T -> dict`` of exact values (:func:`exact_thermodynamics`) where one exists, else ``None``.
+
+    One exists for +1/-1 models of ``N <= 16`` sites (enumeration, with ``<|m|>``) and for the
+    Ising model at any size (Kaufman; ``absm`` is ``None``).
+    """
+    if H.spin_kind == "ising" and (H.N <= 16 or isinstance(H, Ising)):
+        return lambda T: exact_thermodynamics(H, T)
+    return None

@@ -4,7 +4,7 @@ The paper's network takes one lattice size (small lattices are upscaled to 16x16
 retrained for another. The extensive network (:mod:`deepspin.surrogate.extensive`: periodic
 convolutions, per-site energies summed) is trained here on 8x8 (Ising) or 8x8 + 16x16 (screened
 Coulomb) and evaluated on lattices up to 128x128 against exact energies, then put into Metropolis
-at L = 16 and 32 (the sublattice-parallel path, :mod:`deepspin.mc.local`) against the exact
+at L = 16 and 32 (the sublattice-parallel path, :mod:`deepspin.mc.rules.sublattice`) against the exact
 operator and Kaufman's exact torus.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ def per_site_errors(operator, H, test: dict, seed: int) -> dict:
     ``test``: ``uniform`` configurations, and ``chains`` chains per temperature in ``T`` run for
     ``sweeps`` sweeps (their final states and, for even L, their staggered images), exact labels.
     """
-    from ..surrogate.pretrained import labelled_configs
+    from ..sampling.labelled import labelled_configs
 
     uniform_n = test["uniform"]
     spins, exact = labelled_configs(H, uniform_n, test["T"], test["chains"], test["sweeps"], seed)

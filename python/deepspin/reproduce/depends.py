@@ -30,7 +30,10 @@ TRAIN = ("deepspin.surrogate.architectures", "deepspin.surrogate.layers", "deeps
          *(f"deepspin.surrogate.train:{name}" for name in _TRAIN_PARTS))
 MODEL = (*DATA, *TRAIN, "deepspin.reproduce.learned:trained_model", "deepspin.reproduce.learned:training_subset")
 EXTENSIVE_MODEL = (*DATA, *TRAIN, "deepspin.surrogate.extensive", "deepspin.surrogate.pretrained")
-MC = (*PHYSICS, "deepspin.mc.metropolis", "deepspin.mc.local", "deepspin.mc.observables", "deepspin.mc.temperatures",
+#: The Monte Carlo core: operators, one acceptance, chain state, the rules (one module each), the sampler.
+MC = (*PHYSICS, "deepspin.mc.metropolis", "deepspin.mc.acceptance", "deepspin.mc.operators", "deepspin.mc.philox",
+      "deepspin.mc.state", "deepspin.mc.observables", "deepspin.mc.temperatures",
+      *(f"deepspin.mc.rules.{rule}" for rule in ("base", "batch", "ising", "pair", "potts", "sublattice", "registry")),
       "deepspin.reproduce.stages:mc_records", "deepspin.reproduce.learned:TabulatedOperator")
 
 DEMO_MODEL = (*PHYSICS, *(f"deepspin.surrogate.interpret:{name}" for name in (
@@ -42,7 +45,7 @@ ARTEFACTS = {"dataset": DATA, "model": MODEL, "extensive-model": EXTENSIVE_MODEL
 
 _REPORTING = ("deepspin.plots", "deepspin.reproduce.figures", "deepspin.reproduce.stage:Row",
               "deepspin.reproduce.stage:VERDICTS")
-_EXACT = ("deepspin.mc.exact", "deepspin.mc.transfer", "deepspin.commands.mc:exact_reference")
+_EXACT = ("deepspin.mc.exact", "deepspin.mc.transfer")
 _EVALUATE = ("deepspin.surrogate.evaluate", "deepspin.surrogate.operator")
 #: What every stage of a reproduce module depends on besides the stage function itself.
 MODULES = {

@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from .. import datasets, plots
-from ..commands.mc import exact_reference
 from ..mc import ising_torus
+from ..mc.exact import exact_reference
 from ..mc.transfer import MAX_L, ising_density_of_states, thermodynamics
 from ..hamiltonians import Ising, hamiltonian
 from ..io import write_text
@@ -144,7 +144,7 @@ TRANSFER_L = 8
 def exact_curves(H):
     """``T -> dict`` of exact ``<E>/N``, ``C/N`` and ``<|m|>`` for ``H`` (``None`` where there is none):
     enumeration for ``N <= 16``; for the Ising torus up to L = :data:`TRANSFER_L`, Kaufman's formula with
-    ``<|m|>`` from the transfer matrix's ``g(E, M)``; else :func:`deepspin.commands.mc.exact_reference`."""
+    ``<|m|>`` from the transfer matrix's ``g(E, M)``; else :func:`deepspin.mc.exact.exact_reference`."""
     if isinstance(H, Ising) and H.N > 16 and H.L <= min(TRANSFER_L, MAX_L):
         dos = ising_density_of_states(H.L)
         return lambda T: {**ising_torus(H.L, T, H.J), "absm": thermodynamics(dos, T, H.J)["absm"]}

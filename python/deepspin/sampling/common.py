@@ -8,6 +8,7 @@ from numbers import Integral
 import numpy as np
 
 from ..hamiltonians import CallableHamiltonian, Hamiltonian
+from ..validation import check_count, check_seed
 
 #: Configurations labelled per call of the exact engine (also the progress-bar granularity).
 LABEL_CHUNK = 1 << 16
@@ -45,13 +46,6 @@ def describe_hamiltonian(H: Hamiltonian) -> dict:
     return {"name": H.name, "L": H.L, "params": H.params}
 
 
-def check_count(name: str, value, minimum: int = 1) -> int:
-    """``value`` as an int ``>= minimum`` (bool and non-integers rejected)."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def check_shard(shards, shard_index) -> tuple[int, int]:
     """Validate ``(shards, shard_index)``: ``shards >= 1`` and ``0 <= shard_index < shards``."""
     shards = check_count("shards", shards)
@@ -61,12 +55,8 @@ def check_shard(shards, shard_index) -> tuple[int, int]:
 
 
 def seed_entropy(seed) -> int:
-    """The integer entropy of a seed: ``seed`` itself, or fresh OS entropy for ``None`` (recorded in meta)."""
-    if seed is None:
-        return int(np.random.SeedSequence().entropy)
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise ValueError(f"seed must be None or a non-negative int, got {seed!r}")
-    return int(seed)
+    """The integer entropy of a seed (:func:`deepspin.validation.check_seed`): fresh OS entropy for ``None``."""
+    return check_seed(seed)
 
 
 def stream(entropy: int, key: int) -> np.random.Generator:
@@ -76,6 +66,11 @@ def stream(entropy: int, key: int) -> np.random.Generator:
     bins); shard ``i`` draws from key ``1 + i``. The streams depend on nothing but the seed.
     """
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy, spawn_key=(key,))))
+
+
+def philox_key(entropy: int, key: int) -> int:
+    """The 64-bit Philox key of Monte Carlo chains run from stream ``key`` of a seed (:func:`stream`'s twin)."""
+    return int(np.random.SeedSequence(entropy, spawn_key=(key,)).generate_state(1, np.uint64)[0])
 
 
 def shard_share(total: int, shards: int, index: int) -> int:

@@ -36,7 +36,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ..datasets.split import distinct_count
+from ..encoding import distinct_count
 from ..hamiltonians import Hamiltonian, Ising
 from ..observables import ising_energy_levels
 from .common import (

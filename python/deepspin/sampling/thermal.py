@@ -1,17 +1,23 @@
-"""Thermal sampling: single-site Metropolis-Hastings at temperatures ``T`` (SPEC section 5, k_B = 1).
+"""Thermal sampling: Metropolis-Hastings at temperatures ``T`` (SPEC section 5, k_B = 1) on the Monte Carlo core.
 
-For every temperature, ``chains`` independent chains start from uniform random configurations
-("hot starts") and are advanced together (:mod:`deepspin.sampling.walkers`). A sweep is ``N``
-single-site proposals per chain; a proposal with energy change ``dE`` is accepted with probability
-``min(1, exp(-dE / T))``, which leaves the Boltzmann distribution ``exp(-E / T) / Z`` invariant
-(the proposals are symmetric). After ``burn_in`` sweeps, each chain records its configuration
-every ``thin`` sweeps, ``samples`` times. This is the paper's "thermally sampled" data.
+For every temperature, ``chains`` independent chains start from random configurations ("hot
+starts") and run on the proposal rule :func:`deepspin.mc.init` chooses for ``H`` (compiled single
+flips or angle moves for the built-in models, batched energies for user functions). A sweep is
+``N`` single-site proposals per chain; a proposal with energy change ``dE`` is accepted with
+probability ``min(1, exp(-dE / T))`` (:mod:`deepspin.mc.acceptance`), which leaves the Boltzmann
+distribution ``exp(-E / T) / Z`` invariant. After ``burn_in`` sweeps, each chain records its
+configuration every ``thin`` sweeps, ``samples`` times. This is the paper's "thermally sampled" data.
+
+Random numbers: shard ``i`` runs its chains on the Philox key
+:func:`~deepspin.sampling.common.philox_key` ``(seed, 1 + i)``, so the shards are independent and the
+result depends on the seed only (since dataset schema 2; schema-1 files used NumPy walkers).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..hamiltonians import Hamiltonian
+from ..mc import init, sweep
 from ..validation import check_temperatures
 from .common import (
     SampleSet,
@@ -19,12 +25,11 @@ from .common import (
     check_shard,
     describe_hamiltonian,
     label,
+    philox_key,
     progress_bar,
     seed_entropy,
     shard_share,
-    stream,
 )
-from .walkers import RESYNC_STEPS, draw_uniform, walkers_for
 
 
 def thermal(H: Hamiltonian, temperatures, *, chains: int = 16, samples: int = 100, burn_in: int = 1000,
@@ -40,6 +45,8 @@ def thermal(H: Hamiltonian, temperatures, *, chains: int = 16, samples: int = 10
         Independent chains per temperature (over all shards: shard ``i`` runs its share).
     samples : int
         Records per chain, every ``thin`` sweeps after ``burn_in`` sweeps.
+    backend : str
+        Energy backend of the exact labels (the chains run on the automatic Monte Carlo rule).
 
     Returns
     -------
@@ -57,35 +64,29 @@ def thermal(H: Hamiltonian, temperatures, *, chains: int = 16, samples: int = 10
     entropy = seed_entropy(seed)
     mine = shard_share(chains, shards, shard_index)
     first_chain = sum(shard_share(chains, shards, i) for i in range(shard_index))
-    rng = stream(entropy, 1 + shard_index)
-
     temperature = np.repeat(T, mine)
     chain = (np.arange(len(T))[:, None] * chains + first_chain + np.arange(mine)[None, :]).ravel()
-    W = len(temperature)
-    walk = walkers_for(H, draw_uniform(H.spin_kind, (W, H.L, H.L), rng), backend)
-    records = np.empty((samples, W, H.N), dtype=walk.states.dtype)
-    sweeps = burn_in + samples * thin
-    step = 0
-    with progress_bar(sweeps, f"thermal {H.name}", progress, unit="sweep") as bar:
-        for sweep in range(1, sweeps + 1):
-            for _ in range(H.N):
-                move = walk.propose(rng)
-                dE = walk.delta(move)
-                u = rng.random(W)
-                accepted = (dE <= 0) | (u < np.exp(-np.maximum(dE, 0.0) / temperature))
-                walk.accept(move, accepted, dE)
-                step += 1
-                if step % RESYNC_STEPS == 0:
-                    walk.resync()
-            if sweep > burn_in and (sweep - burn_in) % thin == 0:
-                records[(sweep - burn_in) // thin - 1] = walk.states
-            bar.update(1)
+    dtype = np.float64 if H.spin_kind == "angle" else np.int8
+    records = np.empty((samples, len(temperature), H.L, H.L), dtype=dtype)
+    rule = None
+    if mine:
+        state = init(H, T, chains=mine, seed=philox_key(entropy, 1 + shard_index), start="random",
+                     burn_in=burn_in, interval=thin)
+        rule = state.rule.name
+        with progress_bar(burn_in + samples * thin, f"thermal {H.name}", progress, unit="sweep") as bar:
+            sweep(state, burn_in)
+            bar.update(burn_in)
+            for k in range(samples):
+                sweep(state, thin)
+                records[k] = state.spins
+                bar.update(thin)
     spins = records.reshape(-1, H.L, H.L)
     meta = {
         "hamiltonian": describe_hamiltonian(H),
         "sampler": "thermal",
         "sampler_params": {"temperatures": T.tolist(), "chains": chains, "samples": samples, "burn_in": burn_in,
                            "thin": thin},
+        "mc_rule": rule,
         "seed": entropy,
         "shards": shards,
         "shard_index": shard_index,

@@ -1,0 +1,112 @@
+"""What Monte Carlo needs from an energy: two small protocols and one :func:`as_operator`.
+
+- :class:`EnergyOperator`: ``energy(configs)`` maps a batch ``(B, L, L)`` to ``(B,)`` energies
+  (a deepspin Hamiltonian, a trained surrogate, or a plain callable wrapped by :func:`as_operator`).
+- :class:`LocalEnergyOperator`: per-site energies ``site_energies(configs) -> (B, L, L)`` with
+  ``E = sum_i e_i`` and ``e_i`` depending only on the spins within Chebyshev distance
+  ``receptive_radius`` of site ``i`` (an extensive surrogate, or ``e_i = -J s_i (s_right + s_down)``).
+
+:func:`as_operator` turns any of these into an :class:`Operator`, the one form the proposal rules
+(:mod:`deepspin.mc.rules`) read, or says why an object does not qualify.
+"""
+from __future__ import annotations
+
+import dataclasses
+from numbers import Integral
+from typing import Callable, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..hamiltonians import Hamiltonian
+from ..validation import check_lattice_size
+
+
+@runtime_checkable
+class EnergyOperator(Protocol):
+    """Batch energies: ``energy(configs)`` with ``configs`` ``(B, L, L)`` returns ``(B,)`` numbers."""
+
+    def energy(self, configs: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class LocalEnergyOperator(Protocol):
+    """Per-site energies ``site_energies(configs) -> (B, L, L)`` of finite range ``receptive_radius`` (an int >= 0)."""
+
+    receptive_radius: int
+
+    def site_energies(self, configs: np.ndarray) -> np.ndarray: ...
+
+
+def is_local(obj) -> bool:
+    """True if ``obj`` is a :class:`LocalEnergyOperator`: callable ``site_energies`` and an integer radius >= 0."""
+    radius = getattr(obj, "receptive_radius", None)
+    return (callable(getattr(obj, "site_energies", None)) and isinstance(radius, Integral)
+            and not isinstance(radius, bool) and radius >= 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Operator:
+    """An energy in the form the proposal rules read.
+
+    ``energy``: ``(B, L, L) -> (B,)``; ``spin_kind``: ``"ising"`` (+1/-1) or ``"angle"``;
+    ``hamiltonian``: the deepspin Hamiltonian when there is one (compiled rules need it);
+    ``site_energies`` / ``receptive_radius``: set for a local operator; ``magnetization``: an optional
+    operator ``(B, L, L) -> (B,)`` for ``|m|`` (default: ``sum(s) / N``); ``label``: for records.
+    """
+
+    L: int
+    energy: Callable[[np.ndarray], np.ndarray]
+    label: str
+    spin_kind: str = "ising"
+    hamiltonian: Hamiltonian | None = None
+    site_energies: Callable[[np.ndarray], np.ndarray] | None = None
+    receptive_radius: int | None = None
+    magnetization: Callable[[np.ndarray], np.ndarray] | None = None
+
+    @property
+    def local(self) -> bool:
+        return self.site_energies is not None
+
+
+def as_operator(obj, L: int | None = None, magnetization=None) -> Operator:
+    """Turn a Hamiltonian, a surrogate (``.energy``, optionally ``.site_energies``) or a callable into an :class:`Operator`.
+
+    ``L`` is needed only for an object without an ``L`` attribute and must agree with one it has.
+    ``magnetization`` (a callable) overrides the object's own ``.magnetization``.
+    """
+    if isinstance(obj, Operator):
+        if L is not None and L != obj.L:
+            raise ValueError(f"L={L} contradicts the operator's L={obj.L}; leave L out")
+        return obj if magnetization is None else dataclasses.replace(obj, magnetization=magnetization)
+    if magnetization is not None and not callable(magnetization):
+        raise ValueError(f"magnetization must be a callable configs -> (B,) values, got {magnetization!r}")
+    if isinstance(obj, Hamiltonian):
+        if L is not None and L != obj.L:
+            raise ValueError(f"L={L} contradicts the Hamiltonian's L={obj.L}; leave L out")
+        return Operator(L=obj.L, energy=obj.energy, label=repr(obj), spin_kind=obj.spin_kind, hamiltonian=obj,
+                        magnetization=magnetization)
+    energy = getattr(obj, "energy", obj)
+    if not callable(energy):
+        raise ValueError(
+            f"model must be a deepspin Hamiltonian, a callable configs -> energies, or an object with "
+            f".energy(configs); got {type(obj).__name__}, which is not callable and has no .energy method"
+        )
+    own_L = getattr(obj, "L", None)
+    if L is None:
+        L = own_L
+    if L is None:
+        raise ValueError("pass L (the lattice size) for an energy operator that has no .L attribute")
+    if own_L is not None and own_L != L and not is_local(obj):
+        raise ValueError(f"L={L} contradicts the operator's L={own_L} (only a local operator runs at other sizes)")
+    if magnetization is None and energy is not obj:
+        magnetization = getattr(obj, "magnetization", None)
+        if magnetization is not None and not callable(magnetization):
+            raise ValueError(f"{type(obj).__name__}.magnetization must be callable, got {magnetization!r}")
+    spin_kind = getattr(obj, "spin_kind", "ising")
+    if spin_kind not in ("ising", "angle"):
+        raise ValueError(f"{type(obj).__name__}.spin_kind must be 'ising' or 'angle', got {spin_kind!r}")
+    label = type(obj).__name__ + (f"({getattr(obj, 'path')})" if hasattr(obj, "path") else "")
+    local = is_local(obj)
+    return Operator(L=check_lattice_size(L), energy=energy, label=label, spin_kind=spin_kind,
+                    site_energies=obj.site_energies if local else None,
+                    receptive_radius=int(obj.receptive_radius) if local else None, magnetization=magnetization)
