@@ -297,6 +297,23 @@ def test_report_only_runs_nothing(tmp_path):
     assert f"0 of {len(STAGES)} stages finished" in readme.read_text()
 
 
+def test_snapshot_copies_the_report_results_figures_and_mc_records(tmp_path):
+    out = tmp_path / "report"
+    reproduce("smoke", out=out, only=["dos-4x4", "phase-4x4"], progress=False, speedup=None)
+    (out / "cache" / "dataset").mkdir(parents=True)
+    (out / "cache" / "dataset" / "big.h5").write_bytes(b"x" * 100)
+    dest = tmp_path / "snap"
+    assert cli.main(["reproduce", "--profile", "smoke", "--report-only", "-o", str(out), "--snapshot", str(dest)]) == 0
+    copied = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
+    assert {"README.md", "summary.json"} <= copied
+    assert not any(name.startswith("cache/dataset") for name in copied)  # datasets stay behind
+    assert sum(name.startswith("cache/mc/") for name in copied) == len(list((out / "cache" / "mc").glob("*.json"))) > 0
+    text = (dest / "README.md").read_text()
+    for link in [part.split(")")[0] for part in text.split("](")[1:]]:  # every figure the README links is there
+        if link.startswith("stages/"):
+            assert (dest / link).is_file(), link
+
+
 def test_every_profile_sizes_every_stage():
     from deepspin.reproduce import PROFILES
 

@@ -10,6 +10,11 @@ def run_reproduce(args) -> int:
     path = reproduce(args.profile, out=args.output, only=args.only, force=args.force, progress=not args.no_progress,
                      report_only=args.report_only, speedup=args.speedup)
     print(f"wrote {path}", file=sys.stderr)
+    if args.snapshot:
+        from ..reproduce.snapshot import snapshot
+
+        copied = snapshot(args.output, args.snapshot, models=args.snapshot_models)
+        print(f"copied {copied['files']} files ({copied['bytes'] / 1e6:.1f} MB) to {args.snapshot}", file=sys.stderr)
     return 0
 
 
@@ -32,6 +37,10 @@ def register(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: write README.md and summary.json from the stages finished so far (the rest pending)")
+    p.add_argument("--snapshot", metavar="DIR",
+                   help="then copy the report, the finished stages' results and figures and the Monte Carlo records "
+                   "into DIR (e.g. docs/reproduce-paper/ to commit them)")
+    p.add_argument("--snapshot-models", action="store_true", help="with --snapshot: also the trained models (~1 MB each)")
     p.add_argument("--speedup", default=SPEEDUP_JSON, metavar="JSON",
                    help=f"bench/speedup.py's JSON for the 1600x row (a glob: the newest match; default {SPEEDUP_JSON})")
     p.set_defaults(handler=run_reproduce)
