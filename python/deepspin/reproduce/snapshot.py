@@ -1,7 +1,7 @@
 """A committable copy of a report folder: the report, the finished stages and the small cache.
 
 ``deepspin reproduce --report-only --snapshot DEST`` copies into ``DEST``: ``README.md`` and
-``summary.json``; for every finished stage its ``results.json`` and figures (the paths the README
+``summary.json``; for every stage the README reports its ``results.json`` and figures (the paths the README
 links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
 learned operator); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
 each). Datasets are left out (tens to hundreds of MB, and minutes to regenerate). Copying ``DEST``
@@ -9,6 +9,7 @@ back into a report folder lets a later run reuse whatever its code still hashes 
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -24,7 +25,10 @@ def snapshot(out, dest, *, models: bool = False) -> dict:
     if dest.resolve() == out.resolve():
         raise ValueError(f"the snapshot folder must differ from the report folder {out}")
     files = [out / "README.md", out / "summary.json"]
+    reported = set(re.findall(r"cache key `([0-9a-f]{16})`", (out / "README.md").read_text()))
     for results in sorted(out.glob("stages/*/*/results.json")):
+        if results.parent.name not in reported:
+            continue  # a stage run by older code or other parameters: not in this report
         for pattern in _STAGE_FILES:
             files += sorted(results.parent.glob(pattern))
     files += sorted(out.glob("cache/mc/*.json"))
