@@ -289,6 +289,19 @@ def test_speedup_row_reads_the_benchmark_json(tmp_path):
         [c for c in __import__("deepspin.reproduce.summary", fromlist=["CLAIMS"]).CLAIMS if c.stage != "bench/speedup.py"])
 
 
+def test_a_failing_stage_is_reported_and_the_others_still_run(tmp_path, monkeypatch):
+    from deepspin.reproduce import StageFailure, registry
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(registry.STAGES, "hash-uniformity", Stage("hash-uniformity", "broken", broken))
+    with pytest.raises(StageFailure, match="hash-uniformity") as failure:
+        reproduce("smoke", out=tmp_path, only=["hash-uniformity", "dos-4x4"], progress=False, speedup=None)
+    text = failure.value.path.read_text()
+    assert "**failed** in this run" in text and "### dos-4x4" in text  # the next stage ran
+
+
 def test_report_only_runs_nothing(tmp_path):
     readme = reproduce("smoke", out=tmp_path, report_only=True, progress=False, speedup=None)
     assert not (tmp_path / "stages").exists()

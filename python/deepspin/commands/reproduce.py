@@ -5,17 +5,22 @@ import sys
 
 
 def run_reproduce(args) -> int:
-    from ..reproduce import reproduce
+    from ..reproduce import StageFailure, reproduce
 
-    path = reproduce(args.profile, out=args.output, only=args.only, force=args.force, progress=not args.no_progress,
-                     report_only=args.report_only, speedup=args.speedup)
+    status = 0
+    try:
+        path = reproduce(args.profile, out=args.output, only=args.only, force=args.force,
+                         progress=not args.no_progress, report_only=args.report_only, speedup=args.speedup)
+    except StageFailure as failure:
+        path, status = failure.path, 1
+        print(f"deepspin reproduce: {failure}", file=sys.stderr)
     print(f"wrote {path}", file=sys.stderr)
     if args.snapshot:
         from ..reproduce.snapshot import snapshot
 
         copied = snapshot(args.output, args.snapshot, models=args.snapshot_models)
         print(f"copied {copied['files']} files ({copied['bytes'] / 1e6:.1f} MB) to {args.snapshot}", file=sys.stderr)
-    return 0
+    return status
 
 
 def register(sub) -> None:

@@ -114,7 +114,7 @@ def _machines(all_results: list[dict]) -> str:
 
 
 def render(all_results: list[dict], missing: list[str] | None = None, *, profile: str | None = None,
-           speedup: dict | None = None) -> str:
+           speedup: dict | None = None, failed: list[str] | None = None) -> str:
     """The whole README text for the finished stages ``all_results`` (in report order); ``missing``:
     the stages not finished (their claims are "pending"); ``speedup``: the 1600x row
     (:func:`deepspin.reproduce.summary.speedup_row`) or ``None``."""
@@ -150,6 +150,9 @@ def render(all_results: list[dict], missing: list[str] | None = None, *, profile
     if missed:
         text += ["## Missed", ""] + [f"- {r['study']}: ours {_ours_cell(r)} ({r['detail']}); stage `{r['stage']}`."
                                      for r in missed] + [""]
+    if failed:
+        text += ["Stages that **failed** in this run (tracebacks in its log): " + ", ".join(f"`{m}`" for m in failed)
+                 + ".", ""]
     if missing:
         text += ["Stages not finished in this report folder (their claims are pending): "
                  + ", ".join(f"`{m}`" for m in missing) + ".", ""]
@@ -169,9 +172,9 @@ def summary_json(all_results: list[dict], speedup: dict | None = None) -> list[d
 
 
 def write(out, all_results: list[dict], missing: list[str] | None = None, *, profile: str | None = None,
-          speedup: dict | None = None) -> Path:
+          speedup: dict | None = None, failed: list[str] | None = None) -> Path:
     """Write ``out/README.md`` and ``out/summary.json``; returns the README's path."""
     path = Path(out) / "README.md"
     write_text(Path(out) / "summary.json", json.dumps(summary_json(all_results, speedup), indent=1) + "\n")
-    write_text(path, render(all_results, missing, profile=profile, speedup=speedup))
+    write_text(path, render(all_results, missing, profile=profile, speedup=speedup, failed=failed))
     return path
