@@ -420,3 +420,47 @@ def test_every_declared_dependency_resolves_without_importing_keras():
         "assert not [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow', 'sklearn')]\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_staggered_magnetization_and_random_limit_temperature():
+    from deepspin.reproduce.stages import first_random_temperature, staggered_magnetization
+
+    checkerboard = np.where(np.add.outer(np.arange(4), np.arange(4)) % 2 == 0, 1, -1).astype(np.int8)
+    configs = np.stack([checkerboard, -checkerboard, np.ones((4, 4), dtype=np.int8)])
+    assert staggered_magnetization(configs).tolist() == [1.0, -1.0, 0.0]
+    records = [{"T": t, "absm": a} for t, a in ((1, 0.05), (10, 0.097), (100, 0.0985), (300, 0.0999), (1000, 0.0993))]
+    assert first_random_temperature(records, 0.099347) == 100  # within 1 % (0.00099) from T = 100 on
+    assert first_random_temperature(records[:2] + [{"T": 100, "absm": 0.09}, *records[3:]], 0.099347) == 300
+    assert first_random_temperature(records[:1], 0.099347) is None
+
+
+def test_peak_error_and_twin_deviation():
+    from deepspin.reproduce.figures import peak_temperature, peak_temperature_error
+    from deepspin.reproduce.learned_phases import twin_deviation
+
+    T = np.linspace(2.0, 3.0, 11)
+    C = 1 - (T - 2.43) ** 2
+    assert peak_temperature(T, C) == pytest.approx(2.43)
+    assert peak_temperature_error(T, C, np.zeros_like(T)) == 0.0
+    small, large = (peak_temperature_error(T, C, np.full_like(T, e)) for e in (1e-4, 1e-3))
+    assert 0 < small < large and large == pytest.approx(10 * small, rel=0.3)  # linear in the errors when small
+    assert np.isnan(peak_temperature_error(T, C, np.full_like(T, np.nan)))
+    twin = [{"E_per_site": -1.0, "E_per_site_err": 0.03}, {"E_per_site": -0.5, "E_per_site_err": 0.04}]
+    learned = [{"E_per_site": -0.96, "E_per_site_err": 0.04}, {"E_per_site": -0.5, "E_per_site_err": 0.03}]
+    assert twin_deviation(learned, twin, "E_per_site") == pytest.approx(0.04 / 0.05)
+    no_errors = [{**r, "E_per_site_err": 0.0} for r in learned]
+    assert twin_deviation(no_errors, no_errors, "E_per_site") is None  # a run too short to have errors
+
+
+def test_chunked_predict_equals_one_call():
+    from deepspin.reproduce.learned import chunked_predict
+
+    class Doubler:
+        calls = 0
+
+        def predict(self, x):
+            Doubler.calls += 1
+            return 2 * x.sum(axis=1)
+
+    x = np.arange(23 * 3, dtype=np.float64).reshape(23, 3)
+    assert np.array_equal(chunked_predict(Doubler(), x, chunk=5), 2 * x.sum(axis=1)) and Doubler.calls == 5
