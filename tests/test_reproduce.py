@@ -58,6 +58,8 @@ def test_artefacts_are_built_once(tmp_path):
     b = ctx.artefact("dataset", {"n": 1}, build, ".txt")
     c = ctx.artefact("dataset", {"n": 2}, build, ".txt")
     assert a == b != c and len(builds) == 2
+    assert set(ctx.artefacts) == {f"dataset/{a.name}", f"dataset/{c.name}"}  # what the stage used, with build times
+    assert all(t is not None and t >= 0 for t in ctx.artefacts.values())
     with pytest.raises(ValueError, match="'thing' declares no code"):
         ctx.artefact("thing", {"n": 1}, build, ".txt")
 

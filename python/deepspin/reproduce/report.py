@@ -108,6 +108,15 @@ def section(results: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _artefact_cell(artefacts: dict | None) -> str:
+    if not artefacts:
+        return "—"
+    times = list(artefacts.values())
+    known = sum(t for t in times if t is not None)
+    unknown = sum(t is None for t in times)
+    return f"{len(times)}: {_duration(known)}" + (f" + {unknown} ?" if unknown else "")
+
+
 def _machines(all_results: list[dict]) -> str:
     labels = sorted({r["machine"]["label"] for r in all_results})
     return "; ".join(labels) or "—"
@@ -158,8 +167,12 @@ def render(all_results: list[dict], missing: list[str] | None = None, *, profile
                  + ", ".join(f"`{m}`" for m in missing) + ".", ""]
     text += ["## Stages", ""] + [section(r) for r in all_results]
     text += ["## Wall time of each stage", "",
-             _table(("Stage", "Wall time", "Finished", "Machine"),
-                    [(r["stage"], _duration(r["wall_s"]), r["finished"], r["machine"]["label"]) for r in all_results]),
+             "Wall time is the stage's own last run; the datasets, models and Monte Carlo runs it used may have "
+             "been built earlier (by another stage or before a restart): their build times are the next column "
+             "(\"?\" where not recorded; an artefact shared by several stages is listed under each).", "",
+             _table(("Stage", "Wall time", "Artefacts used (build time)", "Finished", "Machine"),
+                    [(r["stage"], _duration(r["wall_s"]), _artefact_cell(r.get("artefacts")), r["finished"],
+                      r["machine"]["label"]) for r in all_results]),
              ""]
     return "\n".join(text)
 

@@ -76,6 +76,8 @@ class Context:
     def __init__(self, stage: "Stage", params: dict, out: Path, progress: bool = True):
         self.stage, self.params, self.out, self.progress = stage, params, Path(out), progress
         self.directory = self.out / "stages" / stage.name / stage.key(params)
+        #: ``kind/file -> build seconds`` (``None`` if not recorded) of every artefact this stage used
+        self.artefacts: dict[str, float | None] = {}
 
     def figure(self, name: str) -> Path:
         """Path of a figure of this stage (the stage writes it atomically)."""
@@ -93,11 +95,16 @@ class Context:
             raise ValueError(f"artefact kind {kind!r} declares no code in deepspin.reproduce.depends.ARTEFACTS; "
                              f"add it there (known: {', '.join(ARTEFACTS)})")
         path = self.out / "cache" / kind / f"{content_key(kind, params, ARTEFACTS[kind])}{suffix}"
+        timing = path.with_name(path.name + ".seconds")
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
+            start = time.perf_counter()
             build(path)
             if not path.exists():
                 raise RuntimeError(f"building artefact {kind} did not write {path}")
+            # the time of this (last, possibly resumed) build; an earlier interrupted part is not in it
+            write_text(timing, f"{time.perf_counter() - start:.3f}\n")
+        self.artefacts[f"{kind}/{path.name}"] = float(timing.read_text()) if timing.exists() else None
         return path
 
 
@@ -154,6 +161,7 @@ def run_stage(stage: Stage, profile: str, params: dict, out, *, force: bool = Fa
         "deepspin_version": __version__,
         "rows": [dataclasses.asdict(row) for row in rows],
         "wall_s": wall,
+        "artefacts": ctx.artefacts,
         "machine": machine.describe(),
         "command": command_line(profile, stage.name, out),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
