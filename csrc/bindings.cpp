@@ -108,7 +108,8 @@ T* inout(const py::array& a, const char* name, std::initializer_list<int64_t> sh
 
 py::array state_array(const py::object& state, const char* name) {
     py::object value = state.attr(name);
-    if (!py::isinstance<py::array>(value)) throw std::invalid_argument(std::string("state.") + name + ": expected an array");
+    if (!py::isinstance<py::array>(value))
+        throw std::invalid_argument(std::string("state.") + name + ": expected an array");
     return value.cast<py::array>();
 }
 

@@ -208,7 +208,8 @@ DS_HD void ising_chain(int8_t* spins, int64_t* energy, int64_t* magnet, int64_t 
             mag += accept ? 2 - 4 * b : 0;
             accepted += accept;
         }
-        if (is_measurement(sweep + 1, plan.burn_in, plan.interval)) record(out, g, sweep + 1, plan, J * e, static_cast<double>(mag) / N);
+        if (is_measurement(sweep + 1, plan.burn_in, plan.interval))
+            record(out, g, sweep + 1, plan, J * e, static_cast<double>(mag) / N);
     }
     s.store();
     *energy = e;
@@ -240,7 +241,8 @@ DS_HD void pair_chain(int8_t* s, double* h, double* energy, int64_t* magnet, int
                 ++accepted;
             }
         }
-        if (is_measurement(sweep + 1, plan.burn_in, plan.interval)) record(out, g, sweep + 1, plan, e, static_cast<double>(mag) / N);
+        if (is_measurement(sweep + 1, plan.burn_in, plan.interval))
+            record(out, g, sweep + 1, plan, e, static_cast<double>(mag) / N);
     }
     *energy = e;
     *magnet = mag;

@@ -341,3 +341,24 @@ def test_a_registered_rule_is_chosen_by_name_and_automatically(monkeypatch):
         init(deepspin.ScreenedCoulomb(4), [2.0], chains=2, backend="test-backend")
     result = run(H, [2.0], chains=64, sweeps=4, seed=3)
     assert result.rule == "test-ising" and result.backend == "cpu"
+
+
+def test_init_and_sweep_are_the_engine_of_run():
+    """run() is init() + sweep(): the same chains step by step, and a series never overflows."""
+    from deepspin.mc import init, sweep
+
+    H = deepspin.ScreenedCoulomb(4)
+    result = run(H, [0.8, 2.0], chains=6, sweeps=20, burn_in=4, interval=2, seed=9, backend="cpu", timeseries=True)
+    state = init(H, [0.8, 2.0], chains=6, burn_in=4, interval=2, series=10, seed=9, backend="cpu")
+    assert state.rule.name == "pair" and set(state.cache) == {"fields"}
+    for n in (1, 5, 0, 18):
+        sweep(state, n)
+    assert state.sweeps_done == 24
+    np.testing.assert_array_equal(state.moments.reshape(2, 6, 3), result.moments)
+    np.testing.assert_array_equal(state.series_energy.reshape(2, 6, -1), result.series_energy)
+    np.testing.assert_allclose(state.cache["fields"], _core.pair_local_fields_cpu(
+        state.spins, deepspin.lattice.pair_matrix(H.kernel), H.J, 1)[0], rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="more than the 10 measurements"):
+        sweep(state, 2)
+    with pytest.raises(ValueError, match="n_sweeps must be an integer >= 0"):
+        sweep(state, -1)

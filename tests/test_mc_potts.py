@@ -85,6 +85,18 @@ def test_recorded_energy_and_magnetization_are_the_configurations():
     assert np.all(result.acceptance > 0)
 
 
+def test_reproducible_by_seed_and_thread_count(monkeypatch):
+    H = deepspin.PlanarPotts(4)
+    kwargs = dict(chains=20, sweeps=30, seed=7, backend="cpu")
+    first = run(H, [0.5, 2.0], **kwargs)
+    monkeypatch.setenv("DEEPSPIN_NUM_THREADS", "1")
+    one_thread = run(H, [0.5, 2.0], **kwargs)
+    other_seed = run(H, [0.5, 2.0], **{**kwargs, "seed": 8})
+    np.testing.assert_array_equal(first.configs, one_thread.configs)
+    np.testing.assert_array_equal(first.moments, one_thread.moments)
+    assert not np.array_equal(first.configs, other_seed.configs)
+
+
 def test_ordered_start_for_the_ferromagnet():
     """start='auto' is ordered (all angles 0) for J < 0; at low T the chains stay near it."""
     result = run(deepspin.PlanarPotts(4, J=-1.0), [0.05], chains=4, sweeps=50, seed=1)

@@ -107,7 +107,8 @@ DS_CLONES void ising_lanes_cpu(int8_t* spins, int64_t* energy, int64_t* magnet, 
             }
         }
         if (is_measurement(sweep + 1, plan.burn_in, plan.interval))
-            for (int l = 0; l < kLanes; ++l) record(out, g0 + l, sweep + 1, plan, J * e[l], static_cast<double>(mag[l]) / N);
+            for (int l = 0; l < kLanes; ++l)
+                record(out, g0 + l, sweep + 1, plan, J * e[l], static_cast<double>(mag[l]) / N);
     }
     for (int l = 0; l < kLanes; ++l) {
         BitLattice lattice(spins + (g0 + l) * N, N);

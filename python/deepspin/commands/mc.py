@@ -146,7 +146,8 @@ def register(sub) -> None:
     p.add_argument("--interval", type=int, default=1, help="sweeps between measurements (default 1)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--start", default="auto", choices=("auto", "random", "ordered"),
-                   help="initial configurations; auto: ordered (all +1, angles 0) for a ferromagnet (Ising J > 0, Potts J < 0), else random")
+                   help="initial configurations; auto: ordered (all +1, angles 0) for a ferromagnet "
+                   "(Ising J > 0, Potts J < 0), else random")
     p.add_argument("--operator", default="exact",
                    help="'exact' (compiled exact energies) or a trained model file loaded by deepspin.surrogate.load")
     p.add_argument("--backend", default="auto", choices=backends(),
