@@ -74,7 +74,9 @@ def _ours_cell(row: dict) -> str:
         return "—"
     unit = f" {row['unit']}" if row["unit"] else ""
     text = fmt(row["ours"]) + unit
-    if row["ratio"] is not None:
+    if row["ratio"] is not None and row["unit"] == "%":  # accuracies: the difference in points says more
+        text += f" ({row['difference']:+.3g} points)"
+    elif row["ratio"] is not None:
         text += f" (×{row['ratio']:.3g} the paper's)"
     return text
 

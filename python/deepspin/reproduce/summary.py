@@ -152,7 +152,8 @@ def speedup_row(path) -> dict | None:
 
 def summary_rows(results: list[dict], speedup: dict | None = None) -> list[dict]:
     """One dict per claim: ``key``, ``study``, ``paper``, ``ours``, ``unit``, ``size_ours``, ``size_paper``,
-    ``metric``, ``verdict``, ``ratio`` (ours / paper where like for like, else ``None``), ``stage``."""
+    ``metric``, ``verdict``, ``ratio`` and ``difference`` (ours / paper and ours - paper where like for
+    like, else ``None``), ``stage``."""
     by_key = {}
     for result in results:
         for row in result["rows"]:
@@ -170,10 +171,12 @@ def summary_rows(results: list[dict], speedup: dict | None = None) -> list[dict]
         if decided in ("beaten", "met", "missed") and entry is not None and entry.value and _number(ours) is not None \
                 and same_size(claim.size_paper, row.get("size")) and claim.better is not None:
             ratio = ours / entry.value
+        difference = None if ratio is None else ours - entry.value
         out.append({"key": claim.key, "study": claim.study, "paper": None if entry is None else entry.value,
                     "paper_text": None if entry is None else f"{entry.text} ({entry.where})", "ours": ours,
                     "unit": "" if row is None else row.get("unit", ""),
                     "size_ours": None if row is None else row.get("size"), "size_paper": claim.size_paper,
-                    "metric": claim.metric, "verdict": decided, "ratio": ratio, "stage": claim.stage,
+                    "metric": claim.metric, "verdict": decided, "ratio": ratio,
+                    "difference": difference, "stage": claim.stage,
                     "detail": None if row is None else row.get("study")})
     return out
