@@ -95,10 +95,13 @@ setup(
     install_requires=["numpy>=1.24", "h5py>=3.8", "tqdm>=4.60", "matplotlib>=3.6"],
     extras_require={
         "cuda": ["cupy-cuda13x>=13"],
-        # Keras 3 comes with TensorFlow; TensorBoard for the training logs; scikit-learn for the baselines.
-        "surrogate": ["tensorflow>=2.21", "keras>=3", "tensorboard>=2.21", "scikit-learn>=1.4"],
+        # Keras 3 comes with TensorFlow; TensorBoard for the training logs; scikit-learn for the baselines;
+        # ONNX Runtime (+ onnx to build graphs) is the fast CPU inference runtime of deepspin.surrogate.inference,
+        # tf2onnx what Keras needs for `deepspin export --format onnx` and ONNX Runtime rows of other models.
+        "surrogate": ["tensorflow>=2.21", "keras>=3", "tensorboard>=2.21", "scikit-learn>=1.4",
+                      "onnxruntime>=1.18", "onnx>=1.16", "tf2onnx>=1.16"],
         "test": ["pytest>=7", "pycryptodome>=3.15", "tensorflow>=2.21", "keras>=3", "tensorboard>=2.21", "scipy>=1.9",
-                 "scikit-learn>=1.4", "jax>=0.4.30"],
+                 "scikit-learn>=1.4", "jax>=0.4.30", "onnxruntime>=1.18", "onnx>=1.16", "tf2onnx>=1.16"],
     },
     entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},
     zip_safe=False,

@@ -7,7 +7,7 @@ and nearest-neighbour Ising. Two rates per row, in configurations per second (me
 ``api`` is the public ``H.energy`` call (validation and chunking included), ``kernel`` calls the
 backend on pre-validated int8 input (the compiled kernels alone). On GPU backends the input lives
 on the device when CuPy is present, and every timing synchronises. Prints a table and writes
-``bench/results/engine-<host>.json`` naming the machine.
+``bench/out/engine-<host>.json`` (git-ignored; ``--out bench/results`` for the committed reference) naming the machine.
 """
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     parser.add_argument("--backends", nargs="+", default=None, help="default: every available backend")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="L = 8 only, 3 repeats (a smoke run)")
-    parser.add_argument("--out", type=Path, default=harness.RESULTS_DIR, help="directory for the JSON")
+    parser.add_argument("--out", type=Path, default=harness.OUT_DIR, help="directory for the JSON")
     args = parser.parse_args(argv)
     if args.quick:
         args.L, args.repeats = [8], 3

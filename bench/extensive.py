@@ -14,7 +14,7 @@
    configurations per second (median of repeats; a method slower than 5 s per call is timed once).
 
 It prints two tables, writes JSON (machine named) and a figure of per-site error against L to
-``--out`` (default bench/results/). Models are loaded from files (``--train`` retrains them
+``--out`` (default bench/out/, git-ignored). Models are loaded from files (``--train`` retrains them
 first), so the GPU run needs only Keras with any backend (JAX, no TensorFlow, works).
 """
 from __future__ import annotations
@@ -143,7 +143,7 @@ def plot(rows, path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=("auto", "gpu", "cpu"), default="auto")
-    parser.add_argument("--out", type=Path, default=harness.RESULTS_DIR)
+    parser.add_argument("--out", type=Path, default=harness.OUT_DIR)
     parser.add_argument("--train", action="store_true", help="retrain the shipped extensive models first")
     parser.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], help="default 8,16,32,64,128")
     parser.add_argument("--sites", type=int, default=400_000, help="sites of uniform test configurations per L")

@@ -18,7 +18,7 @@ LOG="$RESULTS_DIR/gpu_check.log"
 : > "$SUMMARY"
 : > "$LOG"
 PY=${PYTHON:-python3}
-STEPS=${GPU_CHECK_STEPS:-"build backends tests engine mc speedup extensive reproduce"}
+STEPS=${GPU_CHECK_STEPS:-"build backends tests inference engine mc multispin speedup extensive reproduce"}
 export DEEPSPIN_CUDA=1 PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
 export XLA_PYTHON_CLIENT_PREALLOCATE=false   # JAX allocates as it goes: the exact kernels share the GPU
 export DEEPSPIN_CUDA_ARCHS=${DEEPSPIN_CUDA_ARCHS:-90-real}   # H100/H200 only: one SASS target builds fastest
@@ -56,8 +56,14 @@ step() {  # step NAME SECONDS COMMAND...: run under a time limit, append to the 
 step build 300 "$PY" setup.py build_ext --inplace
 step backends 60 "$PY" -m deepspin backends
 step tests 240 "$PY" -m pytest -q -rs -m gpu -p no:cacheprovider -W default::DeprecationWarning tests
+# The fast inference path on the GPU under JAX (device arrays in and out; every shipped model against Keras).
+step inference 240 "$PY" -m pytest -q -rs -p no:cacheprovider -W default::DeprecationWarning tests/test_surrogate_inference.py
 step engine 180 "$PY" bench/engine.py --backends ${ENGINE_BACKENDS:-cuda cupy cpu} --repeats 3 --out "$RESULTS_DIR"
-step mc 150 "$PY" bench/mc.py --device gpu --out "$RESULTS_DIR"
+step mc 240 "$PY" bench/mc.py --device gpu --out "$RESULTS_DIR"
+# Multispin Ising (64 replicas per word): the tests (CUDA == CPU bit for bit) and its benchmark rows,
+# flips/ns beside ising-gpu (~900 per H100) and cuIsingModel (~1,384 per RTX 6000 Ada).
+step multispin 200 bash -c "\"$PY\" -m pytest -q -rs -m gpu -p no:cacheprovider tests/test_multispin.py && \
+  \"$PY\" bench/mc.py --device gpu --only multispin --repeats 2 --out \"$RESULTS_DIR\""
 step speedup 180 "$PY" bench/speedup.py --device gpu --out "$RESULTS_DIR"
 step extensive 180 "$PY" bench/extensive.py --device gpu --sizes 8,16,32,64 --out "$RESULTS_DIR"
 # Paper-profile stages of `deepspin reproduce` (Keras on JAX); the report folder comes back as one archive.

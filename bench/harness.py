@@ -13,7 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+#: Where a benchmark writes by default: git-ignored, so running one leaves the checkout clean. The committed
+#: reference results are written with an explicit ``--out bench/results``.
+OUT_DIR = Path(__file__).resolve().parent / "out"
 
 
 def machine_info() -> dict:
@@ -69,7 +71,7 @@ def write_results(name: str, payload: dict, directory: Path | None = None) -> Pa
     """Write ``payload`` as JSON to ``directory/name.json`` atomically; returns the path."""
     from deepspin.io import write_text
 
-    path = Path(directory or RESULTS_DIR) / f"{name}.json"
+    path = Path(directory or OUT_DIR) / f"{name}.json"
     write_text(path, json.dumps(payload, indent=2, sort_keys=False) + "\n")
     return path
 
@@ -98,3 +100,26 @@ def _fmt(value) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def import_keras_quietly():
+    """Import Keras (and TensorFlow behind it) with C++ start-up notes kept off the terminal; returns ``keras``.
+
+    TensorFlow 2.21 prints its absl/oneDNN/CUDA-stub notes ("All log messages before
+    absl::InitializeLog() ...", "Could not find cuda drivers ...") from C++ while it loads,
+    whatever ``TF_CPP_MIN_LOG_LEVEL`` says; the file descriptor of stderr is pointed at
+    /dev/null for the import only. A failing import still raises its Python exception.
+    """
+    import importlib
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            keras = importlib.import_module("keras")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return keras

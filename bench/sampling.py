@@ -10,7 +10,7 @@ Rows (wall time of one call, median of repeats; the target is for the 2-core CPU
 - uniform 8x8 + exact screened-Coulomb labels (kernel method), 120,000 configurations (<= 10 s);
 - for scale: targeted 8x8 screened Coulomb (20 bins x 500) and thermal 8x8 Ising (64 chains).
 
-Each call includes exact labelling. Prints a table and writes ``bench/results/sampling-<host>.json``.
+Each call includes exact labelling. Prints a table and writes ``bench/out/sampling-<host>.json`` (git-ignored).
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="only the four target rows, 1 repeat")
-    parser.add_argument("--out", type=Path, default=harness.RESULTS_DIR, help="directory for the JSON")
+    parser.add_argument("--out", type=Path, default=harness.OUT_DIR, help="directory for the JSON")
     args = parser.parse_args(argv)
     repeats = 1 if args.quick else args.repeats
     info = harness.machine_info()

@@ -11,6 +11,7 @@
 #include "engine.hpp"
 #include "lattice.hpp"
 #include "metropolis.hpp"
+#include "multispin.hpp"
 #include "philox.hpp"
 
 namespace py = pybind11;
@@ -465,4 +466,61 @@ PYBIND11_MODULE(_core, m) {
     }, "Advance planar Potts chains (angles) in place by plan.n_sweeps sweeps (csrc/metropolis.hpp)",
        py::arg("state"), py::arg("plan"), py::kw_only(), py::arg("betas"), py::arg("J"),
        py::arg("chains_per_temperature"), py::arg("device") = "cpu", py::arg("threads") = 0);
+
+    // ==== Multispin Ising Metropolis (csrc/multispin.hpp): 64 replicas per uint64 word ====
+    m.def("multispin_simd_supported", &multispin_simd_supported, py::arg("simd"),
+          "Whether this CPU runs multispin SIMD level `simd` (0 scalar, 1 AVX2, 2 AVX-512)");
+    m.def("multispin_ising", [](py::array words, int L, const CArray<uint64_t>& masks, double J,
+                                const SweepPlan& plan, py::array moments, py::array accepted,
+                                py::object series_energy, py::object series_magnet, const std::string& device,
+                                int threads, int simd) {
+        if (words.ndim() != 2 || L < 2 || words.shape(0) != int64_t(L) * L)
+            throw std::invalid_argument("words: expected an (L * L, W) uint64 array with L >= 2");
+        if (accepted.ndim() != 1) throw std::invalid_argument("accepted: expected (replicas,) int64");
+        const int64_t W = words.shape(1), R = accepted.shape(0), N = int64_t(L) * L;
+        if (R > 64 * W || R <= 64 * (W - 1)) throw std::invalid_argument("words: W must be ceil(replicas / 64)");
+        uint64_t* w = inout<uint64_t>(words, "words", {N, W});
+        int64_t* mom = inout<int64_t>(moments, "moments", {4, R});
+        int64_t* acc = inout<int64_t>(accepted, "accepted", {R});
+        if (masks.ndim() != 2 || masks.shape(0) != 2 * kMultispinBits || masks.shape(1) != W)
+            throw std::invalid_argument("masks must be (64, W) uint64");
+        if (series_energy.is_none() != series_magnet.is_none())
+            throw std::invalid_argument("series_energy and series_magnet: pass both or neither");
+        double *se = nullptr, *sm = nullptr;
+        int64_t count = 0;
+        if (!series_energy.is_none()) {
+            auto e = series_energy.cast<py::array>(), mg = series_magnet.cast<py::array>();
+            if (e.ndim() != 2) throw std::invalid_argument("series_energy: expected (replicas, count)");
+            count = e.shape(1);
+            se = inout<double>(e, "series_energy", {R, count});
+            sm = inout<double>(mg, "series_magnet", {R, count});
+        }
+        const bool cuda = on_cuda(device);
+        if (!cuda && !multispin_simd_supported(simd))
+            throw std::invalid_argument("this CPU does not support the requested multispin SIMD level");
+        const uint64_t* mk = masks.data();
+        py::gil_scoped_release release;
+        if (!cuda) {
+            multispin_ising_cpu(w, W, L, mk, J, plan, MultispinOut{R, mom, acc, se, sm, count}, threads, simd);
+            return;
+        }
+        const DeviceArray dw(w, sizeof(uint64_t) * N * W), dm(mk, sizeof(uint64_t) * 2 * kMultispinBits * W),
+            dmom(mom, sizeof(int64_t) * 4 * R), dacc(acc, sizeof(int64_t) * R), dse(se, sizeof(double) * R * count),
+            dsm(sm, sizeof(double) * R * count);
+        multispin_ising_cuda(dw.get<uint64_t>(), W, L, dm.get<uint64_t>(), J, plan,
+                             MultispinOut{R, dmom.get<int64_t>(), dacc.get<int64_t>(), se ? dse.get<double>() : nullptr,
+                                          sm ? dsm.get<double>() : nullptr, count},
+                             0);
+        cuda_copy_to_host(w, dw.get<void>(), sizeof(uint64_t) * N * W);
+        cuda_copy_to_host(mom, dmom.get<void>(), sizeof(int64_t) * 4 * R);
+        cuda_copy_to_host(acc, dacc.get<void>(), sizeof(int64_t) * R);
+        if (se != nullptr) {
+            cuda_copy_to_host(se, dse.get<void>(), sizeof(double) * R * count);
+            cuda_copy_to_host(sm, dsm.get<void>(), sizeof(double) * R * count);
+        }
+    }, "Advance multispin Ising words and their per-replica sums in place by plan.n_sweeps sweeps "
+       "(csrc/multispin.hpp); simd: 0 scalar, 1 AVX2, 2 AVX-512 (CPU)", py::arg("words"), py::arg("L"),
+       py::arg("masks"), py::arg("J"), py::arg("plan"), py::kw_only(), py::arg("moments"), py::arg("accepted"),
+       py::arg("series_energy") = py::none(), py::arg("series_magnet") = py::none(), py::arg("device") = "cpu",
+       py::arg("threads") = 0, py::arg("simd") = 0);
 }

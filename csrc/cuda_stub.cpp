@@ -4,6 +4,7 @@
 
 #include "engine.hpp"
 #include "metropolis.hpp"
+#include "multispin.hpp"
 
 namespace deepspin {
 namespace {
@@ -40,6 +41,10 @@ void metropolis_pair_cuda(const Ensemble&, const PairChains&, const PairModel&, 
 }
 void metropolis_potts_cuda(const Ensemble&, const PottsChains&, const PottsModel&, const SweepPlan&,
                            const Measurements&, std::uintptr_t) {
+    no_cuda();
+}
+void multispin_ising_cuda(uint64_t*, int64_t, int, const uint64_t*, double, const SweepPlan&,
+                          const MultispinOut&, std::uintptr_t) {
     no_cuda();
 }
 

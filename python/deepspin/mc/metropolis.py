@@ -127,7 +127,7 @@ class MCResult:
     rule: str
     model: str
     start: str
-    moments: np.ndarray  # (T, chains, 3): sum E, sum E^2, sum |m| over the measurements
+    moments: np.ndarray  # (T, chains, 3): sum E, sum E^2, sum |m| over the measurements (multispin: + sum m^2)
     accepted: np.ndarray  # (T, chains)
     configs: np.ndarray  # (T, chains, L, L) final configurations
     series_energy: np.ndarray | None = None  # (T, chains, measurements) when timeseries=True
@@ -222,7 +222,7 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         series = {k: getattr(state, k).reshape(T, chains, -1) for k in ("series_energy", "series_magnet")}
     return MCResult(temperatures=ens.temperatures, L=ens.L, chains=chains, sweeps=sweeps, burn_in=burn_in,
                     interval=interval, seed=ens.seed, backend=rule.backend, rule=rule.name, model=rule.operator.label,
-                    start=start, moments=state.moments.reshape(T, chains, 3),
+                    start=start, moments=state.moments.reshape(T, chains, -1),
                     accepted=state.accepted.reshape(T, chains), configs=state.spins.reshape(T, chains, ens.L, ens.L),
                     **series)
 
