@@ -33,7 +33,9 @@ EXTENSIVE_MODEL = (*DATA, *TRAIN, "deepspin.surrogate.extensive", "deepspin.surr
 #: The Monte Carlo core: operators, one acceptance, chain state, the rules (one module each), the sampler.
 MC = (*PHYSICS, "deepspin.mc.metropolis", "deepspin.mc.acceptance", "deepspin.mc.operators", "deepspin.mc.philox",
       "deepspin.mc.state", "deepspin.mc.observables", "deepspin.mc.temperatures",
-      *(f"deepspin.mc.rules.{rule}" for rule in ("base", "batch", "ising", "pair", "potts", "sublattice", "registry")),
+      *(f"deepspin.mc.rules.{rule}" for rule in ("base", "batch", "ising", "pair", "potts", "sublattice", "registry",
+                                                 "multispin")),
+      "deepspin.mc.multispin",
       "deepspin.reproduce.stages:mc_records", "deepspin.reproduce.learned:TabulatedOperator")
 
 DEMO_MODEL = (*PHYSICS, *(f"deepspin.surrogate.interpret:{name}" for name in (
