@@ -5,7 +5,11 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "engine.hpp"
@@ -36,6 +40,41 @@ std::pair<int64_t, int> batch_shape(const py::array& configs) {
 }
 
 CArray<double> empty_result(int64_t batch) { return CArray<double>(batch); }
+
+// Calls of at least this many inner operations (~0.1 s) run interruptibly.
+constexpr double kInterruptibleWork = 2e8;
+
+// Runs `work(cancel)` with the GIL released. A long call (`operations` >= kInterruptibleWork) runs
+// on a helper thread while this thread wakes every 50 ms, takes the GIL and runs Python's signal
+// handlers: on Ctrl-C it sets `cancel`, waits for the kernel to stop at its next check (well
+// under a second) and raises the KeyboardInterrupt here. Short calls run inline, without a thread.
+template <typename Work>
+void run_interruptible(double operations, Work&& work) {
+    if (operations < kInterruptibleWork) {
+        py::gil_scoped_release release;
+        work(nullptr);
+        return;
+    }
+    std::atomic<bool> cancel{false};
+    bool interrupted = false;
+    {
+        py::gil_scoped_release release;
+        std::packaged_task<void()> task([&] { work(&cancel); });
+        auto finished = task.get_future();
+        std::thread worker(std::move(task));
+        while (finished.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+            py::gil_scoped_acquire acquire;
+            if (PyErr_CheckSignals() != 0) {  // a handler raised (KeyboardInterrupt): stop the kernel
+                cancel.store(true);
+                interrupted = true;
+                break;
+            }
+        }
+        worker.join();
+        if (!interrupted) finished.get();  // rethrows an exception of the kernel
+    }
+    if (interrupted) throw py::error_already_set();
+}
 
 // Owns a device allocation for the host-array CUDA wrappers.
 class DeviceArray {
@@ -259,8 +298,11 @@ PYBIND11_MODULE(_core, m) {
         const int8_t* s = spins.data();
         const double* k = kernel.data();
         double* o = out.mutable_data();
-        py::gil_scoped_release release;
-        pair_kernel_energy_cpu(s, batch, L, k, J, fp32, o, threads);
+        const int64_t N = int64_t(L) * L;
+        const double work = double(batch) * (L <= 64 ? double(N) * L : double(N) * N);
+        run_interruptible(work, [&](const std::atomic<bool>* cancel) {
+            pair_kernel_energy_cpu(s, batch, L, k, J, fp32, o, threads, cancel);
+        });
         return out;
     }, py::arg("spins"), py::arg("kernel"), py::arg("J"), py::arg("fp32"), py::arg("threads"));
 
@@ -275,8 +317,9 @@ PYBIND11_MODULE(_core, m) {
         const int32_t* v = vectors.data();
         const double* w = weights.data();
         double* o = out.mutable_data();
-        py::gil_scoped_release release;
-        pair_explicit_energy_cpu(s, batch, L, v, w, nv, model, k, J, fp32, o, threads);
+        run_interruptible(double(batch) * L * L * nv, [&](const std::atomic<bool>* cancel) {
+            pair_explicit_energy_cpu(s, batch, L, v, w, nv, model, k, J, fp32, o, threads, cancel);
+        });
         return out;
     }, py::arg("spins"), py::arg("vectors"), py::arg("weights"), py::arg("model"), py::arg("k"), py::arg("J"),
        py::arg("fp32"), py::arg("threads"));

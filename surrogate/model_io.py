@@ -27,27 +27,54 @@ def save(model, path, metadata: dict) -> Path:
     return path
 
 
+#: Members every Keras 3 ``.keras`` archive holds.
+KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
+
+
 def read_metadata(path) -> dict:
-    """The deepspin metadata stored in a ``.keras`` file (``{}`` for a plain Keras file)."""
+    """The deepspin metadata stored in a ``.keras`` file (``{}`` for a plain Keras file).
+
+    Raises :class:`ValueError` naming the file when it is not a zip archive, is truncated, lacks
+    the members of a Keras model, or holds metadata that is not a JSON object.
+    """
     path = _existing_model(path)
     try:
         with zipfile.ZipFile(path) as archive:
-            if METADATA_MEMBER not in archive.namelist():
+            names = archive.namelist()
+            missing = [m for m in KERAS_MEMBERS if m not in names]
+            if missing:
+                raise ValueError(f"{path} is a zip archive but not a Keras model (no {', '.join(missing)}); "
+                                 "give a .keras file written by `deepspin train` or keras' model.save")
+            if METADATA_MEMBER not in names:
                 return {}
-            return json.loads(archive.read(METADATA_MEMBER))
-    except zipfile.BadZipFile:
-        raise ValueError(f"{path} is not a .keras archive") from None
+            text = archive.read(METADATA_MEMBER)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ValueError(f"{path} is not a readable .keras archive (truncated or another format?): {exc}") from None
+    try:
+        metadata = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{path}: its {METADATA_MEMBER} is not valid JSON ({exc})") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path}: its {METADATA_MEMBER} must be a JSON object, got {type(metadata).__name__}")
+    return metadata
 
 
 def load(path, compile: bool = False):
-    """``(keras model, metadata)`` from a ``.keras`` file."""
+    """``(keras model, metadata)`` from a ``.keras`` file.
+
+    Keras' ``safe_mode`` stays on: a model file cannot run code (lambda layers) when it is loaded.
+    """
     import keras
 
     from . import layers  # noqa: F401  (registers the custom layers)
 
     path = _existing_model(path)
     metadata = read_metadata(path)
-    return keras.saving.load_model(path, compile=compile), metadata
+    try:
+        model = keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except (KeyError, zipfile.BadZipFile, EOFError, OSError, TypeError) as exc:
+        raise ValueError(f"{path}: Keras cannot load this model ({type(exc).__name__}: {exc})") from None
+    return model, metadata
 
 
 def _existing_model(path) -> Path:

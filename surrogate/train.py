@@ -3,7 +3,8 @@
 The validation set that drives early stopping is carved out of the arrays given here (the
 training split), never from test data. Batches are drawn in an order that depends only on
 ``(seed, epoch)``, so a run resumed after a kill sees the same batches as an uninterrupted one;
-Keras' ``BackupAndRestore`` restores weights, optimizer state and the epoch counter.
+:class:`AtomicBackup` restores weights, optimizer state, the epoch counter and EarlyStopping's
+state, and survives a kill at any instant.
 
 Optimizers: ``adam`` (default), ``adadelta`` (the paper's choice, learning rate 1e-3, batch 800)
 and plain ``sgd`` (its update is linear in the gradient, which makes it the reference for
@@ -101,7 +102,7 @@ def compile_model(model, config: TrainConfig, learning_rate=None) -> None:
 
 
 def fit(spins, targets, config: TrainConfig, *, workdir=None, resume: bool = False, init=None,
-        verbose: int | str = "auto", devices: list[str] | None = None, callbacks=()):
+        verbose: int | str = "auto", devices: list[str] | None = None, callbacks=(), keep_backup: bool = False):
     """Train a surrogate on ``spins`` ``(B, L, L)`` and ``targets`` ``(B,)``; returns ``(model, history)``.
 
     Args:
@@ -114,10 +115,13 @@ def fit(spins, targets, config: TrainConfig, *, workdir=None, resume: bool = Fal
         init: a ``.keras`` file to fine-tune instead of a fresh network.
         devices: explicit device names for the ``mirrored`` strategy (default: all visible).
         callbacks: extra Keras callbacks.
+        keep_backup: keep ``workdir``'s resume backup after training, for a caller that writes the
+            final model itself and then calls :func:`discard_backup` (a kill before that write
+            then loses nothing: ``resume`` finishes at once with the same weights).
     """
     if config.arch == "extensive":
         return fit_sizes([(spins, targets)], config, workdir=workdir, resume=resume, init=init, verbose=verbose,
-                         devices=devices, callbacks=callbacks)
+                         devices=devices, callbacks=callbacks, keep_backup=keep_backup)
     x = network_inputs(spins)
     y = _check_targets(targets, len(x), config.target, x.shape[1])
     train_idx, val_idx = validation_split(len(x), config.validation_fraction, config.seed)
@@ -137,15 +141,19 @@ def fit(spins, targets, config: TrainConfig, *, workdir=None, resume: bool = Fal
     if where.name == "multiworker":
         _multiworker_workarounds(model, data[0])
     validation = (x[val_idx], y[val_idx]) if len(val_idx) else None
-    callbacks = [EpochSetter(data), *_callbacks(config, workdir, where, validation is not None), *callbacks]
+    run = _fingerprint(config, x, y)
+    callbacks = [EpochSetter(data), *_callbacks(config, workdir, where, validation is not None, run), *callbacks]
     history = model.fit(data, validation_data=validation, validation_batch_size=config.batch_size,
                         epochs=config.epochs, callbacks=callbacks, verbose=verbose,
                         shuffle=False)  # EpochShuffled orders the batches; Keras' own shuffle is not resumable
+    if workdir is not None and not keep_backup:
+        discard_backup(workdir, where)
     return model, history
 
 
 def fit_sizes(sets, config: TrainConfig, *, layers: dict | None = None, workdir=None, resume: bool = False,
-              init=None, verbose: int | str = "auto", devices: list[str] | None = None, callbacks=()):
+              init=None, verbose: int | str = "auto", devices: list[str] | None = None, callbacks=(),
+              keep_backup: bool = False):
     """Train an extensive surrogate (:mod:`.extensive`) on one or several lattice sizes; ``(model, history)``.
 
     Args:
@@ -193,9 +201,12 @@ def fit_sizes(sets, config: TrainConfig, *, layers: dict | None = None, workdir=
         compile_model(trainable, config, schedule)
     held_out = [(x, y) for x, y in validation if len(x)]
     val_data = MixedSizes(held_out, config.batch_size, seed=None) if held_out else None
-    callbacks = [EpochSetter(data), *_callbacks(config, workdir, where, val_data is not None), *callbacks]
+    run = _fingerprint(config, *[a for pair in train for a in pair])
+    callbacks = [EpochSetter(data), *_callbacks(config, workdir, where, val_data is not None, run), *callbacks]
     history = trainable.fit(data, validation_data=val_data, epochs=config.epochs, callbacks=callbacks,
                             verbose=verbose, shuffle=False)
+    if workdir is not None and not keep_backup:
+        discard_backup(workdir, where)
     return model, history
 
 
@@ -258,7 +269,7 @@ def _prepare_workdir(workdir, resume: bool, where) -> Path | None:
     if not where.is_chief:
         workdir = workdir / f"worker-{where.worker_index}"
     backup = workdir / BACKUP_DIR
-    if backup.exists() and not resume:
+    if backup.exists() and not resume and not AtomicBackup.is_empty(backup):
         raise ValueError(f"{backup} holds an interrupted run; pass --resume to continue it or delete it to start over")
     if resume and not backup.exists():
         raise ValueError(f"--resume: no interrupted run to continue in {workdir} (no {BACKUP_DIR}/ folder)")
@@ -276,16 +287,182 @@ def _initial_model(path, L: int, target: str):
     return model
 
 
-def _callbacks(config: TrainConfig, workdir: Path | None, where, validate: bool) -> list:
+def _callbacks(config: TrainConfig, workdir: Path | None, where, validate: bool, run: dict) -> list:
     monitor = "val_loss" if validate else "loss"
-    callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True)]
+    stopping = keras.callbacks.EarlyStopping(monitor=monitor, patience=config.patience, restore_best_weights=True)
+    callbacks = [stopping]
     if workdir is not None:
-        callbacks.append(keras.callbacks.BackupAndRestore(str(workdir / BACKUP_DIR)))
+        # After EarlyStopping in the list: the backup then holds its state after each epoch.
+        callbacks.append(AtomicBackup(workdir / BACKUP_DIR, stopping, run, config.epochs))
         if where.is_chief:
-            callbacks.append(keras.callbacks.ModelCheckpoint(str(workdir / "last.keras")))
+            callbacks.append(AtomicCheckpoint(workdir / "last.keras"))
             if _has_tensorboard():
                 callbacks.append(keras.callbacks.TensorBoard(str(workdir / "logs")))
     return callbacks
+
+
+def _fingerprint(config: TrainConfig, *arrays) -> dict:
+    """What a resumed run must share with the interrupted one: the settings and the training data."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return {"config": dataclasses.asdict(config), "data": "sha256:" + digest.hexdigest(),
+            "keras": keras.__version__}
+
+
+def backup_dir(workdir, where=None) -> Path:
+    """The resume backup folder of ``workdir`` (a worker's own subfolder for non-chief workers)."""
+    workdir = Path(workdir)
+    if where is not None and not where.is_chief and workdir.name != f"worker-{where.worker_index}":
+        workdir = workdir / f"worker-{where.worker_index}"
+    return workdir / BACKUP_DIR
+
+
+def discard_backup(workdir, where=None) -> None:
+    """Delete ``workdir``'s resume backup: call it once the final model is safely written."""
+    import shutil
+
+    shutil.rmtree(backup_dir(workdir, where), ignore_errors=True)
+
+
+class AtomicBackup(keras.callbacks.Callback):
+    """Resume backup that survives a kill at any instant (replaces Keras' ``BackupAndRestore``).
+
+    After every epoch it writes, each file atomically (temporary file + rename): the weights and
+    optimizer state as ``epoch-EEEEE.weights.h5``, EarlyStopping's best weights as
+    ``best-EEEEE.npz`` when they changed, and last ``state.json`` naming both files, with the epoch
+    count, EarlyStopping's counters and the run's fingerprint; the files of the previous epoch are
+    deleted only after that. ``state.json`` therefore always names complete files. Resuming
+    restores all of it (a run that had stopped early stays stopped), so a resumed run ends with the
+    weights of an uninterrupted one; a fingerprint that differs (other settings or data) is an
+    error naming the field. Nothing is deleted at the end: :func:`discard_backup` does that once
+    the final model is written.
+    """
+
+    STATE = "state.json"
+
+    def __init__(self, directory, stopping, run: dict, epochs: int):
+        super().__init__()
+        self.directory, self.stopping, self.run, self.epochs = Path(directory), stopping, run, epochs
+
+    def on_train_begin(self, logs=None):
+        import json
+
+        state_path = self.directory / self.STATE
+        if not self.directory.exists():
+            return
+        if self.is_empty(self.directory):  # killed during the first epoch's backup: nothing to resume
+            import shutil
+
+            shutil.rmtree(self.directory)
+            return
+        if not state_path.is_file():
+            raise ValueError(f"{self.directory} holds no {self.STATE} (a backup of an older deepspin, or not a "
+                             "deepspin backup); delete the folder to start over")
+        try:
+            state = json.loads(state_path.read_text())
+            weights = self.directory / state["weights"]
+            best = state["best_weights"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{state_path} is damaged ({exc}); delete {self.directory} to start over") from None
+        for field in sorted(set(self.run) | set(state.get("run", {}))):
+            if state.get("run", {}).get(field) != self.run.get(field):
+                raise ValueError(f"--resume: the interrupted run in {self.directory} had another {field} "
+                                 f"({_difference(state.get('run', {}).get(field), self.run.get(field))}); resume "
+                                 "with the same settings and data, or delete the folder to start over")
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        try:
+            self.model.load_weights(weights)
+            best_weights = None
+            if best is not None:
+                with np.load(self.directory / best, allow_pickle=False) as archive:
+                    best_weights = [archive[f"w{i}"] for i in range(len(archive.files))]
+        except (OSError, ValueError, KeyError) as exc:
+            raise ValueError(f"{self.directory}: cannot read the backup ({exc}); delete the folder to start over") \
+                from None
+        es = state["early_stopping"]
+        self.stopping.wait, self.stopping.best_epoch = es["wait"], es["best_epoch"]
+        self.stopping.stopped_epoch, self.stopping.best = es["stopped_epoch"], es["best"]
+        self.stopping.best_weights = best_weights
+        self._files = {state["weights"], best} - {None}
+        self._best_epoch_saved = es["best_epoch"] if best is not None else None
+        self._remove_others()
+        # A run that had stopped early (or finished) runs no further epoch.
+        self.model._initial_epoch = self.epochs if state["stopped"] else state["epoch"]
+
+    @classmethod
+    def is_empty(cls, directory) -> bool:
+        """True if ``directory`` holds no ``state.json`` and nothing but this class's own (partial) files."""
+        directory = Path(directory)
+        if (directory / cls.STATE).exists():
+            return False
+        return all(p.is_file() and (p.name.startswith((".", "epoch-", "best-"))) for p in directory.iterdir())
+
+    def on_epoch_end(self, epoch, logs=None):
+        import json
+
+        from deepspin.io import atomic_path
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        files = getattr(self, "_files", set())
+        weights = f"epoch-{epoch + 1:05d}.weights.h5"
+        with atomic_path(self.directory / weights, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
+        best = next((f for f in files if f.startswith("best-")), None)
+        saved_epoch = getattr(self, "_best_epoch_saved", None)
+        if self.stopping.best_weights is not None and self.stopping.best_epoch != saved_epoch:
+            best = f"best-{epoch + 1:05d}.npz"
+            with atomic_path(self.directory / best, suffix=".npz") as tmp, open(tmp, "wb") as handle:
+                np.savez(handle, **{f"w{i}": w for i, w in enumerate(self.stopping.best_weights)})
+            self._best_epoch_saved = self.stopping.best_epoch
+        best_value = self.stopping.best
+        state = {"epoch": epoch + 1, "weights": weights, "best_weights": best, "run": self.run,
+                 "stopped": bool(self.model.stop_training),
+                 "early_stopping": {"wait": int(self.stopping.wait), "best_epoch": int(self.stopping.best_epoch),
+                                    "stopped_epoch": int(self.stopping.stopped_epoch),
+                                    "best": None if best_value is None else float(best_value)}}
+        with atomic_path(self.directory / self.STATE) as tmp:
+            tmp.write_text(json.dumps(state, indent=1))
+        self._files = {weights, best} - {None}
+        self._remove_others()
+
+    def _remove_others(self) -> None:
+        """Delete files of earlier epochs (never those ``state.json`` names, nor live temporaries)."""
+        from deepspin.io import remove_stale_temporaries
+
+        for path in self.directory.iterdir():
+            if path.name.startswith((".",)) or path.name == self.STATE or path.name in self._files:
+                continue
+            if path.name.startswith(("epoch-", "best-")):
+                path.unlink(missing_ok=True)
+        for name in (*self._files, self.STATE):
+            remove_stale_temporaries(self.directory / name)
+
+
+def _difference(before, now) -> str:
+    if isinstance(before, dict) and isinstance(now, dict):
+        keys = [k for k in sorted(set(before) | set(now)) if before.get(k) != now.get(k)]
+        return ", ".join(f"{k}: {before.get(k)!r} then, {now.get(k)!r} now" for k in keys)
+    return f"{before!r} then, {now!r} now"
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """``last.keras`` after every epoch, written atomically (a kill never leaves half a file)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = Path(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        from deepspin.io import atomic_path
+
+        with atomic_path(self.path, suffix=".keras") as tmp:
+            self.model.save(tmp)
 
 
 def _has_tensorboard() -> bool:

@@ -26,3 +26,19 @@ def xy_energy(theta):
 
 
 xy_energy.spin_kind = "angle"
+
+
+#: Batches :func:`tracked_energy` was called on (a model file that names it must not trigger a call).
+CALLS = []
+
+
+def tracked_energy(spins):
+    """Ising energy that records each call in :data:`CALLS`."""
+    CALLS.append(len(spins))
+    s = np.asarray(spins, dtype=np.int64)
+    return -(s * (np.roll(s, -1, axis=1) + np.roll(s, -1, axis=2))).sum(axis=(1, 2)).astype(np.float64)
+
+
+def failing_energy(spins):
+    """An energy function with a bug."""
+    return spins["energy"]

@@ -48,10 +48,15 @@ def test_energy_bad_input_is_one_line_exit_2(tmp_path, capsys, args, message):
 
 
 def test_backends_command_lists_all(capsys):
+    """One line per backend, in order, saying what backends() says (and why where unavailable)."""
     assert main(["backends"]) == 0
-    out = capsys.readouterr().out
-    for name in ("cuda", "cupy", "cpu", "numpy"):
-        assert name in out
+    lines = capsys.readouterr().out.strip().splitlines()
+    status = deepspin.backends()
+    assert [line.split()[0] for line in lines] == list(status) == ["cuda", "cupy", "cpu", "numpy"]
+    for line, (name, (available, reason)) in zip(lines, status.items()):
+        assert line.split()[1] == ("available" if available else "unavailable")
+        assert (reason in line) if reason else "(" not in line
+    assert status["numpy"] == (True, "")  # the reference backend is always there
 
 
 def test_console_module_entry_point():
@@ -71,6 +76,12 @@ def test_core_reports_build_and_cuda_status():
 
     assert _core.__version__ == deepspin.__version__
     count, reason = _core.cuda_device_count()
-    assert count >= 0
-    if count == 0:
-        assert reason  # always says why
+    assert isinstance(count, int) and count >= 0
+    if not _core.built_with_cuda:
+        assert count == 0 and "without CUDA" in reason
+    elif count == 0:
+        assert reason and reason != "ok"  # always says why
+    # the cuda backend is available exactly when the extension has CUDA and sees a device
+    available, why = deepspin.backends()["cuda"]
+    assert available == (_core.built_with_cuda and count > 0)
+    assert available or why

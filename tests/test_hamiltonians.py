@@ -250,7 +250,7 @@ def test_repr_equality_and_registry():
     (lambda: deepspin.hamiltonian("ising", 4, k=0.5), "unexpected parameters"),
     (lambda: deepspin.PairPotential(4, "not callable", rcut=4), "callable"),
     (lambda: deepspin.PairPotential(4, lambda d: 1 / (d - 1), rcut=4), "finite"),
-    (lambda: deepspin.PairPotential(4, lambda d: 1.0, rcut=4), "as many finite values"),
+    (lambda: deepspin.PairPotential(4, lambda d: 1.0, rcut=4), r"returned shape \(\); expected shape \(\d+,\)"),
 ])
 def test_bad_parameters(call, match):
     with pytest.raises(ValueError, match=match):

@@ -136,8 +136,11 @@ def test_pair_energy_change_derivation():
 def test_ising_energy_and_magnetization_tracking():
     H = deepspin.Ising(5)
     result = run(H, [1.5, 3.0], chains=30, sweeps=50, seed=9, backend="cpu", timeseries=True, start="random")
-    final = H.energy(result.configs.reshape(-1, 5, 5))
-    np.testing.assert_array_equal(result.series_energy[..., -1].ravel(), final)
+    final = result.configs.reshape(-1, 5, 5)
+    np.testing.assert_array_equal(result.series_energy[..., -1].ravel(), H.energy(final))
+    # the tracked magnetization is that of the final configurations (signed, per site), not a stale value
+    np.testing.assert_array_equal(result.series_magnet[..., -1].ravel(), deepspin.magnetization(final))
+    assert len(np.unique(result.series_magnet[..., -1])) > 1
 
 
 @pytest.mark.parametrize("L,chains", [(4, 16), (4, 13), (9, 5)], ids=["simd-lanes", "lanes+single", "byte-lattice"])
@@ -246,9 +249,15 @@ def test_bad_operators_and_parameters():
         run(lambda c: H.energy(c), [1.0], L=4, backend="cpu")
     with pytest.raises(ValueError, match="backend .local. needs an operator with .site_energies"):
         run(deepspin.PlanarPotts(4), [1.0], backend="local")
-    for bad in (dict(chains=0), dict(sweeps=0), dict(interval=0), dict(burn_in=-1), dict(seed=-1),
-                dict(backend="gpu"), dict(start="hot"), dict(sweeps=5, interval=6)):
-        with pytest.raises(ValueError):
+    for bad, match in ((dict(chains=0), "chains must be an integer >= 1, got 0"),
+                       (dict(sweeps=0), "sweeps must be an integer >= 1, got 0"),
+                       (dict(interval=0), "interval must be an integer >= 1, got 0"),
+                       (dict(burn_in=-1), "burn_in must be an integer >= 0, got -1"),
+                       (dict(seed=-1), "seed must be None or a non-negative int below 2.64, got -1"),
+                       (dict(backend="gpu"), "backend must be one of .*; got 'gpu'"),
+                       (dict(start="hot"), "start must be one of .*; got 'hot'"),
+                       (dict(sweeps=5, interval=6), "interval=6 exceeds sweeps=5")):
+        with pytest.raises(ValueError, match=match):
             run(H, [1.0], **{"chains": 2, "sweeps": 4, **bad})
 
 

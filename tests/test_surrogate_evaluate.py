@@ -53,8 +53,9 @@ def test_krr_subset_caps_with_a_message():
 def test_random_forest_beats_the_mean_on_ising_energies():
     x = configurations(4)
     energies = deepspin.Ising(4).energy(x)
-    rng = np.random.default_rng(0)
-    train, test = rng.choice(len(x), 3000, replace=False), rng.choice(len(x), 2000, replace=False)
+    order = np.random.default_rng(0).permutation(len(x))
+    train, test = order[:3000], order[3000:5000]  # disjoint: the forest is scored on configurations it never saw
+    assert len(np.intersect1d(train, test)) == 0
     forest = estimators(seed=0)["random_forest"].set_params(n_estimators=30)
     forest.fit(featurize(x[train]), energies[train])
     mae = np.mean(np.abs(forest.predict(featurize(x[test])) - energies[test]))

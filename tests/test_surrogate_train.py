@@ -7,7 +7,6 @@ import json  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import types  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -153,63 +152,56 @@ def test_class_target_on_potts_data_is_a_clear_error():
     np.testing.assert_array_equal(labels(data, "energy"), np.zeros(10))
 
 
-@pytest.fixture
-def fake_datasets(monkeypatch):
-    """Stand-in for deepspin.datasets (the datasets issue) following its load() contract."""
-    store = {}
+def _write_dataset(path, H, spins, test_fraction=0.25):
+    """A real dataset file (deepspin.datasets format, hash split) of ``spins`` labelled by ``H``; its test mask."""
+    from deepspin.sampling.common import SampleSet, describe_hamiltonian
 
-    def load_split(path, split="all"):
-        data = store[str(path)]
-        keep = {"train": ~data["test"], "test": data["test"], "all": np.ones_like(data["test"])}[split]
-        return {k: (v if k == "meta" else v[keep]) for k, v in data.items()}
-
-    module = types.ModuleType("deepspin.datasets")
-    module.load = load_split
-    monkeypatch.setitem(sys.modules, "deepspin.datasets", module)
-    monkeypatch.setattr(deepspin, "datasets", module, raising=False)
-    return store
+    meta = {"hamiltonian": describe_hamiltonian(H), "sampler": "uniform", "sampler_params": {"n": len(spins)},
+            "seed": 0, "shards": 1, "shard_index": 0}
+    deepspin.datasets.save(path, SampleSet(spins, H.energy(spins), meta), test_fraction=test_fraction)
+    return deepspin.datasets.load(path, split="all")["test"]
 
 
-def test_cli_train_evaluate_and_mismatch(fake_datasets, tmp_path, capsys):
+def test_cli_train_evaluate_and_mismatch(tmp_path, capsys):
     x = configurations(4)[::16]
-    test = np.random.default_rng(3).random(len(x)) < 0.25
-    fake_datasets["ising.h5"] = _dataset("ising", 4, x, deepspin.Ising(4).energy(x), deepspin.magnetization(x), test,
-                                         **{"class": deepspin.ising_class(x)})
+    test = _write_dataset(tmp_path / "ising.h5", deepspin.Ising(4), x)
+    assert 0 < test.sum() < len(x)
     theta = np.random.default_rng(0).uniform(0, np.pi, (len(x), 4, 4))
-    fake_datasets["potts.h5"] = _dataset("potts", 4, theta, deepspin.PlanarPotts(4).energy(theta),
-                                         np.zeros(len(x)), test)
+    _write_dataset(tmp_path / "potts.h5", deepspin.PlanarPotts(4), theta)
     model = tmp_path / "m.keras"
     args = ["--epochs", "2", "--batch-size", "400", "--quiet", "--strategy", "none"]
-    assert cli.main(["train", "potts.h5", "--target", "class", "-o", str(model), *args]) == 2
+    assert cli.main(["train", str(tmp_path / "potts.h5"), "--target", "class", "-o", str(model), *args]) == 2
     assert "target 'class' needs nearest-neighbour Ising data" in capsys.readouterr().err
-    assert cli.main(["train", "ising.h5", "--target", "energy", "-o", str(model), *args]) == 0
+    assert cli.main(["train", str(tmp_path / "ising.h5"), "--target", "energy", "-o", str(model), *args]) == 0
     op = load(model)
     assert (op.target, op.L, op.hamiltonian) == ("energy", 4, "ising")
-    assert op.metadata["training"]["n_train"] == int((~test).sum()) and op.metadata["training"]["data"] == "ising.h5"
+    assert op.metadata["training"]["n_train"] == int((~test).sum())
+    assert op.metadata["training"]["data"] == str(tmp_path / "ising.h5")
     report = tmp_path / "m.json"
-    assert cli.main(["evaluate", str(model), "ising.h5", "--json", str(report)]) == 0
+    assert cli.main(["evaluate", str(model), str(tmp_path / "ising.h5"), "--json", str(report)]) == 0
     result = json.loads(report.read_text())
     truth = deepspin.Ising(4).energy(x[test])
     assert result["n"] == int(test.sum())
     assert result["mae"] == pytest.approx(np.mean(np.abs(op.energy(x[test]) - truth)))
-    assert cli.main(["evaluate", str(model), "potts.h5"]) == 2
+    assert cli.main(["evaluate", str(model), str(tmp_path / "potts.h5")]) == 2
     assert "trained on ising" in capsys.readouterr().err
 
 
-def test_cli_baselines_and_learning_curve(fake_datasets, tmp_path):
+def test_cli_baselines_and_learning_curve(tmp_path):
     x = configurations(4)[::16]
-    test = np.random.default_rng(4).random(len(x)) < 0.25
-    fake_datasets["ising.h5"] = _dataset("ising", 4, x, deepspin.Ising(4).energy(x), deepspin.magnetization(x), test)
+    test = _write_dataset(tmp_path / "ising.h5", deepspin.Ising(4), x)
+    data = str(tmp_path / "ising.h5")
     report = tmp_path / "baselines.json"
-    assert cli.main(["baselines", "ising.h5", "--target", "class", "--krr-max", "1000", "--json", str(report),
+    assert cli.main(["baselines", data, "--target", "class", "--krr-max", "1000", "--json", str(report),
                      "--plots", str(tmp_path / "b")]) == 0
     result = json.loads(report.read_text())
     assert result["krr"]["n_train"] == 1000 and result["random_forest"]["n_train"] == int((~test).sum())
     for name in ("krr", "random_forest"):
         assert {"accuracy", "off_by_one", "max_class_error", "median_abs_error", "mae", "rmse"} <= set(result[name])
+        assert result[name]["n"] == int(test.sum())
         assert (tmp_path / f"b_{name}_parity.png").is_file()
     curve = tmp_path / "curve.json"
-    assert cli.main(["learning-curve", "ising.h5", "--target", "class", "--sizes", "800,1600", "--epochs", "1",
+    assert cli.main(["learning-curve", data, "--target", "class", "--sizes", "800,1600", "--epochs", "1",
                      "--batch-size", "400", "--strategy", "none", "--quiet", "-o", str(curve)]) == 0
     rows = json.loads(curve.read_text())["rows"]
     assert [r["n_train"] for r in rows] == [800, 1600] and all(r["n"] == int(test.sum()) for r in rows)

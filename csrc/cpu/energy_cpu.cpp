@@ -21,6 +21,10 @@
 namespace deepspin {
 namespace {
 
+inline bool cancelled(const std::atomic<bool>* cancel) {
+    return cancel != nullptr && cancel->load(std::memory_order_relaxed);
+}
+
 // Threads for a call of about `work` inner operations: one for small calls, where waking a team
 // costs more than it saves (and much more on a loaded machine), else `threads` (<= 0: all cores).
 constexpr int64_t kMinParallelWork = 1 << 16;
@@ -74,17 +78,20 @@ void row_packed_range(const int8_t* spins, int64_t first, int64_t last, int L, c
 
 template <typename Real>
 void pair_kernel_row_packed(const int8_t* spins, int64_t batch, int L, const double* K, double J, double* out,
-                            int threads) {
+                            int threads, const std::atomic<bool>* cancel) {
     std::vector<Real> k(K, K + L * L);
 #pragma omp parallel for schedule(dynamic, 16) num_threads(thread_count(threads, batch * int64_t(L) * L * L))
-    for (int64_t c = 0; c < batch; ++c) row_packed_range<Real>(spins, c, c + 1, L, k.data(), 0.5 * J, out);
+    for (int64_t c = 0; c < batch; ++c) {
+        if (cancelled(cancel)) continue;
+        row_packed_range<Real>(spins, c, c + 1, L, k.data(), 0.5 * J, out);
+    }
 }
 
 // Large lattices: E = (J/2) sum_a s_a sum_d K[d] s_{a+d}, the displacement split into two
 // contiguous column runs so that the inner loop has no modulo (memory O(N), work O(N^2)).
 template <typename Real>
 void pair_kernel_convolution(const int8_t* spins, int64_t batch, int L, const double* K, double J, double* out,
-                             int threads) {
+                             int threads, const std::atomic<bool>* cancel) {
     const int N = L * L;
     std::vector<Real> k(K, K + N);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(thread_count(threads, batch * int64_t(N) * N))
@@ -93,6 +100,7 @@ void pair_kernel_convolution(const int8_t* spins, int64_t batch, int L, const do
         Real total = 0;
         for (int ra = 0; ra < L; ++ra)
             for (int ca = 0; ca < L; ++ca) {
+                if (cancelled(cancel)) { ra = L; break; }  // one check per N multiply-adds
                 Real field = 0;
                 for (int dr = 0; dr < L; ++dr) {
                     const int8_t* srow = s + wrap_add(ra, dr, L) * L;
@@ -109,7 +117,8 @@ void pair_kernel_convolution(const int8_t* spins, int64_t batch, int L, const do
 
 template <typename Real>
 void pair_explicit(const int8_t* spins, int64_t batch, int L, const int32_t* vectors, const double* weights,
-                   int64_t n_vectors, int model, double k, double J, double* out, int threads) {
+                   int64_t n_vectors, int model, double k, double J, double* out, int threads,
+                   const std::atomic<bool>* cancel) {
     const int N = L * L;
     // Image vectors reduced into [0, L) once; the weight of each term is still f(|v|) of the raw vector.
     std::vector<int32_t> wrapped(2 * n_vectors);
@@ -119,6 +128,7 @@ void pair_explicit(const int8_t* spins, int64_t batch, int L, const int32_t* vec
         const int8_t* s = spins + c * N;
         double energy = 0.0;
         for (int a = 0; a < N; ++a) {
+            if (cancelled(cancel)) break;  // one check per n_vectors terms
             const int ra = a / L, ca = a % L;
             Real field = 0;
             for (int64_t i = 0; i < n_vectors; ++i) {
@@ -170,27 +180,27 @@ void potts_energy_cpu(const double* theta, int64_t batch, int L, double J, doubl
 }
 
 void pair_kernel_energy_cpu(const int8_t* spins, int64_t batch, int L, const double* kernel, double J, bool fp32,
-                            double* out, int threads) {
+                            double* out, int threads, const std::atomic<bool>* cancel) {
     // Fastest exact form for each size (all equal to the quadratic form (J/2) s^T M s).
     if (L <= kPackedMaxL) {
         fp32 ? pair_kernel_packed<float>(spins, batch, L, kernel, J, out, threads)
              : pair_kernel_packed<double>(spins, batch, L, kernel, J, out, threads);
     } else if (L <= kRowPackedMaxL) {
-        fp32 ? pair_kernel_row_packed<float>(spins, batch, L, kernel, J, out, threads)
-             : pair_kernel_row_packed<double>(spins, batch, L, kernel, J, out, threads);
+        fp32 ? pair_kernel_row_packed<float>(spins, batch, L, kernel, J, out, threads, cancel)
+             : pair_kernel_row_packed<double>(spins, batch, L, kernel, J, out, threads, cancel);
     } else {
-        fp32 ? pair_kernel_convolution<float>(spins, batch, L, kernel, J, out, threads)
-             : pair_kernel_convolution<double>(spins, batch, L, kernel, J, out, threads);
+        fp32 ? pair_kernel_convolution<float>(spins, batch, L, kernel, J, out, threads, cancel)
+             : pair_kernel_convolution<double>(spins, batch, L, kernel, J, out, threads, cancel);
     }
 }
 
 void pair_explicit_energy_cpu(const int8_t* spins, int64_t batch, int L, const int32_t* vectors,
                               const double* weights, int64_t n_vectors, int model, double k, double J, bool fp32,
-                              double* out, int threads) {
+                              double* out, int threads, const std::atomic<bool>* cancel) {
     if (fp32)
-        pair_explicit<float>(spins, batch, L, vectors, weights, n_vectors, model, k, J, out, threads);
+        pair_explicit<float>(spins, batch, L, vectors, weights, n_vectors, model, k, J, out, threads, cancel);
     else
-        pair_explicit<double>(spins, batch, L, vectors, weights, n_vectors, model, k, J, out, threads);
+        pair_explicit<double>(spins, batch, L, vectors, weights, n_vectors, model, k, J, out, threads, cancel);
 }
 
 }  // namespace deepspin

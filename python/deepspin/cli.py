@@ -36,12 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, BackendUnavailableError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"deepspin {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. `deepspin energy ... | head`: the reader left, nothing to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (ValueError, BackendUnavailableError, OSError) as exc:  # OSError: missing file, permission, disk full
+        print(f"deepspin {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"deepspin {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -7,3 +7,7 @@ class BackendUnavailableError(RuntimeError):
 
 class DatasetError(ValueError):
     """A dataset file is truncated, foreign, of an unknown schema, or fails its checksum."""
+
+
+class LongComputationWarning(UserWarning):
+    """A call is predicted to run for longer than an hour (issued before it starts)."""

@@ -1,4 +1,4 @@
-"""Atomic file writes and configuration loading shared by the CLI commands."""
+"""Atomic file writes, output-path checks and configuration loading shared by the CLI commands."""
 from __future__ import annotations
 
 import contextlib
@@ -8,16 +8,55 @@ from pathlib import Path
 
 import numpy as np
 
+#: Temporary files are named ``.<name>.<pid>.<random><suffix>`` beside their target (see :func:`atomic_path`).
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list[Path]:
+    """Delete the temporary files that a killed writer of ``path`` left beside it; return them.
+
+    A temporary file of :func:`atomic_path` carries its writer's process id, so only files of
+    processes that no longer run are removed (a concurrent writer's file is left alone).
+    """
+    path = Path(path)
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    prefix = f".{path.name}."
+    for candidate in path.parent.iterdir():
+        name = candidate.name
+        if not name.startswith(prefix):
+            continue
+        pid_text, dot, _ = name[len(prefix):].partition(".")
+        if dot and pid_text.isdigit() and not _pid_alive(int(pid_text)) and int(pid_text) != os.getpid():
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError, PermissionError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed
+
 
 @contextlib.contextmanager
 def atomic_path(path, suffix: str = ""):
     """Yield a temporary path beside ``path``; on success rename it over ``path``, else delete it.
 
     Readers never see a half-written file, and an interrupted write leaves the old file intact.
+    The temporary name holds the writer's process id, so the file a ``kill -9`` leaves behind is
+    removed by the next write of the same path (:func:`remove_stale_temporaries`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix + ".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=suffix or path.suffix + ".tmp",
+                               dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -29,6 +68,40 @@ def atomic_path(path, suffix: str = ""):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def check_output_paths(**paths) -> None:
+    """Before any computation: every output path given is writable and no two name the same file.
+
+    ``paths`` maps an option name (``output``, ``json``, ...) to a path or ``None`` (not asked
+    for). Raises :class:`ValueError` naming the options that collide, or the option whose folder
+    cannot be created or written, or that names an existing folder.
+    """
+    given = {name: Path(p) for name, p in paths.items() if p is not None}
+    seen: dict[Path, str] = {}
+    for name, path in given.items():
+        key = Path(os.path.abspath(path))
+        if key in seen:
+            raise ValueError(f"--{seen[key]} and --{name} name the same file {path}; give each output its own path")
+        seen[key] = name
+    for name, path in given.items():
+        if path.is_dir():
+            raise ValueError(f"--{name} {path} is a folder; give a file name")
+        parent = path.parent
+        existing = parent
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ValueError(f"--{name} {path}: {existing} is a file, not a folder")
+        if path.exists() and not os.access(path, os.W_OK):
+            raise ValueError(f"--{name} {path}: the file is not writable (checked before computing anything)")
+        try:  # the only reliable test (root ignores permission bits; read-only file systems do not)
+            fd, probe = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".probe", dir=existing)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise ValueError(f"--{name} {path}: cannot write into {existing} ({exc.strerror}; checked before "
+                             "computing anything)") from None
 
 
 def save_npy(path, array) -> None:
@@ -43,14 +116,22 @@ def write_text(path, text: str) -> None:
         tmp.write_text(text)
 
 
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
 def load_configs(path, key: str | None = None) -> np.ndarray:
     """Read configurations from ``.npy`` or ``.npz`` (``key`` or the only/``configs``/``spins`` array)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
+    if path.is_file():
+        with open(path, "rb") as f:
+            if f.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE:
+                raise ValueError(f"{path} is an HDF5 file, not .npy/.npz; for a deepspin dataset the spins are "
+                                 "`deepspin.datasets.load(path)['spins']` (save them with numpy.save)")
     try:
         data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, EOFError) as exc:
         raise ValueError(f"{path} is not a readable .npy/.npz file ({exc})") from None
     if isinstance(data, np.ndarray):
         return data
@@ -67,4 +148,7 @@ def load_configs(path, key: str | None = None) -> np.ndarray:
                 key = names[0]
         if key not in names:
             raise ValueError(f"{path} has no array {key!r}; it holds {names}")
-        return data[key]
+        try:
+            return data[key]
+        except (ValueError, OSError, EOFError) as exc:
+            raise ValueError(f"{path}: array {key!r} is not readable ({exc})") from None

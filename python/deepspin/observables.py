@@ -7,9 +7,12 @@ from .validation import check_lattice_size, check_spins
 
 
 def magnetization(configs):
-    """Magnetization per site ``m = mean(s)`` of +1/-1 configurations: float or ``(B,)`` float64."""
+    """Magnetization per site ``m = mean(s)`` of +1/-1 configurations: float or ``(B,)`` float64.
+
+    An empty ``(0, L, L)`` batch gives an empty ``(0,)`` array.
+    """
     spins, single = check_spins(configs)
-    m = spins.reshape(spins.shape[0], -1).mean(axis=1, dtype=np.float64)
+    m = spins.reshape(spins.shape[0], spins.shape[1] * spins.shape[2]).mean(axis=1, dtype=np.float64)
     return float(m[0]) if single else m
 
 

@@ -40,6 +40,8 @@ def _as_batch(configs, L: int | None, what: str):
     batch = xp_array[None] if single else xp_array
     if batch.shape[1] != batch.shape[2]:
         raise ValueError(f"{what}: configurations must be square (L, L), got {batch.shape[1:]}")
+    if batch.shape[1] == 0:
+        raise ValueError(f"{what}: configurations must have at least one site, got shape {xp_array.shape}")
     if L is not None and batch.shape[1] != L:
         raise ValueError(f"{what}: this Hamiltonian has L={L}, got configurations with L={batch.shape[1]}")
     return batch, single
@@ -164,6 +166,9 @@ def check_temperatures(temperatures) -> np.ndarray:
 def check_operator_output(out, shape, what: str) -> np.ndarray:
     """Return an operator's output as finite float64 values of ``shape``.
 
+    Only integer and real float arrays are accepted: complex, bool, object or string output is
+    an error, never a silent cast.
+
     ``shape``: an int ``B`` for one value per configuration, ``(B,)`` (energies, magnetizations), or
     a tuple (e.g. per-site energies ``(B, L, L)``). ``what`` names the operator in the error message.
     CuPy output is brought to the host.
@@ -172,18 +177,24 @@ def check_operator_output(out, shape, what: str) -> np.ndarray:
         out = out.get()
     per_config = isinstance(shape, Integral)
     shape = (int(shape),) if per_config else tuple(shape)
+    expected = "(B,) real numbers" if per_config else f"real numbers of shape {shape}"
     try:
-        values = np.asarray(out, dtype=np.float64)
+        raw = np.asarray(out)
     except (TypeError, ValueError):
-        raise ValueError(f"{what} must return {'(B,) numbers' if per_config else f'an array of shape {shape}'}; "
-                         f"it returned {type(out).__name__}") from None
+        raw = None
+    if raw is None or raw.dtype.kind not in "iuf":
+        kind = type(out).__name__ if raw is None else f"{type(out).__name__} of dtype {raw.dtype}"
+        hint = " (complex values are not energies: return the real part explicitly if that is meant)" \
+            if raw is not None and raw.dtype.kind == "c" else ""
+        raise ValueError(f"{what} must return {expected}; it returned {kind}{hint}")
+    values = raw.astype(np.float64, copy=False)
     if values.shape != shape:
         if per_config:
             raise ValueError(
                 f"{what} returned shape {values.shape} for a batch of {shape[0]} configurations; "
                 f"it must return one value per configuration, shape ({shape[0]},) (flatten a (B, 1) output)"
             )
-        raise ValueError(f"{what} returned shape {values.shape} for configurations of shape {shape}")
+        raise ValueError(f"{what} returned shape {values.shape}; expected shape {shape}")
     if not np.all(np.isfinite(values)):
         raise ValueError(f"{what} returned non-finite values (NaN or inf)")
     return values

@@ -5,6 +5,7 @@ import json
 import sys
 
 from ..backends import NAMES
+from ..io import check_output_paths
 from ..sampling import SAMPLERS
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
 
@@ -63,8 +64,13 @@ def sampler_params(args) -> dict:
 def run_generate(args) -> int:
     from ..datasets import generate, summary
 
+    check_output_paths(output=args.output)
     H = hamiltonian_from_args(args)
     params = sampler_params(args)
+    if args.sampler == "uniform" and params["n"] < max(1, args.shards if args.shard_index is None else 1):
+        raise ValueError(f"--n {params['n']} makes " + ("no configurations; give --n >= 1" if params["n"] < 1 else
+                         f"fewer configurations than --shards {args.shards}: every shard needs at least one "
+                         f"(give --n >= {args.shards} or fewer shards)"))
     path = generate(H, args.sampler, args.output, test_fraction=args.test_fraction, seed=args.seed,
                     shards=args.shards, shard_index=args.shard_index, backend=args.backend,
                     progress=not args.quiet, **params)
@@ -115,6 +121,7 @@ def run_info(args) -> int:
 def run_merge(args) -> int:
     from ..datasets import merge
 
+    check_output_paths(output=args.output)
     path = merge(args.files, args.output)
     print(f"merged {len(args.files)} shards into {path}", file=sys.stderr)
     return 0
@@ -127,6 +134,7 @@ def run_plot(args) -> int:
     from ..sampling import enumerate_all
     from ..hamiltonians import Ising
 
+    check_output_paths(output=args.output)
     if args.figure == "histogram":
         data = load(args.file, split=args.split)
         meta = data["meta"]

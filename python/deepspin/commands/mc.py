@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hamiltonians import Ising
-from ..io import write_text
+from ..io import check_output_paths, write_text
 from ..mc import backends, default_start, exact_reference, is_local, run
 from ..mc import exact as exact_mod
 from ..mc.temperatures import parse_temperatures
@@ -29,7 +29,28 @@ def _records_csv(records: list[dict], keys) -> str:
     return buffer.getvalue()
 
 
-def _load_operator(path: str, L: int):
+def check_operator_model(operator, H, path) -> None:
+    """Raise a ValueError unless the surrogate was trained on ``H``'s model (name and parameters).
+
+    A model file without that metadata cannot be checked and is refused: its results would be
+    compared with the exact values of a model it may not have learned.
+    """
+    metadata = getattr(operator, "metadata", {}) or {}
+    trained = metadata.get("hamiltonian")
+    if trained is None:
+        raise ValueError(f"--operator {path} does not say which model it was trained on (no 'hamiltonian' in its "
+                         f"metadata), so it cannot be checked against --hamiltonian {H.name}")
+    if trained != H.name:
+        raise ValueError(f"--operator {path} was trained on {trained}, but --hamiltonian is {H.name}; "
+                         f"pass --hamiltonian {trained} (with its parameters) or another model file")
+    params = metadata.get("params") or {}
+    differ = {k: (v, H.params.get(k)) for k, v in params.items() if k in H.params and H.params[k] != v}
+    if differ:
+        details = ", ".join(f"{k}={a!r} (model) vs {b!r} (--{k})" for k, (a, b) in differ.items())
+        raise ValueError(f"--operator {path} was trained on {trained} with other parameters: {details}")
+
+
+def _load_operator(path: str, H):
     """Load a trained surrogate through ``deepspin.surrogate.load`` (imported only when asked for)."""
     if not Path(path).exists():
         raise FileNotFoundError(f"--operator: no such file: {path}")
@@ -41,7 +62,9 @@ def _load_operator(path: str, L: int):
             "install the surrogate extra (pip install 'deepspin[surrogate]') or use --operator exact"
         ) from None
     operator = load(path)
+    check_operator_model(operator, H, path)
     op_L = getattr(operator, "L", None)
+    L = H.L
     if op_L is not None and op_L != L and not is_local(operator):
         raise ValueError(f"--operator {path} was trained for L={op_L}, but --L is {L} (only an extensive "
                          "surrogate, --arch extensive, predicts other sizes)")
@@ -52,13 +75,19 @@ def run_mc(args) -> int:
     H = hamiltonian_from_args(args)
     temperatures = parse_temperatures(args.T)
     output = Path(args.output or f"mc_{H.name}_L{H.L}.json")
+    if output.suffix in (".csv", ".png", ".npz"):
+        raise ValueError(f"-o {output}: the JSON results go there and the CSV and PNG beside it with the same stem; "
+                         f"give a .json name, e.g. -o {output.with_suffix('.json')}")
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
+    check_output_paths(output=output, **{"output (CSV)": output.with_suffix(".csv"),
+                                         "output (PNG)": output.with_suffix(".png"),
+                                         "output (checkpoint)": checkpoint}, timeseries=args.timeseries)
     if args.start == "auto":
         args.start = default_start(H)
     if args.operator == "exact":
         model, label = H, "Metropolis (exact energies)"
     else:
-        model, label = _load_operator(args.operator, H.L), f"Metropolis ({Path(args.operator).name})"
+        model, label = _load_operator(args.operator, H), f"Metropolis ({Path(args.operator).name})"
     if checkpoint.exists():
         print(f"resuming from {checkpoint}", file=sys.stderr)
     result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
@@ -92,7 +121,7 @@ def _print_table(records, exact, acceptance) -> None:
         head += f" {'exact E/N':>10} {'exact C/N':>9}"
     print(head)
     for i, r in enumerate(records):
-        line = (f"{r['T']:7.3f} {r['E_per_site']:10.5f} {r['E_per_site_err']:8.1e} {r['C_per_site']:9.5f} "
+        line = (f"{r['T']:7.4g} {r['E_per_site']:10.5f} {r['E_per_site_err']:8.1e} {r['C_per_site']:9.5f} "
                 f"{r['C_per_site_err']:8.1e} {r['absm']:8.5f} {r['absm_err']:8.1e} {acceptance[i]:7.4f}")
         if exact is not None:
             line += f" {exact['E_per_site'][i]:10.5f} {exact['C_per_site'][i]:9.5f}"
@@ -101,6 +130,7 @@ def _print_table(records, exact, acceptance) -> None:
 
 def run_exact(args) -> int:
     H = hamiltonian_from_args(args)
+    check_output_paths(json=args.json, csv=args.csv)
     temperatures = parse_temperatures(args.T)
     values = exact_mod.exact_thermodynamics(H, temperatures, method=args.method)
     records = []
@@ -110,7 +140,7 @@ def run_exact(args) -> int:
     print(f"{'T':>8} {'E/N':>14} {'C/N':>14} {'<|m|>':>10}")
     for r in records:
         absm = "" if r["absm"] is None else f"{r['absm']:10.6f}"
-        print(f"{r['T']:8.4f} {r['E_per_site']:14.10f} {r['C_per_site']:14.10f} {absm:>10}")
+        print(f"{r['T']:8.4g} {r['E_per_site']:14.10f} {r['C_per_site']:14.10f} {absm:>10}")
     if isinstance(H, Ising):
         t_max, c_max = exact_mod.specific_heat_peak(H.L, H.J)
         print(f"specific-heat maximum of the {H.L}x{H.L} torus: T = {t_max:.6f} "

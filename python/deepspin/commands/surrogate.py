@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from deepspin.io import check_output_paths
+
 # Copies of surrogate.targets.TARGETS and surrogate.distribute.STRATEGIES: importing the
 # deepspin.surrogate package imports Keras, which building the parser must not do.
 TARGETS = ("class", "energy", "magnetization")
@@ -64,22 +66,25 @@ def run_train(args) -> int:
     _quiet_tensorflow()
     from deepspin.surrogate import model_io
     from deepspin.surrogate.targets import labels
-    from deepspin.surrogate.train import fit, training_metadata
+    from deepspin.surrogate.distribute import tf_config_workers
+    from deepspin.surrogate.train import discard_backup, fit, training_metadata
 
     output = Path(args.output)
     if output.suffix != ".keras":
         raise ValueError(f"-o must name a .keras file, got {output}")
+    check_output_paths(output=output, workdir=Path(args.workdir) / "last.keras" if args.workdir else None)
     config = config_from_args(args)
     data = _load_split(args.dataset, "train")
     y = labels(data, config.target)
     workdir = Path(args.workdir) if args.workdir else output.with_name(output.name + ".work")
+    chief = tf_config_workers()[1] == 0
+    # The chief keeps its backup until the model is written: a kill in between loses nothing.
     model, history = fit(data["spins"], y, config, workdir=workdir, resume=args.resume, init=args.init,
-                         verbose=0 if args.quiet else 1)
+                         verbose=0 if args.quiet else 1, keep_backup=chief)
     meta = training_metadata(config, data["meta"], len(y), history, source=str(args.dataset))
-    from deepspin.surrogate.distribute import tf_config_workers
-
-    if tf_config_workers()[1] == 0:
+    if chief:
         model_io.save(model, output, meta)
+        discard_backup(workdir)
         print(f"wrote {output} ({meta['training']['epochs_run']} epochs this run; checkpoints and "
               f"TensorBoard logs in {workdir})", file=sys.stderr)
     return 0
@@ -99,7 +104,25 @@ def _truth_and_predictions(op, data):
     return labels(data, op.target), op.predict(data["spins"])
 
 
-def _all_configs(op):
+def model_hamiltonian(op, model_path, trust_model_code: bool):
+    """The Hamiltonian a model's metadata names, for exact labels.
+
+    A name ``package.module:function`` would import and call code chosen by whoever wrote the
+    model file, so (like Keras' ``safe_mode``) that needs ``trust_model_code``.
+    """
+    import deepspin
+
+    name, params = op.hamiltonian, op.metadata.get("params", {})
+    if not isinstance(name, str) or not isinstance(params, dict):
+        raise ValueError(f"{model_path}: its metadata must name the Hamiltonian as a string with a params object; "
+                         f"got {name!r} and {params!r}")
+    if ":" in name and not trust_model_code:
+        raise ValueError(f"{model_path} names the energy function {name!r}: labelling with it would import and run "
+                         "that module. Pass --trust-model-code only if you trust where the model file came from")
+    return deepspin.hamiltonian(name, op.L, **params)
+
+
+def _all_configs(op, model_path, trust_model_code: bool = False):
     """Truth and predictions for every configuration of the model's lattice (N <= 25)."""
     from tqdm import tqdm
 
@@ -115,7 +138,7 @@ def _all_configs(op):
         raise ValueError("--all-configs enumerates +1/-1 spin configurations; the planar Potts model has "
                          "continuous angles: evaluate it on a DATASET instead")
     total = count(op.L)
-    H = deepspin.hamiltonian(op.hamiltonian, op.L, **op.metadata.get("params", {}))
+    H = model_hamiltonian(op, model_path, trust_model_code)
     truth, predicted = [], []
     for configs in tqdm(chunks(op.L), total=-(-total // (1 << 16)), desc="all configurations", unit="chunk"):
         if op.target == "class":
@@ -160,11 +183,13 @@ def run_evaluate(args) -> int:
     _quiet_tensorflow()
     from deepspin.surrogate import load
 
+    plots = [f"{args.plots}_parity.png", f"{args.plots}_classes.png", f"{args.plots}_errors.png"] if args.plots else []
+    check_output_paths(json=args.json, **{f"plots ({p})": p for p in plots})
     op = load(args.model, batch_size=args.batch_size)
     if args.all_configs:
         if args.dataset:
             raise ValueError("give either a DATASET or --all-configs, not both")
-        truth, predicted = _all_configs(op)
+        truth, predicted = _all_configs(op, args.model, args.trust_model_code)
         title = f"{Path(args.model).name}: all {len(truth):,} configurations"
     else:
         if not args.dataset:
@@ -199,6 +224,7 @@ def run_learning_curve(args) -> int:
     from deepspin.surrogate.train import fit, training_metadata
 
     config = config_from_args(args)
+    check_output_paths(output=args.output, plot=args.plot or str(Path(args.output).with_suffix(".png")))
     train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
     y_train, y_test = labels(train, config.target), labels(test, config.target)
     L = model_of(train["meta"])["L"]
@@ -238,6 +264,7 @@ def run_baselines(args) -> int:
     from deepspin.surrogate import baselines
     from deepspin.surrogate.targets import check_target, labels, model_of
 
+    check_output_paths(json=args.json)
     train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
     check_target(args.target, train["meta"])
     L = model_of(train["meta"])["L"]
@@ -290,6 +317,9 @@ def register(sub) -> None:
     p.add_argument("--json", help="write the metrics to this JSON file")
     p.add_argument("--plots", help="write PREFIX_parity.png and PREFIX_classes.png / PREFIX_errors.png")
     p.add_argument("--batch-size", type=int, default=8192, help="inference batch (default 8192)")
+    p.add_argument("--trust-model-code", action="store_true",
+                   help="allow --all-configs to import the energy function (package.module:function) that the "
+                   "model file names; off by default, as a model file from elsewhere must not run code")
     p.set_defaults(handler=run_evaluate)
 
     p = sub.add_parser("learning-curve", help="test accuracy against training-set size (paper Figs. 4, 6)")

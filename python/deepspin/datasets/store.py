@@ -48,7 +48,7 @@ MAGNETIZATION = {
 
 def magnetization(spins: np.ndarray, kind: str) -> np.ndarray:
     """Per-configuration magnetization as defined in the module docstring, ``(B,)`` float64."""
-    flat = spins.reshape(spins.shape[0], -1)
+    flat = spins.reshape(spins.shape[0], int(np.prod(spins.shape[1:])))
     if kind == "angles":
         return np.abs(np.exp(1j * flat.astype(np.float64)).mean(axis=1))
     return flat.mean(axis=1, dtype=np.float64)
@@ -185,12 +185,51 @@ def _meta(f, path) -> dict:
     if "schema_version" not in f.attrs or "meta" not in f.attrs:
         raise DatasetError(f"{path}: not a deepspin dataset (no schema_version/meta attributes)")
     version = f.attrs["schema_version"]
-    if int(version) not in READABLE_SCHEMA_VERSIONS:
+    if isinstance(version, (bytes, np.bytes_)):
+        version = version.decode(errors="replace")
+    try:
+        number = int(version)
+        if number != float(version):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise DatasetError(f"{path}: schema_version must be an integer, got {version!r} (not a deepspin dataset, "
+                           "or a damaged one)") from None
+    if number not in READABLE_SCHEMA_VERSIONS:
         raise DatasetError(
-            f"{path}: dataset schema version {int(version)}, this deepspin {__version__} reads versions "
+            f"{path}: dataset schema version {number}, this deepspin {__version__} reads versions "
             f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}; regenerate it or use a matching deepspin"
         )
     try:
-        return json.loads(f.attrs["meta"])
+        meta = json.loads(f.attrs["meta"])
     except (TypeError, ValueError) as exc:
         raise DatasetError(f"{path}: metadata is not valid JSON: {exc}") from None
+    check_meta(meta, path)
+    return meta
+
+
+#: Metadata entries every dataset file has, with their JSON types.
+META_TYPES = {"hamiltonian": dict, "sampler": str, "sampler_params": dict, "checksum": str, "shards": int,
+              "test_fraction": (int, float), "magnetization_definition": str, "created": str,
+              "deepspin_version": str}
+HAMILTONIAN_TYPES = {"name": str, "L": int, "params": dict}
+
+
+def check_meta(meta, path) -> None:
+    """Raise :class:`DatasetError` unless ``meta`` has every entry of :data:`META_TYPES` with its type."""
+    def describe(where, mapping, types):
+        if not isinstance(mapping, dict):
+            raise DatasetError(f"{path}: {where} must be a JSON object, got {type(mapping).__name__} "
+                               f"{json.dumps(mapping)[:80]} (not a deepspin dataset, or its metadata was edited)")
+        missing = [k for k in types if k not in mapping]
+        wrong = [k for k, t in types.items() if k in mapping and
+                 (not isinstance(mapping[k], t) or isinstance(mapping[k], bool))]
+        if missing or wrong:
+            problems = ([f"lacks {', '.join(missing)}"] if missing else []) + \
+                       ([f"has {', '.join(wrong)} of the wrong type"] if wrong else [])
+            raise DatasetError(f"{path}: {where} {' and '.join(problems)} "
+                               "(not a deepspin dataset, or its metadata was edited)")
+
+    describe("the metadata", meta, META_TYPES)
+    describe("the metadata's hamiltonian", meta["hamiltonian"], HAMILTONIAN_TYPES)
+    if "shard_index" in meta and meta["shard_index"] is not None and not isinstance(meta["shard_index"], int):
+        raise DatasetError(f"{path}: shard_index must be an integer or null, got {meta['shard_index']!r}")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._version import __version__
 from ..hamiltonians import Ising, PlanarPotts
 from ..validation import check_count, check_seed, check_temperatures
 from . import checkpoint as ckpt
@@ -192,8 +193,11 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
     timeseries : bool
         Keep every measurement of ``E`` and ``m`` (``result.series_energy``, ``series_magnet``).
     checkpoint : path, optional
-        Resume from this file if it exists (same parameters required) and save the state there
-        every ``checkpoint_every`` seconds; a resumed run equals an uninterrupted one bit for bit.
+        Resume from this file if it exists and save the state there every ``checkpoint_every``
+        seconds; a resumed run equals an uninterrupted one bit for bit. The file records a
+        fingerprint of the run (operator, e.g. a hash of a surrogate's weights; parameters; seed;
+        temperatures exactly; deepspin version) and a checksum of the state: any mismatch is a
+        ValueError naming the field (:mod:`deepspin.mc.checkpoint`).
     progress : bool
         Show a progress bar (tqdm).
     """
@@ -208,12 +212,14 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
                  magnetization=magnetization)
     ens, rule = state.ensemble, state.rule
     start = default_start(model) if start == "auto" else start
-    config = {"model": rule.operator.label, "rule": rule.name, "L": ens.L, "temperatures": ens.temperatures.tolist(),
+    config = {"model": rule.operator.label, "operator": ckpt.operator_fingerprint(model), "rule": rule.name,
+              "backend": rule.backend, "L": ens.L, "temperatures": [float.hex(t) for t in ens.temperatures.tolist()],
               "chains": ens.chains, "sweeps": sweeps, "burn_in": burn_in, "interval": interval, "seed": str(ens.seed),
-              "start": start, "timeseries": bool(timeseries)}
+              "start": start, "timeseries": bool(timeseries), "deepspin_version": __version__}
     if checkpoint is not None and Path(checkpoint).exists():
         saved, arrays = ckpt.load(checkpoint)
         ckpt.check_matches(checkpoint, saved, config)
+        ckpt.check_state(checkpoint, arrays, state.arrays(), total)
         state = ChainState.from_arrays(rule, ens, arrays)
     _advance(state, total, checkpoint, checkpoint_every, config, progress)
     T, chains = len(ens.temperatures), ens.chains

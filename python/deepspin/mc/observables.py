@@ -29,17 +29,19 @@ def pooled_specific_heat(s1: np.ndarray, s2: np.ndarray, n: int, temperatures: n
     ``s1``, ``s2``: ``(T, chains)`` per-chain sums of ``E`` and ``E^2`` over ``n`` measurements each.
     """
     chains = s1.shape[-1]
-    scale = 1.0 / (N * temperatures**2)
+
+    def scale(variance, T):  # variance / (N T^2), divided step by step: T^2 underflows for T < 1e-154
+        return variance / N / T / T
     # Centre on each temperature's grand mean: no cancellation in <E^2> - <E>^2.
     centre = s1.sum(-1, keepdims=True) / (chains * n)
     c1 = s1 - n * centre
     c2 = s2 - 2 * centre * s1 + n * centre**2
-    heat = (c2.sum(-1) / (chains * n) - (c1.sum(-1) / (chains * n)) ** 2) * scale
+    heat = scale(c2.sum(-1) / (chains * n) - (c1.sum(-1) / (chains * n)) ** 2, temperatures)
     if chains < 2:
         return heat, np.full_like(heat, np.nan)
     m1 = (c1.sum(-1, keepdims=True) - c1) / ((chains - 1) * n)
     m2 = (c2.sum(-1, keepdims=True) - c2) / ((chains - 1) * n)
-    leave_one_out = (m2 - m1**2) * scale[:, None]
+    leave_one_out = scale(m2 - m1**2, temperatures[:, None])
     err = np.sqrt((chains - 1) / chains * ((leave_one_out - leave_one_out.mean(-1, keepdims=True)) ** 2).sum(-1))
     return heat, err
 
