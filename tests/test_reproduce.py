@@ -14,11 +14,13 @@ from deepspin.reproduce.stage import load_results, run_stage
 from deepspin.reproduce.stages import random_spin_absm
 
 
-def test_content_key_depends_on_kind_and_params_only():
+def test_content_key_depends_on_kind_params_and_code():
     assert content_key("s", {"a": 1, "b": [1, 2]}) == content_key("s", {"b": [1, 2], "a": 1})
     assert content_key("s", {"a": 1}) != content_key("s", {"a": 2})
     assert content_key("s", {"a": 1}) != content_key("t", {"a": 1})
     assert content_key("s", {"a": 1}) != content_key("s", {"a": 1, "b": 0})
+    assert content_key("s", {"a": 1}, ("deepspin.lattice",)) != content_key("s", {"a": 1})
+    assert content_key("s", {"a": 1}, ("deepspin.lattice",)) != content_key("s", {"a": 1}, ("deepspin.enumeration",))
 
 
 def test_finished_stage_is_skipped_and_interrupted_stage_reruns(tmp_path):
@@ -52,10 +54,14 @@ def test_artefacts_are_built_once(tmp_path):
         path.write_text("x")
 
     ctx = Context(Stage("fake", "", lambda c: []), {}, tmp_path)
-    a = ctx.artefact("thing", {"n": 1}, build, ".txt")
-    b = ctx.artefact("thing", {"n": 1}, build, ".txt")
-    c = ctx.artefact("thing", {"n": 2}, build, ".txt")
+    a = ctx.artefact("dataset", {"n": 1}, build, ".txt")
+    b = ctx.artefact("dataset", {"n": 1}, build, ".txt")
+    c = ctx.artefact("dataset", {"n": 2}, build, ".txt")
     assert a == b != c and len(builds) == 2
+    assert set(ctx.artefacts) == {f"dataset/{a.name}", f"dataset/{c.name}"}  # what the stage used, with build times
+    assert all(t is not None and t >= 0 for t in ctx.artefacts.values())
+    with pytest.raises(ValueError, match="'thing' declares no code"):
+        ctx.artefact("thing", {"n": 1}, build, ".txt")
 
 
 def test_report_of_a_real_run(tmp_path):
@@ -69,14 +75,22 @@ def test_report_of_a_real_run(tmp_path):
     assert ours["4x4 Ising: energy levels"] == len(ising_energy_levels(4)) == 15
     assert ours["4x4 Ising: configurations"] == 2**16
     assert ours["4x4 Ising: configurations in each extreme level"] == 2
-    assert "| 4x4 Ising: configurations | 65 536 configurations (Sec. IV.A) | 65,536 | ×1 | smoke |" in text
+    assert (f"| 4x4 Ising: configurations | 65 536 configurations (Sec. IV.A) | 65,536 | "
+            f"[density_of_states.png](stages/dos-4x4/{dos['key']}/density_of_states.png) |") in text
+    summary = {row["key"]: row for row in json.loads((tmp_path / "summary.json").read_text())}
+    assert summary["ising4.levels"]["verdict"] == "met" and summary["ising4.levels"]["ours"] == 15
+    assert summary["ising8.accuracy"]["verdict"] == "pending"  # its stage did not run: the report still renders
+    assert summary["hash.uniform"]["verdict"] == "met"
+    assert all(set(row) >= {"key", "paper", "ours", "size_ours", "size_paper", "metric", "verdict"}
+               for row in summary.values())
+    assert "| 8x8 classifier: test accuracy — accuracy (%) | 99.922 %" in text
     hashes = load_results(STAGES["hash-uniformity"], {"L": 8, "n": 8192, "seed": 1}, tmp_path)
     chi2 = hashes["rows"][0]["ours"]
     assert 0.85 < chi2 < 1.15  # 8192 distinct configurations in 4096 buckets: chi^2/dof = 1 +- 0.022
     assert f"| {fmt(chi2)} |" in text
     assert (tmp_path / "stages" / "dos-4x4" / dos["key"] / "density_of_states.png").read_bytes()[:4] == b"\x89PNG"
     assert "`phase-8x8`" in text  # stages not run are listed as such, with no rows
-    assert "8x8 Ising, exact operator" not in text
+    assert "### phase-8x8" not in text  # and no section of its own
 
 
 def test_phase_stage_matches_enumeration(tmp_path):
@@ -124,7 +138,7 @@ def smoke_run(tmp_path_factory):
     pytest.importorskip("deepspin.surrogate.train")
     pytest.importorskip("sklearn")
     out = tmp_path_factory.mktemp("smoke")
-    return reproduce("smoke", out=out, progress=False), out
+    return reproduce("smoke", out=out, progress=False, speedup=None), out  # speed row: test_speedup_row_...
 
 
 @pytest.mark.slow
@@ -134,11 +148,14 @@ def test_smoke_profile_runs_every_stage(smoke_run):
     assert "Stages not run" not in text
     results = {path.parent.parent.name: json.loads(path.read_text()) for path in out.glob("stages/*/*/results.json")}
     assert set(results) == set(STAGES)
-    table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| Study")]
-    assert len(table) == sum(len(r["rows"]) for r in results.values())
+    summary = json.loads((out / "summary.json").read_text())
+    assert [row["verdict"] for row in summary if row["verdict"] == "pending"] == ["pending"]  # only the speed row
     for name, result in results.items():
         assert result["rows"], name
         assert f"### {name}" in text
+        section = text.split(f"### {name}\n", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+        table = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Study")]
+        assert len(table) == len(result["rows"]), name
         for row in result["rows"]:
             assert row["paper"] is None or row["paper"] in PAPER
             if isinstance(row["ours"], str):  # a method that does not apply says so (issue 9: paper CNN at L != 8)
@@ -231,8 +248,221 @@ def test_phase_curves_compare_with_exact_or_the_exact_operator_run(tmp_path):
     assert (tmp_path / "phase.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_summary_verdicts():
+    from deepspin.reproduce.summary import CLAIMS, verdict
+
+    claim = {c.key: c for c in CLAIMS}
+    accuracy = claim["ising8.accuracy"]  # paper 99.922 % at 100,000 training configurations, higher is better
+    assert verdict(accuracy, None) == "pending"
+    assert verdict(accuracy, {"ours": 99.95, "size": 100_034}) == "beaten"
+    assert verdict(accuracy, {"ours": 99.9222, "size": 100_034}) == "met"  # within the paper's rounding
+    assert verdict(accuracy, {"ours": 99.5, "size": 99_500}) == "missed"
+    assert verdict(accuracy, {"ours": 99.99, "size": 20_000}) == "not comparable"  # a fifth of the paper's data
+    error = claim["coulomb-regression.error"]  # 0.640 J, lower is better
+    assert verdict(error, {"ours": 0.149, "size": 100_000}) == "beaten"
+    assert verdict(error, {"ours": 0.7, "size": 100_000}) == "missed"
+    assert verdict(error, {"ours": "n/a: x", "size": 100_000}) == "not comparable"
+    assert verdict(claim["ising4.Tc"], {"ours": 2.43, "verdict": "met"}) == "met"  # the stage's own criterion
+    assert verdict(claim["demo.kernels"], {"ours": 3.0, "size": 200_000}) == "not comparable"  # no number in the paper
+    assert len({c.key for c in CLAIMS}) == len(CLAIMS)
+    assert all(c.paper is None or c.paper in PAPER for c in CLAIMS)
+    assert {c.stage for c in CLAIMS} - set(STAGES) == {"bench/speedup.py"}
+
+
+def test_speedup_row_reads_the_benchmark_json(tmp_path):
+    from deepspin.reproduce.report import render
+    from deepspin.reproduce.summary import speedup_row
+
+    assert speedup_row(tmp_path / "none-*.json") is None
+    payload = {"device": "cpu", "machine": {"label": "a CPU"}, "smoke": False,
+               "rows": [{"method": "fast/onnx", "kind": "surrogate", "configs_per_s": 2e6, "median_abs_error": 2.4e-6,
+                         "vs_explicit_rcut64": 9000.0}],
+               "verdict": {"reproduced": True, "best_method": "fast/onnx", "best_ratio": 9000.0}}
+    (tmp_path / "speedup-screened-coulomb-cpu-x.json").write_text(json.dumps(payload))
+    row = speedup_row(tmp_path / "speedup-*.json")
+    assert row["ours"] == 9000.0 and row["verdict"] == "beaten" and "fast/onnx" in row["study"]
+    payload["verdict"] = {"reproduced": False, "best_method": "fast/onnx", "best_ratio": 900.0}
+    (tmp_path / "speedup-screened-coulomb-cpu-x.json").write_text(json.dumps(payload))
+    assert speedup_row(tmp_path / "speedup-*.json")["verdict"] == "missed"
+    text = render([], list(STAGES), profile="paper", speedup=speedup_row(tmp_path / "speedup-*.json"))
+    speed = next(line for line in text.splitlines() if line.startswith("| Screened Coulomb 8x8: surrogate speed"))
+    assert "900 x" in speed and speed.endswith("| **missed** |")
+    assert sum(line.endswith("| **pending** |") for line in text.splitlines()) == len(
+        [c for c in __import__("deepspin.reproduce.summary", fromlist=["CLAIMS"]).CLAIMS if c.stage != "bench/speedup.py"])
+
+
+def test_a_failing_stage_is_reported_and_the_others_still_run(tmp_path, monkeypatch):
+    from deepspin.reproduce import StageFailure, registry
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(registry.STAGES, "hash-uniformity", Stage("hash-uniformity", "broken", broken))
+    with pytest.raises(StageFailure, match="hash-uniformity") as failure:
+        reproduce("smoke", out=tmp_path, only=["hash-uniformity", "dos-4x4"], progress=False, speedup=None)
+    text = failure.value.path.read_text()
+    assert "**failed** in this run" in text and "### dos-4x4" in text  # the next stage ran
+
+
+def test_report_only_runs_nothing(tmp_path):
+    readme = reproduce("smoke", out=tmp_path, report_only=True, progress=False, speedup=None)
+    assert not (tmp_path / "stages").exists()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert {row["verdict"] for row in summary} == {"pending"}
+    assert f"0 of {len(STAGES)} stages finished" in readme.read_text()
+
+
+def test_snapshot_copies_the_report_results_figures_and_mc_records(tmp_path):
+    out = tmp_path / "report"
+    reproduce("smoke", out=out, only=["dos-4x4", "phase-4x4"], progress=False, speedup=None)
+    (out / "cache" / "dataset").mkdir(parents=True)
+    (out / "cache" / "dataset" / "big.h5").write_bytes(b"x" * 100)
+    dest = tmp_path / "snap"
+    assert cli.main(["reproduce", "--profile", "smoke", "--report-only", "-o", str(out), "--snapshot", str(dest)]) == 0
+    copied = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
+    assert {"README.md", "summary.json"} <= copied
+    assert not any(name.startswith("cache/dataset") for name in copied)  # datasets stay behind
+    assert sum(name.startswith("cache/mc/") for name in copied) == len(list((out / "cache" / "mc").glob("*.json"))) > 0
+    text = (dest / "README.md").read_text()
+    for link in [part.split(")")[0] for part in text.split("](")[1:]]:  # every figure the README links is there
+        if link.startswith("stages/"):
+            assert (dest / link).is_file(), link
+
+
 def test_every_profile_sizes_every_stage():
     from deepspin.reproduce import PROFILES
 
     for name, sizes in PROFILES.items():
         assert set(sizes) == set(STAGES), name
+
+
+_STAGE_MODULE = '''
+def helper():
+    return {helper}
+
+
+def unrelated():
+    return {unrelated}
+
+
+def run(ctx):
+    """{doc}"""
+    from deepspin.reproduce import Row
+    return [Row("answer", helper() + {offset})]  # {comment}
+'''
+
+
+def _write_stage_module(path, **changes):
+    values = {"helper": 1, "unrelated": 0, "doc": "A stage.", "offset": 0, "comment": "first", **changes}
+    path.write_text(_STAGE_MODULE.format(**values))
+
+
+def test_changed_stage_code_invalidates_its_cache_and_nothing_else_does(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    from deepspin.reproduce.code import clear_cache
+
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    (tmp_path / "src").mkdir()
+    source = tmp_path / "src" / "fake_stage_module.py"
+    out = tmp_path / "out"
+
+    def run(**changes):
+        _write_stage_module(source, **changes)
+        clear_cache()
+        importlib.invalidate_caches()
+        module = importlib.reload(sys.modules["fake_stage_module"]) if "fake_stage_module" in sys.modules \
+            else importlib.import_module("fake_stage_module")
+        stage = Stage("fake", "A stage of a module the test edits", module.run, code=("fake_stage_module:helper",))
+        results, ran = run_stage(stage, "test", {"n": 1}, out, progress=False)
+        return results["rows"][0]["ours"], ran
+
+    monkeypatch.delitem(sys.modules, "fake_stage_module", raising=False)
+    assert run() == (1, True)
+    assert run() == (1, False)  # same code: cached
+    assert run(doc="Reworded.", comment="edited") == (1, False)  # docstring and comment edits keep the cache
+    assert run(unrelated=5) == (1, False)  # an undeclared function of the same module is not a dependency
+    assert run(offset=1) == (2, True)  # the stage function changed: rerun
+    assert run(offset=1, helper=3) == (4, True)  # a declared dependency changed: rerun
+    assert run(offset=1, helper=3) == (4, False)
+    assert len(list((out / "stages" / "fake").glob("*/results.json"))) == 3
+
+
+def test_artefact_key_follows_the_code_of_its_kind(tmp_path, monkeypatch):
+    from deepspin.reproduce import depends
+    from deepspin.reproduce.stage import Context
+
+    ctx = Context(Stage("fake", "", lambda c: []), {}, tmp_path)
+    built = []
+
+    def build(path):
+        built.append(path)
+        path.write_text("x")
+
+    first = ctx.artefact("model", {"n": 1}, build, ".txt")
+    monkeypatch.setitem(depends.ARTEFACTS, "model", depends.MODEL + ("deepspin.reproduce.stages:random_spin_absm",))
+    second = ctx.artefact("model", {"n": 1}, build, ".txt")
+    assert first != second and len(built) == 2
+
+
+def test_every_declared_dependency_resolves_without_importing_keras():
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from deepspin.reproduce import STAGES\n"
+        "from deepspin.reproduce.code import code_hash\n"
+        "from deepspin.reproduce.depends import ARTEFACTS\n"
+        "keys = {kind: code_hash(code) for kind, code in ARTEFACTS.items()}\n"
+        "keys.update({name: stage.key({}) for name, stage in STAGES.items()})\n"
+        "assert len(set(keys.values())) == len(keys), keys\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow', 'sklearn')]\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_staggered_magnetization_and_random_limit_temperature():
+    from deepspin.reproduce.stages import first_random_temperature, staggered_magnetization
+
+    checkerboard = np.where(np.add.outer(np.arange(4), np.arange(4)) % 2 == 0, 1, -1).astype(np.int8)
+    configs = np.stack([checkerboard, -checkerboard, np.ones((4, 4), dtype=np.int8)])
+    assert staggered_magnetization(configs).tolist() == [1.0, -1.0, 0.0]
+    records = [{"T": t, "absm": a} for t, a in ((1, 0.05), (10, 0.097), (100, 0.0985), (300, 0.0999), (1000, 0.0993))]
+    assert first_random_temperature(records, 0.099347) == 100  # within 1 % (0.00099) from T = 100 on
+    assert first_random_temperature(records[:2] + [{"T": 100, "absm": 0.09}, *records[3:]], 0.099347) == 300
+    assert first_random_temperature(records[:1], 0.099347) is None
+
+
+def test_peak_error_and_twin_deviation():
+    from deepspin.reproduce.figures import peak_temperature, peak_temperature_error
+    from deepspin.reproduce.learned_phases import twin_deviation
+
+    T = np.linspace(2.0, 3.0, 11)
+    C = 1 - (T - 2.43) ** 2
+    assert peak_temperature(T, C) == pytest.approx(2.43)
+    assert peak_temperature_error(T, C, np.zeros_like(T)) == 0.0
+    small, large = (peak_temperature_error(T, C, np.full_like(T, e)) for e in (1e-4, 1e-3))
+    assert 0 < small < large and large == pytest.approx(10 * small, rel=0.3)  # linear in the errors when small
+    assert np.isnan(peak_temperature_error(T, C, np.full_like(T, np.nan)))
+    twin = [{"E_per_site": -1.0, "E_per_site_err": 0.03}, {"E_per_site": -0.5, "E_per_site_err": 0.04}]
+    learned = [{"E_per_site": -0.96, "E_per_site_err": 0.04}, {"E_per_site": -0.5, "E_per_site_err": 0.03}]
+    assert twin_deviation(learned, twin, "E_per_site") == pytest.approx(0.04 / 0.05)
+    no_errors = [{**r, "E_per_site_err": 0.0} for r in learned]
+    assert twin_deviation(no_errors, no_errors, "E_per_site") is None  # a run too short to have errors
+
+
+def test_chunked_predict_equals_one_call():
+    from deepspin.reproduce.learned import chunked_predict
+
+    class Doubler:
+        calls = 0
+
+        def predict(self, x):
+            Doubler.calls += 1
+            return 2 * x.sum(axis=1)
+
+    x = np.arange(23 * 3, dtype=np.float64).reshape(23, 3)
+    assert np.array_equal(chunked_predict(Doubler(), x, chunk=5), 2 * x.sum(axis=1)) and Doubler.calls == 5

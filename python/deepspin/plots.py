@@ -30,8 +30,9 @@ def _save(fig, path) -> None:
     _pyplot().close(fig)
 
 
-def energy_histogram(energies, path, *, levels=None, bins=50, title: str = "") -> dict:
-    """Histogram of ``energies``: one bar per exact level if ``levels`` is given, else ``bins`` (a count or edges)."""
+def energy_histogram(energies, path, *, levels=None, bins=50, title: str = "", log: bool = False) -> dict:
+    """Histogram of ``energies``: one bar per exact level if ``levels`` is given, else ``bins`` (a count or edges).
+    ``log``: a logarithmic count axis, so that levels with a handful of configurations show."""
     plt = _pyplot()
     energies = np.asarray(energies, dtype=np.float64)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -47,6 +48,9 @@ def energy_histogram(energies, path, *, levels=None, bins=50, title: str = "") -
         result = {"edges": edges.tolist(), "counts": counts.tolist()}
     ax.set_xlabel("energy E (units of J)")
     ax.set_ylabel("configurations")
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=0.5)
     ax.set_title(title or f"{len(energies):,} configurations")
     _save(fig, path)
     return result

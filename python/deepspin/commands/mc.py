@@ -148,6 +148,11 @@ def run_exact(args) -> int:
     if args.json:
         write_text(args.json, json.dumps(records, indent=1) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)
+    if args.dos:
+        from ..mc.transfer import density_of_states_json
+
+        write_text(args.dos, density_of_states_json(H))
+        print(f"wrote {args.dos}", file=sys.stderr)
     if args.csv:
         write_text(args.csv, _records_csv(records, EXACT_KEYS))
         print(f"wrote {args.csv}", file=sys.stderr)
@@ -187,15 +192,18 @@ def register(sub) -> None:
 
     p = sub.add_parser(
         "exact",
-        help="exact <E>/N, C/N (and <|m|>) by enumeration or Kaufman's torus formula",
+        help="exact <E>/N, C/N (and <|m|>) by enumeration, Kaufman's torus formula or a transfer matrix",
         description="Exact thermodynamics: enumeration of all 2^N configurations (N <= 25, any model) or, for "
         "the Ising model at any L, Kaufman's finite-torus partition function. Example: deepspin exact --L 8 "
         "--T 1:4:0.05 --json exact.json",
     )
     add_hamiltonian_arguments(p, default="ising")
     p.add_argument("--T", required=True, help="temperatures: start:stop:step (stop included) or a comma list")
-    p.add_argument("--method", default="auto", choices=("auto", "enumeration", "kaufman"),
-                   help="auto: enumeration for N <= 16 (gives <|m|>), else Kaufman for Ising")
+    p.add_argument("--method", default="auto", choices=exact_mod.METHODS,
+                   help="auto: enumeration for N <= 16 (gives <|m|>), else Kaufman for Ising; transfer: the Ising "
+                   "torus's exact g(E, M) by a transfer matrix, with <|m|> (L <= 11; seconds at L = 8)")
+    p.add_argument("--dos", metavar="JSON", help="Ising: write the exact joint density of states g(E, M) "
+                   "(transfer matrix) to this JSON file")
     p.add_argument("--json", help="write records (T, E_per_site, C_per_site, absm) to this JSON file")
     p.add_argument("--csv", help="write the same records as CSV")
     p.set_defaults(handler=run_exact)

@@ -5,15 +5,26 @@ import sys
 
 
 def run_reproduce(args) -> int:
-    from ..reproduce import reproduce
+    from ..reproduce import StageFailure, reproduce
 
-    path = reproduce(args.profile, out=args.output, only=args.only, force=args.force, progress=not args.no_progress)
+    status = 0
+    try:
+        path = reproduce(args.profile, out=args.output, only=args.only, force=args.force,
+                         progress=not args.no_progress, report_only=args.report_only, speedup=args.speedup)
+    except StageFailure as failure:
+        path, status = failure.path, 1
+        print(f"deepspin reproduce: {failure}", file=sys.stderr)
     print(f"wrote {path}", file=sys.stderr)
-    return 0
+    if args.snapshot:
+        from ..reproduce.snapshot import snapshot
+
+        copied = snapshot(args.output, args.snapshot, models=args.snapshot_models)
+        print(f"copied {copied['files']} files ({copied['bytes'] / 1e6:.1f} MB) to {args.snapshot}", file=sys.stderr)
+    return status
 
 
 def register(sub) -> None:
-    from ..reproduce import PROFILES, STAGES
+    from ..reproduce import PROFILES, SPEEDUP_JSON, STAGES
 
     p = sub.add_parser(
         "reproduce",
@@ -23,10 +34,18 @@ def register(sub) -> None:
         f"interrupted run resumes. Stages: {', '.join(STAGES)}. Example: deepspin reproduce --profile quick -o report",
     )
     p.add_argument("--profile", default="quick", choices=tuple(PROFILES),
-                   help="quick: 2-core CPU in <= 30 min with smaller runs; paper: the paper's sizes (GPU); "
+                   help="quick: 2-core CPU in <= 30 min with smaller runs; paper: the paper's sizes (hours on a CPU); "
                    "smoke: toy sizes, every stage end to end in minutes (default quick)")
     p.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages (the report lists every finished one)")
     p.add_argument("-o", "--output", default="report", help="report folder (default report/)")
     p.add_argument("--force", action="store_true", help="rerun the selected stages even if their results exist")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: write README.md and summary.json from the stages finished so far (the rest pending)")
+    p.add_argument("--snapshot", metavar="DIR",
+                   help="then copy the report, the finished stages' results and figures and the Monte Carlo records "
+                   "into DIR (e.g. docs/reproduce-paper/ to commit them)")
+    p.add_argument("--snapshot-models", action="store_true", help="with --snapshot: also the trained models (~1 MB each)")
+    p.add_argument("--speedup", default=SPEEDUP_JSON, metavar="JSON",
+                   help=f"bench/speedup.py's JSON for the 1600x row (a glob: the newest match; default {SPEEDUP_JSON})")
     p.set_defaults(handler=run_reproduce)

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from . import profiles, report
 from .paper import PAPER, PaperValue
 from .profiles import PROFILES
 from .stage import Row, Stage, content_key, load_results, run_stage
-from .registry import STAGES
+from .registry import STAGES, run_order
+from .summary import speedup_row
 
 
 def check_stages(only) -> list[str]:
@@ -32,25 +34,55 @@ def check_stages(only) -> list[str]:
     return [name for name in STAGES if name in only]
 
 
+#: Where the report looks for bench/speedup.py's JSON by default (relative to the working directory).
+SPEEDUP_JSON = "bench/results/speedup-screened-coulomb-*.json"
+
+
 def reproduce(profile: str = "quick", out="report", only=None, force: bool = False, progress: bool = True,
-              log=sys.stderr) -> Path:
-    """Run the stages (``only`` a subset), skipping finished ones, and write ``out/README.md``; returns its path."""
+              log=sys.stderr, report_only: bool = False, speedup=SPEEDUP_JSON) -> Path:
+    """Run the stages (``only`` a subset), skipping finished ones, and write ``out/README.md`` and
+    ``out/summary.json``; returns the README's path. ``report_only``: run nothing, report what has
+    finished (the rest is pending). ``speedup``: path or glob of ``bench/speedup.py``'s JSON for the
+    1600x row (the newest match; ``None`` or no match: pending). A stage that raises is logged and
+    skipped so the others still run; :class:`StageFailure` is raised once the report is written."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    names = check_stages(only)
+    names = run_order(check_stages(only))
     out = Path(out)
-    for i, name in enumerate(names, 1):
+    for name in names:  # hash the code once, before any stage runs (the run uses the code it started with)
+        STAGES[name].key(profiles.params(profile, name))
+    failed = []
+    for i, name in enumerate([] if report_only else names, 1):
         start = time.perf_counter()
         print(f"[{i}/{len(names)}] {name}: {STAGES[name].title}", file=log, flush=True)
-        results, ran = run_stage(STAGES[name], profile, profiles.params(profile, name), out, force=force,
-                                 progress=progress)
+        try:
+            results, ran = run_stage(STAGES[name], profile, profiles.params(profile, name), out, force=force,
+                                     progress=progress)
+        except Exception:  # a long run goes on with the next stage; the failure is logged and reported
+            failed.append(name)
+            print(f"[{i}/{len(names)}] {name}: FAILED after {time.perf_counter() - start:.1f} s\n"
+                  f"{traceback.format_exc()}", file=log, flush=True)
+            continue
         status = f"done in {time.perf_counter() - start:.1f} s" if ran else f"cached (ran in {results['wall_s']:.1f} s)"
         print(f"[{i}/{len(names)}] {name}: {status}", file=log, flush=True)
     finished, missing = [], []
     for name, stage in STAGES.items():
         results = load_results(stage, profiles.params(profile, name), out)
         (finished.append(results) if results is not None else missing.append(name))
-    return report.write(out, finished, missing)
+    path = report.write(out, finished, missing, profile=profile, speedup=speedup_row(speedup), failed=failed)
+    if failed:
+        raise StageFailure(path, failed)
+    return path
 
 
-__all__ = ["PAPER", "PROFILES", "PaperValue", "Row", "STAGES", "Stage", "check_stages", "content_key", "reproduce"]
+class StageFailure(RuntimeError):
+    """Raised by :func:`reproduce` after the report is written when stages failed (each logged with its
+    traceback; the others ran)."""
+
+    def __init__(self, path: Path, failed: list[str]):
+        super().__init__(f"stages failed: {', '.join(failed)} (tracebacks in the log); report written to {path}")
+        self.path, self.failed = path, failed
+
+
+__all__ = ["PAPER", "PROFILES", "PaperValue", "Row", "SPEEDUP_JSON", "STAGES", "Stage", "StageFailure", "check_stages",
+           "content_key", "reproduce"]

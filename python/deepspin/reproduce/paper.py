@@ -47,6 +47,9 @@ PAPER = {
     "ising8.magnetization_median": PaperValue(2e-3, "2e-3 per spin", "Sec. IV.B.2"),
     "ising8.krr_median": PaperValue(60.3, "KRR: median absolute error 60.3 J", "Sec. IV.B.7"),
     "ising8.rf_mae": PaperValue(5.8, "RF: MAE 5.8 J", "Sec. IV.B.7"),
+    "ising8.baselines_inferior": PaperValue(None, "KRR and RF far inferior to the deep neural network", "Sec. IV.B.7"),
+    "coulomb.speedup": PaperValue(1600, "1600x faster than a CUDA-optimised exact calculation (Tesla K40)",
+                                  "Abstract, Sec. IV.B.4"),
     "coulomb-regression.error": PaperValue(0.640, "median absolute error 0.640 J", "Sec. IV.B.4, Fig. 11a"),
     "coulomb-regression.train_size": PaperValue(100_000, "100 000 (and 20 000 test)", "Sec. IV.B.4"),
     "sinusoidal-regression.error": PaperValue(0.253, "an accuracy of 0.253 J", "Sec. IV.B.4, Fig. 11b"),
@@ -59,6 +62,12 @@ PAPER = {
         None, "classification replicates the phase transition", "Sec. IV.B.3, Fig. 9"),
     "ising8.regression_phase": PaperValue(
         None, "regression: transition still observed, at a slightly lower temperature", "Sec. IV.B.3, Fig. 9"),
+    "demo.performance": PaperValue(
+        None, "performs significantly more poorly than the network used throughout this work", "Sec. 8"),
+    "demo.kernels": PaperValue(512, "all 512 kernels; weights close to zero, some negative, some positive",
+                               "Sec. 8, Fig. 13"),
+    "demo.maximize": PaperValue(
+        None, "input images that maximise the first and last filters, lower-right block set by hand", "Sec. 8, Fig. 14"),
     "hash.uniform": PaperValue(None, "the 12 most significant bits are uniformly distributed", "Appendix, Fig. 15b"),
     "coulomb.high_T_absm": PaperValue(
         None, "<|m|> approaches the mean |m| of random spins at high T", "Sec. IV.B.4, Fig. 10"),

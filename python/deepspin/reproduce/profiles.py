@@ -1,7 +1,11 @@
 """Sizes of every stage per profile, in one place.
 
-- ``paper``: the paper's sizes (400 chains; 12,500 uniform and 3 x 27,000 targeted 4x4 examples;
-  Monte Carlo long enough for curves as smooth as the paper's). Meant for a GPU; runs on a CPU too.
+- ``paper``: the paper's sizes (12,500 uniform and 3 x 27,000 targeted 4x4 examples; 8x8 Ising
+  100,000 train / 50,000 test; Coulomb 100,000 / 20,000; Potts 500,000; the 9x9 demonstration at
+  200,000; Metropolis at 400 chains). Metropolis with a network operator costs one inference of
+  ``chains x temperatures`` configurations per attempt, so on a CPU those runs keep the 400 chains
+  but take fewer temperatures and sweeps than the paper (46 temperatures x 2000 sweeps would be
+  ~3 x 10^9 network evaluations per curve, a GPU's work); the report prints their size in the row.
 - ``quick``: the same studies, smaller where it costs time (fewer sweeps and temperatures), to finish
   on a 2-core CPU within 30 minutes; the report lists these sizes. Metropolis with a network operator
   costs one inference of ``chains x temperatures`` configurations per attempt (~17,000 configurations/s
@@ -11,6 +15,13 @@
 from __future__ import annotations
 
 _ISING_MC = {"chains": 400, "seed": 0}
+#: Screened Coulomb (Fig. 10) on a grid that reaches the random-spin limit of <|m|> (within 1 % at
+#: T ~ 300-1000 for 8x8 k = 0.5): fine steps where C/N peaks, then logarithmic.
+_COULOMB_T = ",".join(f"{t:g}" for t in [*[round(0.1 * i, 1) for i in range(1, 21)],
+                                          2.5, 3, 4, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 1000])
+_COULOMB_T_QUICK = "0.2,0.4,0.6,0.8,1,1.2,1.5,2,3,5,10,30,100,300,1000"
+#: Learned screened Coulomb (fine-tuned on thermal samples at these temperatures).
+_COULOMB_LEARNED_T = "0.25,0.5,1,2,4,8,16,32,100,300"
 #: Training as the surrogate's defaults (Adam 1e-3, periodic padding, batch 800, early stopping).
 _TRAIN_PAPER = {"epochs": 100, "patience": 10, "batch_size": 800, "seed": 0}
 _TRAIN_QUICK = {"epochs": 12, "patience": 4, "batch_size": 800, "seed": 0}
@@ -19,6 +30,13 @@ _TRAIN_QUICK = {"epochs": 12, "patience": 4, "batch_size": 800, "seed": 0}
 _TRAIN_CLASS8_QUICK = {"epochs": 40, "patience": 10, "batch_size": 800, "seed": 0}
 #: Fine-tuning a trained regressor on thermally sampled data: a lower learning rate keeps what it knows.
 _FINETUNE = {"epochs": 20, "patience": 5, "batch_size": 200, "learning_rate": 3e-4, "seed": 0}
+#: The 8x8 classifier (63 classes) needs more epochs than the regressions, with loss spikes on the way.
+_TRAIN_CLASS8_PAPER = {"epochs": 200, "patience": 20, "batch_size": 800, "seed": 0}
+#: The paper's own protocol (its "Deep neural network" section): AdaDelta at learning rate 1e-3, batch
+#: 800, zero padding, trained "until the loss converges" (here: until the validation loss has not
+#: improved for ``patience`` epochs, or ``epochs`` at most).
+_ADADELTA_PAPER = {"optimizer": "adadelta", "learning_rate": 1e-3, "padding": "zero", "batch_size": 800,
+                   "epochs": 500, "patience": 20, "seed": 0}
 _SAMPLING = {"uniform_n": 12_500, "per_class": 1800, "targeted_sets": 3, "extreme": 16, "seed": 1}
 #: 8x8 targeted data with a 2:1 hash split (the paper's 100,000 training and 50,000 test at 2381 per class).
 _ISING8_PAPER = {"per_class": 2381, "test_fraction": 1 / 3, "seed": 1}
@@ -62,21 +80,28 @@ PROFILES = {
         "phase-4x4": {"L": 4, "T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC},
         "phase-4x4-learned": {"data": _SAMPLING, "train": _TRAIN_PAPER,
                               "mc": {"T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC}},
-        "ising-8x8": {**_ISING8_PAPER, "train": _TRAIN_PAPER},
-        "learning-curve-8x8": {**_ISING8_PAPER, "n_train": [1000, 3000, 10_000, 30_000], "train": _TRAIN_PAPER},
-        "phase-8x8-learned": {**_ISING8_PAPER, "train": _TRAIN_PAPER,
-                              "mc": {"T": "0.5:5:0.1", "sweeps": 2000, **_ISING_MC}},
-        "baselines-8x8": {"krr_max": 10_000, **_ISING8_PAPER, "train": _TRAIN_PAPER},
+        "ising-8x8": {**_ISING8_PAPER, "train": _TRAIN_PAPER, "train_class": _TRAIN_CLASS8_PAPER},
+        "learning-curve-8x8": {**_ISING8_PAPER, "n_train": [1000, 3000, 10_000, 30_000], "train": _TRAIN_PAPER,
+                               "train_class": _TRAIN_CLASS8_PAPER},
+        "phase-8x8-learned": {**_ISING8_PAPER, "train": _TRAIN_PAPER, "train_class": _TRAIN_CLASS8_PAPER,
+                              "mc": {"T": "1.5:3.5:0.25", "sweeps": 100, **_ISING_MC}},
+        #: KRR: 20,000 training configurations, the largest whose kernel matrix (3.2 GB in float64,
+        #: twice that during the solve) fits beside the other jobs in this machine's 24 GiB.
+        "baselines-8x8": {"krr_max": 20_000, **_ISING8_PAPER, "train": _TRAIN_PAPER},
         "coulomb-regression": _COULOMB_PAPER,
         "sinusoidal-regression": {**_COULOMB_PAPER, "hamiltonian": "sinusoidal-coulomb"},
         "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 556_000, "test_fraction": 0.1, "metric": "mae",
                              "seed": 1, "train": _TRAIN_PAPER},
         "phase-8x8": {"L": 8, "T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC},
-        "coulomb-mc": {"L": 8, "T": "0.1:10:0.1", "chains": 400, "sweeps": 2000, "seed": 0},
+        "coulomb-mc": {"L": 8, "T": _COULOMB_T, "chains": 400, "sweeps": 2000, "seed": 0},
         "coulomb-learned": {"regression": _COULOMB_PAPER,
                             "thermal": {"chains": 100, "samples": 100, "burn_in": 1000, "thin": 10, "seed": 2,
                                         "test_fraction": 1 / 6},
-                            "finetune": _FINETUNE, "mc": {"T": "0.5:10:0.5", "chains": 400, "sweeps": 2000, "seed": 0}},
+                            "finetune": _FINETUNE, "mc": {"T": _COULOMB_LEARNED_T, "chains": 400, "sweeps": 100,
+                                                          "seed": 0}},
+        "kernels-9x9": {"samples": 200_000, "epochs": 20, "seed": 0, "steps": 200},
+        "adadelta-protocol": {"data": _SAMPLING, "ising8": _ISING8_PAPER, "train": _ADADELTA_PAPER,
+                              "ours_4x4": _TRAIN_PAPER, "ours_8x8": _TRAIN_CLASS8_PAPER},
         **_extensive(_EXT_TRAIN, {**_EXT_ISING_TEST, "uniform": 2000, "chains": 400},
                      {**_EXT_COULOMB_TEST, "uniform": 1000, "chains": 50},
                      {"T": "1.5:3.5:0.1", "chains": 400, "sweeps": 2000, "seed": 0}),
@@ -102,11 +127,15 @@ PROFILES = {
         "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 24_000, "test_fraction": 0.1, "metric": "mae",
                              "seed": 1, "train": {**_TRAIN_QUICK, "epochs": 15}},
         "phase-8x8": {"L": 8, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
-        "coulomb-mc": {"L": 8, "T": "0.25:10:0.25", "chains": 400, "sweeps": 1000, "seed": 0},
+        "coulomb-mc": {"L": 8, "T": _COULOMB_T_QUICK, "chains": 400, "sweeps": 500, "seed": 0},
         "coulomb-learned": {"regression": _COULOMB_QUICK,
                             "thermal": {"chains": 32, "samples": 40, "burn_in": 200, "thin": 2, "seed": 2,
                                         "test_fraction": 1 / 6},
                             "finetune": _FINETUNE, "mc": {"T": "0.5:8:1.5", "chains": 16, "sweeps": 100, "seed": 0}},
+        "kernels-9x9": {"samples": 40_000, "epochs": 5, "seed": 0, "steps": 100},
+        "adadelta-protocol": {"data": _SAMPLING, "ising8": _ISING8_QUICK, "train": {**_ADADELTA_PAPER, "epochs": 30,
+                                                                                    "patience": 5},
+                              "ours_4x4": _TRAIN_QUICK, "ours_8x8": _TRAIN_CLASS8_QUICK},
         **_extensive(_EXT_TRAIN, _EXT_ISING_TEST, _EXT_COULOMB_TEST,
                      {"T": "1.5:3.5:0.25", "chains": 16, "sweeps": 300, "seed": 0}),
     },
@@ -136,6 +165,9 @@ PROFILES = {
                                         "test_fraction": 1 / 6},
                             "finetune": {**_TRAIN_TEST, "batch_size": 50, "learning_rate": 3e-4},
                             "mc": {"T": "1:3:1", "chains": 2, "sweeps": 3, "seed": 0}},
+        "kernels-9x9": {"samples": 300, "epochs": 1, "seed": 0, "steps": 3},
+        "adadelta-protocol": {"data": _TEST_SAMPLING, "ising8": _ISING8_TEST, "train": {**_ADADELTA_PAPER, **_TRAIN_TEST},
+                              "ours_4x4": _TRAIN_TEST, "ours_8x8": _TRAIN_TEST},
         **_extensive(_EXT_TRAIN_SMOKE, _EXT_SMOKE_TEST, _EXT_SMOKE_TEST,
                      {"T": "1.5:3.5:1.0", "chains": 2, "sweeps": 4, "seed": 0},
                      ising_sizes=(8, 16), coulomb_sizes=(8, 16), mc_sizes=(8,)),

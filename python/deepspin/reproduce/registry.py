@@ -1,7 +1,7 @@
-"""Every stage of the reproduction, in report order."""
+"""Every stage of the reproduction, in report order, and the order a run takes them in."""
 from __future__ import annotations
 
-from . import beyond, learned, learned_phases, stages
+from . import beyond, demonstration, learned, learned_phases, stages
 from .stage import Stage
 
 STAGES = {stage.name: stage for stage in (
@@ -33,6 +33,10 @@ STAGES = {stage.name: stage for stage in (
     Stage("coulomb-mc", "Screened Coulomb <|m|> against T, exact operator (Fig. 10)", stages.coulomb_magnetization),
     Stage("coulomb-learned", "Screened Coulomb: regressor fine-tuned on thermal samples, Metropolis with the exact "
           "and the learned operator (Fig. 10)", learned_phases.coulomb_learned),
+    Stage("kernels-9x9", "The demonstration network: 512 kernels of 3x3, stride 3, on 9x9 Ising, 200,000 uniform "
+          "examples; its kernels and activation maximisation (Figs. 13-14)", demonstration.kernels_9x9),
+    Stage("adadelta-protocol", "The paper's training protocol (AdaDelta 1e-3, zero padding, until the loss converges) "
+          "beside ours (Adam 1e-3, periodic padding) for the 4x4 and 8x8 classifiers", learned.adadelta_protocol),
     Stage("extensive-ising", "Beyond the paper: extensive Ising surrogate trained on 8x8, per-site error up to 128x128",
           beyond.size_transfer),
     Stage("extensive-coulomb", "Beyond the paper: extensive screened-Coulomb surrogate trained on 8x8 + 16x16, "
@@ -40,3 +44,14 @@ STAGES = {stage.name: stage for stage in (
     Stage("extensive-mc", "Beyond the paper: Metropolis at L = 16 and 32 with the extensive Ising surrogate "
           "trained on 8x8", beyond.extensive_metropolis),
 )}
+
+#: Stages a run takes last, in this order: Metropolis with a network operator and the long AdaDelta
+#: trainings cost the most CPU time, so every other stage finishes (and reports) before them.
+LAST = ("coulomb-learned", "phase-8x8-learned", "extensive-ising", "extensive-coulomb", "extensive-mc",
+        "adadelta-protocol")
+
+
+def run_order(names) -> list[str]:
+    """``names`` in the order a run takes them: report order, with the stages of :data:`LAST` at the end."""
+    names = list(names)
+    return [n for n in names if n not in LAST] + [n for n in LAST if n in names]

@@ -1,18 +1,30 @@
-"""``report/README.md``: one table of the paper's numbers against ours, then one section per stage.
+"""``report/README.md`` and ``report/summary.json``: the paper's claims against ours, readable in a minute.
 
-The paper column comes from :data:`deepspin.reproduce.paper.PAPER`; every other number is read from
-the stages' ``results.json`` files, i.e. from the run.
+Layout: a header that states once the machine, the profile, the total stage time and our training
+protocol; the summary table (study | paper | ours | our size / paper's size | verdict, one line per
+claim of :data:`deepspin.reproduce.summary.CLAIMS`, "pending" where the stage has not finished); the
+missed and pending claims; one section per finished stage with every row, its command and figures;
+the wall time of each stage. The paper column comes from :data:`deepspin.reproduce.paper.PAPER`;
+every other number is read from the stages' ``results.json`` files, i.e. from the run.
 """
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 from ..io import write_text
 from .paper import PAPER
+from .summary import summary_rows
 
 PAPER_COLUMN = "Paper (Mills & Tamblyn 2018)"
-HEADER = ("Study", PAPER_COLUMN, "Ours", "Ours vs paper", "Profile", "Machine", "Wall time", "Figure", "Command")
+SUMMARY_HEADER = ("Study", PAPER_COLUMN, "Ours", "Our size / paper's size", "Verdict")
+DETAIL_HEADER = ("Study", PAPER_COLUMN, "Ours", "Figure")
+#: Our training protocol, stated once (the surrogate's defaults, deepspin.surrogate.TrainConfig).
+PROTOCOL = ("Adam, learning rate 1e-3, batch 800, periodic (wrap-around) padding of the convolutions, early "
+            "stopping on the validation loss with the best weights restored, validation = 10 % of the training "
+            "split (never the test split); epochs and patience per stage in its parameters. The paper trained "
+            "with AdaDelta at 1e-3 and zero padding: the `adadelta-protocol` stage runs that recipe beside ours.")
 
 
 def fmt(value) -> str:
@@ -26,16 +38,6 @@ def fmt(value) -> str:
     return str(value)
 
 
-def comparison(row: dict) -> str:
-    """``ours / paper`` (as ``×r``) or ``ours - paper`` (signed), where the row asks for one and both exist."""
-    entry = PAPER.get(row["paper"]) if row["paper"] else None
-    if entry is None or entry.value is None or row["compare"] is None or not isinstance(row["ours"], (int, float)):
-        return "—"
-    if row["compare"] == "ratio":
-        return f"×{row['ours'] / entry.value:.4g}"
-    return f"{row['ours'] - entry.value:+.4g}"
-
-
 def _paper_cell(key: str | None) -> str:
     if not key:
         return "—"
@@ -44,7 +46,9 @@ def _paper_cell(key: str | None) -> str:
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.2f} h"
 
 
 def stage_dir(results: dict) -> str:
@@ -52,56 +56,140 @@ def stage_dir(results: dict) -> str:
     return f"stages/{results['stage']}/{results['key']}"
 
 
-def table(all_results: list[dict]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    for results in all_results:
-        for row in results["rows"]:
-            unit = f" {row['unit']}" if row["unit"] else ""
-            figure = f"[{row['figure']}]({stage_dir(results)}/{row['figure']})" if row["figure"] else "—"
-            cells = (row["study"], _paper_cell(row["paper"]), fmt(row["ours"]) + unit, comparison(row),
-                     results["profile"], results["machine"]["label"], _duration(results["wall_s"]), figure,
-                     f"[{results['stage']}](#{results['stage']})")
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines)
+def _cells(cells) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+
+def _table(header, lines) -> str:
+    return "\n".join([_cells(header), "|" + "---|" * len(header), *(_cells(line) for line in lines)])
+
+
+def _size_cell(row: dict) -> str:
+    ours, paper = row["size_ours"], row["size_paper"]
+    return f"{fmt(ours) if ours is not None else '—'} / {fmt(paper) if paper is not None else '—'}"
+
+
+def _ours_cell(row: dict) -> str:
+    if row["ours"] is None:
+        return "—"
+    unit = f" {row['unit']}" if row["unit"] else ""
+    text = fmt(row["ours"]) + unit
+    if row["ratio"] is not None and row["unit"] == "%":  # accuracies: the difference in points says more
+        text += f" ({row['difference']:+.3g} points)"
+    elif row["ratio"] is not None:
+        text += f" (×{row['ratio']:.3g} the paper's)"
+    return text
+
+
+def summary_table(rows: list[dict]) -> str:
+    lines = []
+    for row in rows:
+        study = row["study"] + (f" — {row['metric']}" if row["metric"] else "")
+        verdict = f"**{row['verdict']}**" if row["verdict"] in ("missed", "pending") else row["verdict"]
+        lines.append((study, row["paper_text"] or "—", _ours_cell(row), _size_cell(row), verdict))
+    return _table(SUMMARY_HEADER, lines)
+
+
+def detail_table(results: dict) -> str:
+    lines = []
+    for row in results["rows"]:
+        unit = f" {row['unit']}" if row["unit"] else ""
+        figure = f"[{row['figure']}]({stage_dir(results)}/{row['figure']})" if row["figure"] else "—"
+        lines.append((row["study"], _paper_cell(row["paper"]), fmt(row["ours"]) + unit, figure))
+    return _table(DETAIL_HEADER, lines)
 
 
 def section(results: dict) -> str:
     params = ", ".join(f"{k}={v}" for k, v in results["params"].items())
     figures = sorted({row["figure"] for row in results["rows"] if row["figure"]})
-    parts = [f"### {results['stage']}", "", f"{results['title']}.", "",
+    parts = [f"### {results['stage']}", "", f"{results['title']}.", "", detail_table(results), "",
              "```bash", results["command"], "```", "",
-             f"Profile `{results['profile']}`: {params}. Ran on {results['machine']['label']} in "
-             f"{_duration(results['wall_s'])}, finished {results['finished']} (deepspin {results['deepspin_version']}, "
-             f"cache key `{results['key']}`).", ""]
+             f"Parameters: {params}. {_duration(results['wall_s'])}, finished {results['finished']} "
+             f"(deepspin {results['deepspin_version']}, cache key `{results['key']}`).", ""]
     parts += [f"![{name}]({stage_dir(results)}/{name})" for name in figures]
     return "\n".join(parts) + "\n"
 
 
-def render(all_results: list[dict], missing: list[str] | None = None) -> str:
-    """The whole README text for the finished stages ``all_results`` (in report order)."""
-    profiles = sorted({r["profile"] for r in all_results})
+def _artefact_cell(artefacts: dict | None) -> str:
+    if not artefacts:
+        return "—"
+    times = list(artefacts.values())
+    known = sum(t for t in times if t is not None)
+    unknown = sum(t is None for t in times)
+    return f"{len(times)}: {_duration(known)}" + (f" + {unknown} ?" if unknown else "")
+
+
+def _machines(all_results: list[dict]) -> str:
+    labels = sorted({r["machine"]["label"] for r in all_results})
+    return "; ".join(labels) or "—"
+
+
+def render(all_results: list[dict], missing: list[str] | None = None, *, profile: str | None = None,
+           speedup: dict | None = None, failed: list[str] | None = None) -> str:
+    """The whole README text for the finished stages ``all_results`` (in report order); ``missing``:
+    the stages not finished (their claims are "pending"); ``speedup``: the 1600x row
+    (:func:`deepspin.reproduce.summary.speedup_row`) or ``None``."""
+    profiles = sorted({r["profile"] for r in all_results}) or ([profile] if profile else [])
     total = sum(r["wall_s"] for r in all_results)
+    rows = summary_rows(all_results, speedup)
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("beaten", "met", "missed", "not comparable", "pending")}
     text = [
         "# Mills & Tamblyn (2018), re-run by deepspin",
         "",
         "K. Mills and I. Tamblyn, *Deep neural networks for direct, featureless learning through observation: "
         "the case of two-dimensional spin models*, Phys. Rev. E 97, 032119 (2018).",
         "",
-        f"The column \"{PAPER_COLUMN}\" quotes the paper (figure or section in brackets); every other number "
-        f"was produced by the run described below each table row (profile {', '.join(profiles) or '—'}, "
-        f"{_duration(total)} of stage wall time in all). \"Ours vs paper\" is ours / paper (×) or ours - paper (±); "
-        "— where the paper states no number.",
+        f"- **Machine**: {_machines(all_results)}.",
+        f"- **Profile**: {', '.join(profiles) or '—'}; {len(all_results)} of {len(all_results) + len(missing or [])} "
+        f"stages finished, {_duration(total)} of stage wall time in all.",
+        f"- **Our training protocol**: {PROTOCOL}",
+        "- **Verdicts**: *beaten* / *met* / *missed* compare our number with the paper's at the paper's size and "
+        "metric (met: equal within the paper's rounding); *not comparable*: a different size or metric, or a "
+        "claim without a number; a claim decided by a statistical criterion says so in its metric. "
+        "*pending*: the stage has not finished. Ratios (×) only where sizes and metrics match.",
+        f"- **Tally**: {', '.join(f'{n} {v}' for v, n in counts.items() if n)}.",
         "",
-        table(all_results),
+        "## Summary",
+        "",
+        summary_table(rows),
         "",
     ]
+    speedup_source = (speedup or {}).get("source")
+    if speedup_source:
+        text += [f"The speed row is read from `{speedup_source}` (bench/speedup.py).", ""]
+    missed = [r for r in rows if r["verdict"] == "missed"]
+    if missed:
+        text += ["## Missed", ""] + [f"- {r['study']}: ours {_ours_cell(r)} ({r['detail']}); stage `{r['stage']}`."
+                                     for r in missed] + [""]
+    if failed:
+        text += ["Stages that **failed** in this run (tracebacks in its log): " + ", ".join(f"`{m}`" for m in failed)
+                 + ".", ""]
     if missing:
-        text += ["Stages not run into this report: " + ", ".join(f"`{m}`" for m in missing) + ".", ""]
+        text += ["Stages not finished in this report folder (their claims are pending): "
+                 + ", ".join(f"`{m}`" for m in missing) + ".", ""]
     text += ["## Stages", ""] + [section(r) for r in all_results]
+    text += ["## Wall time of each stage", "",
+             "Wall time is the stage's own last run; the datasets, models and Monte Carlo runs it used may have "
+             "been built earlier (by another stage or before a restart): their build times are the next column "
+             "(\"?\" where not recorded; an artefact shared by several stages is listed under each).", "",
+             _table(("Stage", "Wall time", "Artefacts used (build time)", "Finished", "Machine"),
+                    [(r["stage"], _duration(r["wall_s"]), _artefact_cell(r.get("artefacts")), r["finished"],
+                      r["machine"]["label"]) for r in all_results]),
+             ""]
     return "\n".join(text)
 
 
-def write(out, all_results: list[dict], missing: list[str] | None = None) -> Path:
+def summary_json(all_results: list[dict], speedup: dict | None = None) -> list[dict]:
+    """The machine-readable summary: one dict per claim with ``key``, ``paper``, ``ours``, ``size_ours``,
+    ``size_paper``, ``metric``, ``verdict`` (and ``study``, ``unit``, ``stage``)."""
+    keep = ("key", "study", "paper", "ours", "unit", "size_ours", "size_paper", "metric", "verdict", "stage")
+    return [{k: row[k] for k in keep} for row in summary_rows(all_results, speedup)]
+
+
+def write(out, all_results: list[dict], missing: list[str] | None = None, *, profile: str | None = None,
+          speedup: dict | None = None, failed: list[str] | None = None) -> Path:
+    """Write ``out/README.md`` and ``out/summary.json``; returns the README's path."""
     path = Path(out) / "README.md"
-    write_text(path, render(all_results, missing))
+    write_text(Path(out) / "summary.json", json.dumps(summary_json(all_results, speedup), indent=1) + "\n")
+    write_text(path, render(all_results, missing, profile=profile, speedup=speedup, failed=failed))
     return path

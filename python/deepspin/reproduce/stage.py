@@ -1,11 +1,13 @@
 """Stages of the reproduction and their content-addressed cache.
 
 A stage is one study of the paper. Its outputs live in ``<out>/stages/<name>/<key>/``, where the
-key hashes the stage name, its profile parameters and the deepspin version: changing any of them
-gives a new folder, rerunning with the same ones finds the old one. ``results.json`` is written
+key hashes the stage name, its profile parameters, the deepspin version and the source of the code
+the stage runs (:mod:`.depends` lists it, :mod:`.code` hashes it): changing any of them gives a new
+folder, rerunning with the same ones finds the old one. ``results.json`` is written
 last (atomically), so its presence means the stage finished; a run interrupted mid-stage leaves
 no ``results.json`` and the next run redoes that stage only. Artefacts that several stages share
-(datasets, trained models, Monte Carlo runs) are cached the same way under ``<out>/cache/``.
+(datasets, trained models, Monte Carlo runs) are cached the same way under ``<out>/cache/``, keyed by
+the code that computes them.
 """
 from __future__ import annotations
 
@@ -20,13 +22,22 @@ from typing import Callable
 from .._version import __version__
 from ..io import write_text
 from .. import machine
+from .code import code_hash
+from .depends import ARTEFACTS, stage_code
 
 RESULTS = "results.json"
+#: How a number compares with the paper's: better, equal (within the stated rounding), worse, or not
+#: like for like (different size or metric); "pending" in the report while the stage has not finished.
+VERDICTS = ("beaten", "met", "missed", "not comparable")
 
 
-def content_key(kind: str, params: dict) -> str:
-    """16 hex digits of SHA-256 over ``kind``, ``params`` (as canonical JSON) and the deepspin version."""
-    payload = json.dumps({"kind": kind, "params": params, "version": __version__}, sort_keys=True)
+def content_key(kind: str, params: dict, code=()) -> str:
+    """16 hex digits of SHA-256 over ``kind``, ``params`` (as canonical JSON), the deepspin version and,
+    where ``code`` names any, the hash of that code (:func:`.code.code_hash`)."""
+    content = {"kind": kind, "params": params, "version": __version__}
+    if code:
+        content["code"] = code_hash(code)
+    payload = json.dumps(content, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -36,6 +47,10 @@ class Row:
 
     ``paper`` is a key of :data:`deepspin.reproduce.paper.PAPER` (or ``None`` where the paper has no
     counterpart); ``compare`` is ``"ratio"`` (ours / paper), ``"difference"`` (ours - paper) or ``None``.
+    ``key``: the claim of :data:`deepspin.reproduce.summary.CLAIMS` this row answers (the summary table
+    on top of the report); ``size``: the size behind our number (training configurations, or a text
+    such as chains x sweeps x temperatures); ``verdict``: one of :data:`VERDICTS`, where the stage
+    itself decides the claim (a statistical criterion rather than a comparison of two numbers).
     """
 
     study: str
@@ -44,10 +59,15 @@ class Row:
     paper: str | None = None
     compare: str | None = None
     figure: str | None = None
+    key: str | None = None
+    size: float | int | str | None = None
+    verdict: str | None = None
 
     def __post_init__(self):
         if self.compare not in (None, "ratio", "difference"):
             raise ValueError(f"compare must be None, 'ratio' or 'difference', got {self.compare!r}")
+        if self.verdict not in (None, *VERDICTS):
+            raise ValueError(f"verdict must be None or one of {', '.join(VERDICTS)}, got {self.verdict!r}")
 
 
 class Context:
@@ -55,7 +75,9 @@ class Context:
 
     def __init__(self, stage: "Stage", params: dict, out: Path, progress: bool = True):
         self.stage, self.params, self.out, self.progress = stage, params, Path(out), progress
-        self.directory = self.out / "stages" / stage.name / content_key(stage.name, params)
+        self.directory = self.out / "stages" / stage.name / stage.key(params)
+        #: ``kind/file -> build seconds`` (``None`` if not recorded) of every artefact this stage used
+        self.artefacts: dict[str, float | None] = {}
 
     def figure(self, name: str) -> Path:
         """Path of a figure of this stage (the stage writes it atomically)."""
@@ -66,27 +88,42 @@ class Context:
         """The cached artefact ``kind`` made with ``params``: built by ``build(path)`` if absent.
 
         ``build`` must write ``path`` atomically (e.g. through :func:`deepspin.io.atomic_path` or a
-        writer that uses it), so an interrupted build leaves nothing that looks finished.
+        writer that uses it), so an interrupted build leaves nothing that looks finished. The key
+        includes the code of ``kind`` (:data:`.depends.ARTEFACTS`).
         """
-        path = self.out / "cache" / kind / f"{content_key(kind, params)}{suffix}"
+        if kind not in ARTEFACTS:
+            raise ValueError(f"artefact kind {kind!r} declares no code in deepspin.reproduce.depends.ARTEFACTS; "
+                             f"add it there (known: {', '.join(ARTEFACTS)})")
+        path = self.out / "cache" / kind / f"{content_key(kind, params, ARTEFACTS[kind])}{suffix}"
+        timing = path.with_name(path.name + ".seconds")
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
+            start = time.perf_counter()
             build(path)
             if not path.exists():
                 raise RuntimeError(f"building artefact {kind} did not write {path}")
+            # the time of this (last, possibly resumed) build; an earlier interrupted part is not in it
+            write_text(timing, f"{time.perf_counter() - start:.3f}\n")
+        self.artefacts[f"{kind}/{path.name}"] = float(timing.read_text()) if timing.exists() else None
         return path
 
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """A named study: ``run(ctx) -> list[Row]`` with parameters per profile."""
+    """A named study: ``run(ctx) -> list[Row]`` with parameters per profile. ``code``: what its result
+    depends on (:mod:`.code` names or functions); ``None`` for :func:`.depends.stage_code` of ``run``."""
 
     name: str
     title: str
     run: Callable[[Context], list]
+    code: tuple | None = None
+
+    def dependencies(self) -> tuple:
+        return stage_code(self.run) if self.code is None else (self.run, *self.code)
 
     def key(self, params: dict) -> str:
-        return content_key(self.name, params)
+        """The cache key: name, parameters, version and the hash of :meth:`dependencies`."""
+        return content_key(self.name, params, self.dependencies())
 
 
 def command_line(profile: str, stage: str, out) -> str:
@@ -124,6 +161,7 @@ def run_stage(stage: Stage, profile: str, params: dict, out, *, force: bool = Fa
         "deepspin_version": __version__,
         "rows": [dataclasses.asdict(row) for row in rows],
         "wall_s": wall,
+        "artefacts": ctx.artefacts,
         "machine": machine.describe(),
         "command": command_line(profile, stage.name, out),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

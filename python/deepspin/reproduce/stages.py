@@ -7,7 +7,9 @@ import math
 import numpy as np
 
 from .. import datasets, plots
+from ..mc import ising_torus
 from ..mc.exact import exact_reference
+from ..mc.transfer import MAX_L, ising_density_of_states, thermodynamics
 from ..hamiltonians import Ising, hamiltonian
 from ..io import write_text
 from ..mc import run as mc_run
@@ -15,7 +17,7 @@ from ..mc import specific_heat_peak
 from ..mc.temperatures import parse_temperatures
 from ..observables import ising_energy_levels
 from ..sampling import uniform
-from .figures import magnetization_curves, peak_temperature
+from .figures import coulomb_transition, peak_temperature, peak_temperature_error, phase_curves
 from .stage import Context, Row
 
 
@@ -32,9 +34,12 @@ def hash_uniformity(ctx: Context) -> list[Row]:
                                title=f"SHA3 buckets of {p['n']:,} uniform {p['L']}x{p['L']} configurations")
     counts = np.asarray(drawn["counts"])
     sigma = math.sqrt(drawn["expected"] * (1 - 1 / datasets.BUCKETS))
+    ratio = drawn["chi2"] / drawn["dof"]
+    is_uniform = abs(ratio - 1) <= 3 * math.sqrt(2 / drawn["dof"])  # chi^2/dof has standard deviation sqrt(2/dof)
     return [
-        Row("Split hash: chi^2 / dof of the 4096 bucket counts (1 for uniform)", drawn["chi2"] / drawn["dof"],
-            paper="hash.uniform", figure="hash_buckets.png"),
+        Row("Split hash: chi^2 / dof of the 4096 bucket counts (1 for uniform)", ratio,
+            paper="hash.uniform", figure="hash_buckets.png", key="hash.uniform", size=p["n"],
+            verdict="met" if is_uniform else "missed"),
         Row("Split hash: largest bucket deviation from uniform", float(np.abs(counts - drawn["expected"]).max() / sigma),
             unit="sigma", paper="hash.uniform", figure="hash_buckets.png"),
     ]
@@ -46,7 +51,8 @@ def density_of_states(ctx: Context) -> list[Row]:
     levels, counts = drawn["levels"], drawn["counts"]
     fig = "density_of_states.png"
     return [
-        Row("4x4 Ising: energy levels", len(levels), paper="ising4.levels", compare="difference", figure=fig),
+        Row("4x4 Ising: energy levels", len(levels), paper="ising4.levels", compare="difference", figure=fig,
+            key="ising4.levels"),
         Row("4x4 Ising: configurations", int(sum(counts)), paper="ising4.configurations", compare="ratio", figure=fig),
         Row("4x4 Ising: lowest energy", levels[0], unit="J", paper="ising4.E_min", compare="difference", figure=fig),
         Row("4x4 Ising: highest energy", levels[-1], unit="J", paper="ising4.E_max", compare="difference", figure=fig),
@@ -81,7 +87,7 @@ def sampling_4x4(ctx: Context) -> list[Row]:
     extreme = p["extreme"]  # |E| > extreme counts as a high/low-energy configuration (the paper's 16 J)
     specs = sampling_specs(p)
     uni = dataset(ctx, **specs["uniform"])
-    plots.energy_histogram(uni["energy"], ctx.figure("uniform_histogram.png"), levels=levels,
+    plots.energy_histogram(uni["energy"], ctx.figure("uniform_histogram.png"), levels=levels, log=True,
                            title=f"uniform sampling, {len(uni['energy']):,} configurations")
     rows = [
         Row("4x4 uniform set: size", len(uni["energy"]), paper="ising4.uniform_size", compare="ratio",
@@ -98,7 +104,7 @@ def sampling_4x4(ctx: Context) -> list[Row]:
     for i in range(p["targeted_sets"]):
         tgt = dataset(ctx, **specs[f"targeted-{i + 1}"])
         if i == 0:
-            plots.energy_histogram(tgt["energy"], ctx.figure("targeted_histogram.png"), levels=levels,
+            plots.energy_histogram(tgt["energy"], ctx.figure("targeted_histogram.png"), levels=levels, log=True,
                                    title=f"targeted sampling, {len(tgt['energy']):,} configurations")
         fractions.append(100 * datasets.distinct_count(tgt["spins"]) / 2 ** (L * L))
         extremes.append(int((np.abs(tgt["energy"]) > extreme).sum()))
@@ -117,15 +123,49 @@ def sampling_4x4(ctx: Context) -> list[Row]:
 
 def mc_records(ctx: Context, model, p: dict, name: str | None = None, **options) -> list[dict]:
     """Cached Metropolis records of ``model`` (a Hamiltonian, or an operator named by ``name``) for the
-    profile's temperatures, chains, sweeps and seed."""
+    profile's temperatures, chains, sweeps and seed; a run interrupted mid-way resumes from its checkpoint
+    (written every 5 minutes beside the artefact)."""
     spec = {"model": name or repr(model), "T": p["T"], "chains": p["chains"], "sweeps": p["sweeps"], "seed": p["seed"]}
 
     def build(path):
+        checkpoint = path.with_suffix(".checkpoint.npz")  # an interrupted run resumes from here, bit for bit
         result = mc_run(model, parse_temperatures(p["T"]), chains=p["chains"], sweeps=p["sweeps"], seed=p["seed"],
-                        progress=ctx.progress, **options)
+                        progress=ctx.progress, checkpoint=checkpoint, checkpoint_every=300.0, **options)
         write_text(path, json.dumps(result.records(), indent=1) + "\n")
+        checkpoint.unlink(missing_ok=True)
 
     return json.loads(ctx.artefact("mc", spec, build, ".json").read_text())
+
+
+#: Largest L whose exact <|m|> the report computes by the transfer matrix (seconds at L = 8).
+TRANSFER_L = 8
+
+
+def exact_curves(H):
+    """``T -> dict`` of exact ``<E>/N``, ``C/N`` and ``<|m|>`` for ``H`` (``None`` where there is none):
+    enumeration for ``N <= 16``; for the Ising torus up to L = :data:`TRANSFER_L`, Kaufman's formula with
+    ``<|m|>`` from the transfer matrix's ``g(E, M)``; else :func:`deepspin.mc.exact.exact_reference`."""
+    if isinstance(H, Ising) and H.N > 16 and H.L <= min(TRANSFER_L, MAX_L):
+        dos = ising_density_of_states(H.L)
+        return lambda T: {**ising_torus(H.L, T, H.J), "absm": thermodynamics(dos, T, H.J)["absm"]}
+    return exact_reference(H)
+
+
+def run_size(mc: dict) -> str:
+    """The size of a Metropolis run: chains x sweeps x temperatures."""
+    return f"{mc['chains']} chains x {mc['sweeps']} sweeps x {len(parse_temperatures(mc['T']))} T"
+
+
+def peak_check(records: list[dict], reference) -> dict:
+    """The ``C/N`` peak temperature of ``records`` (parabola vertex), its standard error, the exact curve's
+    peak found the same way on the same grid, and ``met`` if they agree within 2 standard errors."""
+    T = [r["T"] for r in records]
+    peak = peak_temperature(T, [r["C_per_site"] for r in records])
+    error = peak_temperature_error(T, [r["C_per_site"] for r in records], [r.get("C_per_site_err", np.nan)
+                                                                          for r in records])
+    exact = peak_temperature(T, reference(np.asarray(T))["C_per_site"])
+    return {"peak": peak, "error": error, "exact": exact,
+            "verdict": "met" if abs(peak - exact) <= 2 * error else "missed"}
 
 
 def phase_ising(ctx: Context) -> list[Row]:
@@ -134,39 +174,77 @@ def phase_ising(ctx: Context) -> list[Row]:
     L = p["L"]
     H = Ising(L)
     records = mc_records(ctx, H, p)
-    reference = exact_reference(H)
+    reference = exact_curves(H)
     fig = "phase_diagram.png"
-    drawn = plots.phase_diagram(records, ctx.figure(fig), reference, label="Metropolis, exact energy",
-                                title=f"{L}x{L} Ising: {p['chains']} chains x {p['sweeps']} sweeps")
+    label = "Metropolis, exact energy"
+    drawn = phase_curves({label: records}, ctx.figure(fig), reference, random_limit=random_spin_absm(H.N),
+                         title=f"{L}x{L} Ising: {p['chains']} chains x {p['sweeps']} sweeps")
+    differences = drawn[label]
     T = [r["T"] for r in records]
     t_exact = specific_heat_peak(L)[0]
-    t_mc = peak_temperature(T, [r["C_per_site"] for r in records])
+    check = peak_check(records, reference)
     rows = [
         Row(f"{L}x{L} Ising, exact operator: largest |<E>/N - exact|",
-            float(np.max(np.abs(drawn["differences"]["E_per_site"]))), unit="J", paper="ising.phase_match", figure=fig),
-        Row(f"{L}x{L} Ising, exact operator: C/N peak temperature (Metropolis)", t_mc, unit="J/k_B",
-            paper="ising.Tc", compare="ratio", figure=fig),
+            float(np.max(np.abs(differences["E_per_site"]))), unit="J", paper="ising.phase_match", figure=fig),
+        Row(f"{L}x{L} Ising, exact operator: C/N peak temperature (Metropolis; exact torus on the same grid "
+            f"{check['exact']:.4f}, standard error {check['error']:.2g})", check["peak"], unit="J/k_B", paper="ising.Tc",
+            figure=fig, key=f"ising{L}.Tc", size=run_size(p), verdict=check["verdict"]),
         Row(f"{L}x{L} Ising: C/N peak temperature of the exact torus (γTc)", t_exact, unit="J/k_B",
-            paper="ising.Tc", compare="ratio", figure=fig),
+            paper="ising.Tc", figure=fig),
     ]
-    if drawn["differences"].get("absm") is not None:
+    if drawn["reference"]["absm"] == "exact":
         rows.append(Row(f"{L}x{L} Ising, exact operator: largest |<|m|> - exact|",
-                        float(np.max(np.abs(drawn["differences"]["absm"]))), paper="ising.phase_match", figure=fig))
+                        float(np.max(np.abs(differences["absm"]))), paper="ising.phase_match", figure=fig))
     return rows
 
 
+def staggered_magnetization(configs) -> np.ndarray:
+    """Staggered magnetization ``m_s = (1/N) sum_i (-1)^(x_i + y_i) s_i`` of ``(B, L, L)`` configurations, ``(B,)``:
+    the order parameter of the checkerboard (Neel) state of an antiferromagnet."""
+    configs = np.asarray(configs)
+    L = configs.shape[-1]
+    sign = np.where(np.add.outer(np.arange(L), np.arange(L)) % 2 == 0, 1.0, -1.0)
+    return (configs * sign).mean(axis=(-2, -1))
+
+
+def first_random_temperature(records: list[dict], limit: float, tolerance: float = 0.01) -> float | None:
+    """Lowest temperature from which on ``<|m|>`` stays within ``tolerance`` (relative) of the random-spin
+    value ``limit`` (``None`` if the last point is not)."""
+    close = [abs(r["absm"] - limit) <= tolerance * limit for r in records]
+    if not close[-1]:
+        return None
+    i = len(close) - 1
+    while i > 0 and close[i - 1]:
+        i -= 1
+    return float(records[i]["T"])
+
+
 def coulomb_magnetization(ctx: Context) -> list[Row]:
-    """<|m|> against T for the antiferromagnetic screened Coulomb model, exact operator (Fig. 10)."""
+    """<|m|>, the staggered <|m_s|> and C/N against T for the antiferromagnetic screened Coulomb model,
+    exact operator, up to where <|m|> reaches the random-spin value (Fig. 10). The staggered run is the
+    twin of the first (same chains, seed and random numbers) on the generic path, which measures m_s."""
     p = ctx.params
     H = hamiltonian("screened-coulomb", p["L"])
     records = mc_records(ctx, H, p)
+    staggered = mc_records(ctx, H, p, name=f"{H!r}, staggered magnetization", backend="generic",
+                           magnetization=staggered_magnetization)
     limit = random_spin_absm(H.N)
-    fig = "absm.png"
-    magnetization_curves({"Metropolis, exact energy": records}, ctx.figure(fig), random_limit=limit,
-                         title=f"screened Coulomb {p['L']}x{p['L']}: {p['chains']} chains x {p['sweeps']} sweeps")
+    fig = "transition.png"
+    coulomb_transition({"Metropolis, exact energy": records}, staggered, ctx.figure(fig), random_limit=limit,
+                       title=f"screened Coulomb {p['L']}x{p['L']}: {p['chains']} chains x {p['sweeps']} sweeps")
+    T = [r["T"] for r in records]
     hot, cold = records[-1], records[0]
+    t_random = first_random_temperature(records, limit)
     return [
         Row(f"Screened Coulomb, exact operator: <|m|> at T = {hot['T']:g} / random-spin <|m|> ({limit:.4f})",
-            hot["absm"] / limit, paper="coulomb.high_T_absm", figure=fig),
+            hot["absm"] / limit, paper="coulomb.high_T_absm", figure=fig, key="coulomb.high_T_absm", size=run_size(p),
+            verdict="met" if abs(hot["absm"] / limit - 1) <= 0.01 else "missed"),
+        Row("Screened Coulomb, exact operator: lowest T from which <|m|> is within 1 % of the random-spin value",
+            "n/a: not reached on this grid" if t_random is None else t_random, unit="J/k_B", paper="coulomb.high_T_absm",
+            figure=fig),
         Row(f"Screened Coulomb, exact operator: <|m|> at T = {cold['T']:g}", cold["absm"], figure=fig),
+        Row(f"Screened Coulomb, exact operator: staggered <|m_s|> at T = {cold['T']:g}", staggered[0]["absm"],
+            figure=fig),
+        Row("Screened Coulomb, exact operator: C/N peak temperature (the transition)",
+            peak_temperature(T, [r["C_per_site"] for r in records]), unit="J/k_B", figure=fig),
     ]

@@ -1,0 +1,45 @@
+"""A committable copy of a report folder: the report, the finished stages and the small cache.
+
+``deepspin reproduce --report-only --snapshot DEST`` copies into ``DEST``: ``README.md`` and
+``summary.json``; for every stage the README reports its ``results.json`` and figures (the paths the README
+links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
+learned operator); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
+each). Datasets are left out (tens to hundreds of MB, and minutes to regenerate). Copying ``DEST``
+back into a report folder lets a later run reuse whatever its code still hashes to (:mod:`.code`).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+_STAGE_FILES = ("results.json", "*.png")
+
+
+def snapshot(out, dest, *, models: bool = False) -> dict:
+    """Copy the committable part of report folder ``out`` into ``dest`` (replacing what it held);
+    returns ``{"files": n, "bytes": total}``."""
+    out, dest = Path(out), Path(dest)
+    if not (out / "README.md").exists():
+        raise ValueError(f"{out} holds no report (README.md); run deepspin reproduce --report-only -o {out} first")
+    if dest.resolve() == out.resolve():
+        raise ValueError(f"the snapshot folder must differ from the report folder {out}")
+    files = [out / "README.md", out / "summary.json"]
+    reported = set(re.findall(r"cache key `([0-9a-f]{16})`", (out / "README.md").read_text()))
+    for results in sorted(out.glob("stages/*/*/results.json")):
+        if results.parent.name not in reported:
+            continue  # a stage run by older code or other parameters: not in this report
+        for pattern in _STAGE_FILES:
+            files += sorted(results.parent.glob(pattern))
+    files += sorted(out.glob("cache/mc/*.json"))
+    if models:
+        files += sorted(out.glob("cache/model/*.keras"))
+    staging = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    for path in files:
+        target = staging / path.relative_to(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    shutil.rmtree(dest, ignore_errors=True)
+    staging.rename(dest)  # the snapshot appears whole or not at all
+    return {"files": len(files), "bytes": sum(path.stat().st_size for path in files)}
