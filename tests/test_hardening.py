@@ -4,7 +4,6 @@ Each test fails on the code before the fix and states the expected behaviour.
 """
 import json
 import os
-import shutil
 import zipfile
 
 import h5py
