@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepspin.observables import class_to_energy
+from deepspin.observables import class_to_energy, ising_energy_levels
 
 from .targets import TARGETS
 
@@ -79,30 +79,47 @@ def parity_plot(truth, predicted, path, title: str = "", units: str = "J") -> No
 
 
 def class_error_map(truth, predicted, L: int, path, title: str = "") -> None:
-    """Confusion matrix (log counts) and per-class accuracy of a classifier (paper Figs. 2-3 style)."""
+    """A classifier's errors by energy level (paper Figs. 2-3 style), in two panels.
+
+    Left: the confusion matrix (log counts), both axes labelled with the classes' energies in J.
+    Right: per class, on one log axis, its configurations (grey) and the misclassified ones (red),
+    so a class that is all wrong shows a red bar as tall as its grey one.
+    """
     plt = _pyplot()
     from matplotlib.colors import LogNorm
 
-    n = L * L - 1
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    levels = np.asarray(ising_energy_levels(L), float)
+    n = levels.size
     counts = np.zeros((n, n))
-    np.add.at(counts, (np.asarray(truth), np.asarray(predicted)), 1)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.5))
-    fig.subplots_adjust(wspace=0.4)
+    np.add.at(counts, (truth, predicted), 1)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig.subplots_adjust(wspace=0.35)
     image = ax0.imshow(np.where(counts > 0, counts, np.nan), origin="lower", norm=LogNorm(), cmap="viridis")
     fig.colorbar(image, ax=ax0, label="configurations")
-    ax0.set_xlabel("predicted class")
-    ax0.set_ylabel("true class")
-    ax0.set_title("confusion matrix")
-    rows = per_class_accuracy(np.asarray(truth), np.asarray(predicted), L)
-    energies = [r["energy"] for r in rows]
-    ax1.bar(energies, [100 * r["accuracy"] for r in rows], width=3.0, color="tab:blue")
-    for r in rows:
-        ax1.annotate(f"{r['n']}", (r["energy"], 100 * r["accuracy"]), fontsize=6, ha="center",
-                     va="bottom", rotation=90)
-    ax1.set_xlabel("true energy (J)")
-    ax1.set_ylabel("accuracy (%)")
-    ax1.set_ylim(0, 112)
-    ax1.set_title("per-class accuracy (count above each bar)")
+    ticks = np.unique(np.linspace(0, n - 1, min(n, 9)).round().astype(int))
+    labels = [f"{levels[t]:.0f}" for t in ticks]
+    ax0.set_xticks(ticks, labels)
+    ax0.set_yticks(ticks, labels)
+    ax0.set_xlabel("predicted class energy (J)")
+    ax0.set_ylabel("true class energy (J)")
+    wrong = int(np.sum(truth != predicted))
+    ax0.set_title(f"confusion matrix\n{wrong:,} of {truth.size:,} off the diagonal "
+                  f"(accuracy {100 * (1 - wrong / max(truth.size, 1)):.3f} %)", fontsize=10)
+
+    rows = per_class_accuracy(truth, predicted, L)
+    energies = np.array([r["energy"] for r in rows])
+    sizes = np.array([r["n"] for r in rows])
+    misses = np.array([r["n"] - round(r["n"] * r["accuracy"]) for r in rows])
+    width = 0.8 * float(np.min(np.diff(levels)))
+    ax1.bar(energies, sizes, width=width, color="0.8", label="configurations in the class")
+    ax1.bar(energies[misses > 0], misses[misses > 0], width=width, color="tab:red", label="misclassified")
+    ax1.set_yscale("log")
+    ax1.set_ylim(0.5, 3 * max(int(sizes.max()), 1))
+    ax1.set_xlabel("true class energy (J)")
+    ax1.set_ylabel("configurations")
+    ax1.legend(loc="upper right", fontsize=8)
+    ax1.set_title(f"per class: {int(np.sum(misses > 0))} of {len(rows)} classes have misses", fontsize=10)
     fig.suptitle(title)
     _save(fig, path)
 
