@@ -1,7 +1,9 @@
 """deepspin reproduce: content-addressed cache, resume, the report table, the CLI."""
 import json
+import math
 
 import numpy as np
+
 import pytest
 
 from deepspin import cli
@@ -106,6 +108,10 @@ def test_peak_temperature_and_random_limit():
     assert peak_temperature(T, -(T - 2.13) ** 2) == pytest.approx(2.13)
     assert random_spin_absm(16) == pytest.approx(0.19638, abs=1e-5)
     assert random_spin_absm(64) == pytest.approx(0.099347, abs=1e-6)
+    # 32x32 and 128x128: Stirling, sqrt(2 / (pi N)) (1 - 1/(4N) + 1/(32N^2)), where 2.0**N overflows
+    for N in (1024, 16384):
+        stirling = math.sqrt(2 / (math.pi * N)) * (1 - 1 / (4 * N) + 1 / (32 * N * N))
+        assert random_spin_absm(N) == pytest.approx(stirling, rel=1e-9)
 
 
 def test_cli_unknown_stage_is_a_one_line_error(tmp_path, capsys):

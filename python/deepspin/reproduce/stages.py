@@ -22,8 +22,11 @@ from .stage import Context, Row
 
 
 def random_spin_absm(N: int) -> float:
-    """Mean ``|m|`` of ``N`` independent uniform +1/-1 spins (even ``N``): ``C(N, N/2) / 2^N``."""
-    return math.comb(N, N // 2) / 2.0**N
+    """Mean ``|m|`` of ``N`` independent uniform +1/-1 spins (even ``N``): ``C(N, N/2) / 2^N``.
+
+    The ratio is taken of exact integers (Python rounds it once), so it holds for every lattice size,
+    where ``2.0**N`` would overflow from N = 1024 (32x32) on."""
+    return math.comb(N, N // 2) / (1 << N)
 
 
 def hash_uniformity(ctx: Context) -> list[Row]:
