@@ -62,6 +62,13 @@ def test_artefacts_are_built_once(tmp_path):
     assert a == b != c and len(builds) == 2
     assert set(ctx.artefacts) == {f"dataset/{a.name}", f"dataset/{c.name}"}  # what the stage used, with build times
     assert all(t is not None and t >= 0 for t in ctx.artefacts.values())
+    # the header counts each artefact once, however many stages used it
+    from deepspin.reproduce.report import _artefact_total
+    shared = {f"dataset/{a.name}": 30.0, f"dataset/{c.name}": None}
+    header = _artefact_total([{"artefacts": shared}, {"artefacts": {f"dataset/{a.name}": 30.0}}])
+    assert header == ", plus 30.0 s building the 2 datasets, models and Monte Carlo runs they used " \
+                     "(each counted once; 1 not timed)"
+    assert _artefact_total([{"artefacts": {}}]) == ""
     with pytest.raises(ValueError, match="'thing' declares no code"):
         ctx.artefact("thing", {"n": 1}, build, ".txt")
 

@@ -119,6 +119,20 @@ def _artefact_cell(artefacts: dict | None) -> str:
     return f"{len(times)}: {_duration(known)}" + (f" + {unknown} ?" if unknown else "")
 
 
+def _artefact_total(all_results: list[dict]) -> str:
+    """", plus X building N artefacts": each dataset, model and Monte Carlo run counted once, however
+    many stages used it (their build is often in an earlier run than the stages' last one)."""
+    artefacts = {}
+    for results in all_results:
+        artefacts.update(results.get("artefacts") or {})
+    if not artefacts:
+        return ""
+    known = sum(t for t in artefacts.values() if t is not None)
+    unknown = sum(t is None for t in artefacts.values())
+    return (f", plus {_duration(known)} building the {len(artefacts)} datasets, models and Monte Carlo runs "
+            f"they used (each counted once" + (f"; {unknown} not timed" if unknown else "") + ")")
+
+
 def _machines(all_results: list[dict]) -> str:
     labels = sorted({r["machine"]["label"] for r in all_results})
     return "; ".join(labels) or "—"
@@ -141,7 +155,7 @@ def render(all_results: list[dict], missing: list[str] | None = None, *, profile
         "",
         f"- **Machine**: {_machines(all_results)}.",
         f"- **Profile**: {', '.join(profiles) or '—'}; {len(all_results)} of {len(all_results) + len(missing or [])} "
-        f"stages finished, {_duration(total)} of stage wall time in all.",
+        f"stages finished, {_duration(total)} of stage wall time in all{_artefact_total(all_results)}.",
         f"- **Our training protocol**: {PROTOCOL}",
         "- **Verdicts**: *beaten* / *met* / *missed* compare our number with the paper's at the paper's size and "
         "metric (met: equal within the paper's rounding); *not comparable*: a different size or metric, or a "
