@@ -479,3 +479,19 @@ def test_chunked_predict_equals_one_call():
 
     x = np.arange(23 * 3, dtype=np.float64).reshape(23, 3)
     assert np.array_equal(chunked_predict(Doubler(), x, chunk=5), 2 * x.sum(axis=1)) and Doubler.calls == 5
+
+
+def test_a_second_run_on_the_same_folder_is_refused(tmp_path, capsys):
+    """Two runs resuming one folder would overwrite each other's training checkpoints: the second is
+    refused at once (the lock is per open file, so this process holding it stands in for another)."""
+    from deepspin.io import FolderInUse, folder_lock
+
+    with folder_lock(tmp_path, "a test"):
+        with pytest.raises(FolderInUse, match=rf"{tmp_path} is in use by another deepspin reproduce \(pid \d+\)"):
+            reproduce("smoke", out=tmp_path, only=["dos-4x4"], progress=False)
+        assert not (tmp_path / "stages").exists()  # nothing ran
+        assert cli.main(["reproduce", "--profile", "smoke", "--only", "dos-4x4", "-o", str(tmp_path)]) == 2
+        assert "in use" in capsys.readouterr().err
+        reproduce("smoke", out=tmp_path, report_only=True)  # reading and reporting needs no lock
+    reproduce("smoke", out=tmp_path, only=["dos-4x4"], progress=False)  # released with the holder
+    assert load_results(STAGES["dos-4x4"], {"L": 4}, tmp_path) is not None

@@ -70,6 +70,40 @@ def atomic_path(path, suffix: str = ""):
         raise
 
 
+class FolderInUse(OSError):
+    """Another live process holds the folder's lock (:func:`folder_lock`)."""
+
+
+@contextlib.contextmanager
+def folder_lock(folder, what: str = "this folder"):
+    """Hold an exclusive lock on ``folder`` (its ``.lock`` file, created) for the block's duration.
+
+    A second process asking for the same folder gets :class:`FolderInUse` at once, naming the holder's
+    pid, instead of writing beside it (two runs resuming the same training would overwrite each other's
+    checkpoints). The lock is the kernel's (``flock``), so a killed holder releases it with its death.
+    """
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / ".lock", "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            raise FolderInUse(f"{folder} is in use by {what} (pid {holder}); wait for it to end or stop it "
+                              f"first") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield folder
+    finally:
+        handle.close()
+
+
 def check_output_paths(**paths) -> None:
     """Before any computation: every output path given is writable and no two name the same file.
 

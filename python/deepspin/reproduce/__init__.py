@@ -16,6 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
+from ..io import folder_lock
 from . import profiles, report
 from .paper import PAPER, PaperValue
 from .profiles import PROFILES
@@ -49,10 +50,18 @@ def reproduce(profile: str = "quick", out="report", only=None, force: bool = Fal
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     names = run_order(check_stages(only))
     out = Path(out)
+    if report_only:
+        return _run(profile, out, [], force, progress, log, speedup)
+    with folder_lock(out, "another deepspin reproduce"):
+        return _run(profile, out, names, force, progress, log, speedup)
+
+
+def _run(profile: str, out: Path, names: list[str], force: bool, progress: bool, log, speedup) -> Path:
+    """Run ``names`` in order (none: only report), then write the report of every finished stage."""
     for name in names:  # hash the code once, before any stage runs (the run uses the code it started with)
         STAGES[name].key(profiles.params(profile, name))
     failed = []
-    for i, name in enumerate([] if report_only else names, 1):
+    for i, name in enumerate(names, 1):
         start = time.perf_counter()
         print(f"[{i}/{len(names)}] {name}: {STAGES[name].title}", file=log, flush=True)
         try:
