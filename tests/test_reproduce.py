@@ -1,6 +1,7 @@
 """deepspin reproduce: content-addressed cache, resume, the report table, the CLI."""
 import json
 import math
+import time
 
 import numpy as np
 
@@ -495,3 +496,39 @@ def test_a_second_run_on_the_same_folder_is_refused(tmp_path, capsys):
         reproduce("smoke", out=tmp_path, report_only=True)  # reading and reporting needs no lock
     reproduce("smoke", out=tmp_path, only=["dos-4x4"], progress=False)  # released with the holder
     assert load_results(STAGES["dos-4x4"], {"L": 4}, tmp_path) is not None
+
+
+def test_distinct_configurations_counts_each_repeat_once():
+    from deepspin.reproduce.learned import distinct_configurations
+
+    rng = np.random.default_rng(3)
+    base = rng.choice(np.array([-1, 1], np.int8), size=(5, 8, 8))
+    spins = base[[0, 0, 0, 1, 2, 2, 3, 4, 4, 4]]  # 10 configurations, 5 distinct
+    wrong = np.array([1, 1, 1, 0, 0, 0, 1, 0, 0, 0], bool)  # all copies of #0, and #3
+    assert distinct_configurations(spins, wrong) == (5, 2)
+    assert distinct_configurations(-spins, np.zeros(10, bool)) == (5, 0)  # mirror images are other configurations
+    assert distinct_configurations(spins[:0], wrong[:0]) == (0, 0)
+
+
+def test_build_time_sums_the_attempts_of_an_interrupted_build(tmp_path):
+    from deepspin.reproduce.stage import Context
+
+    ctx = Context(Stage("fake", "", lambda c: []), {}, tmp_path)
+
+    def interrupted(path):
+        time.sleep(0.3)
+        raise KeyboardInterrupt  # as a kill mid-training: nothing written
+
+    def resumed(path):
+        time.sleep(0.2)
+        path.write_text("x")
+
+    with pytest.raises(KeyboardInterrupt):
+        ctx.artefact("dataset", {"n": 1}, interrupted, ".txt")
+    partial = next((tmp_path / "cache" / "dataset").glob("*.seconds.partial"))
+    assert float(partial.read_text()) >= 0.3
+    path = ctx.artefact("dataset", {"n": 1}, resumed, ".txt")
+    total = float(path.with_name(path.name + ".seconds").read_text())
+    assert 0.5 <= total < 5  # both attempts, not only the last
+    assert not partial.exists()
+    assert ctx.artefacts[f"dataset/{path.name}"] == total

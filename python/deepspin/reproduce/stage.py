@@ -11,10 +11,12 @@ the code that computes them.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import shlex
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -98,14 +100,50 @@ class Context:
         timing = path.with_name(path.name + ".seconds")
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            start = time.perf_counter()
-            build(path)
-            if not path.exists():
-                raise RuntimeError(f"building artefact {kind} did not write {path}")
-            # the time of this (last, possibly resumed) build; an earlier interrupted part is not in it
-            write_text(timing, f"{time.perf_counter() - start:.3f}\n")
+            with build_clock(timing):
+                build(path)
+                if not path.exists():
+                    raise RuntimeError(f"building artefact {kind} did not write {path}")
         self.artefacts[f"{kind}/{path.name}"] = float(timing.read_text()) if timing.exists() else None
         return path
+
+
+@contextlib.contextmanager
+def build_clock(timing: Path, every: float = 30.0):
+    """Time an artefact's build over all its attempts, and write the total to ``timing`` when it succeeds.
+
+    A training killed after hours resumes from its checkpoint; its build time is the sum of the
+    attempts. ``<timing>.partial`` holds the seconds spent so far (rewritten every ``every`` seconds by
+    a daemon thread, and on a failure), a resumed build starts from it, a finished one removes it. A
+    kill loses at most ``every`` seconds of the count."""
+    partial = timing.with_name(timing.name + ".partial")
+    try:
+        before = float(partial.read_text())
+    except (OSError, ValueError):
+        before = 0.0
+    start = time.perf_counter()
+    stop = threading.Event()
+
+    def spent() -> str:
+        return f"{before + time.perf_counter() - start:.3f}\n"
+
+    def beat():
+        while not stop.wait(every):
+            write_text(partial, spent())
+
+    thread = threading.Thread(target=beat, name="build-clock", daemon=True)
+    thread.start()
+    try:
+        yield
+    except BaseException:
+        write_text(partial, spent())
+        raise
+    else:
+        write_text(timing, spent())
+        partial.unlink(missing_ok=True)
+    finally:
+        stop.set()
+        thread.join()
 
 
 @dataclasses.dataclass(frozen=True)
