@@ -183,7 +183,6 @@ def phase_ising(ctx: Context) -> list[Row]:
     drawn = phase_curves({label: records}, ctx.figure(fig), reference, random_limit=random_spin_absm(H.N),
                          title=f"{L}x{L} Ising: {p['chains']} chains x {p['sweeps']} sweeps")
     differences = drawn[label]
-    T = [r["T"] for r in records]
     t_exact = specific_heat_peak(L)[0]
     check = peak_check(records, reference)
     rows = [
