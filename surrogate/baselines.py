@@ -25,14 +25,33 @@ def featurize(configs) -> np.ndarray:
 
 
 def estimators(seed: int = 0, n_jobs: int | None = None) -> dict:
-    """The two baselines: RBF kernel ridge regression and a 100-tree random forest."""
+    """The two baselines: RBF kernel ridge regression (:func:`serial_kernel_ridge`) and a 100-tree
+    random forest."""
     from sklearn.ensemble import RandomForestRegressor
-    from sklearn.kernel_ridge import KernelRidge
 
     return {
-        "krr": KernelRidge(kernel="rbf", alpha=1e-3),
+        "krr": serial_kernel_ridge(kernel="rbf", alpha=1e-3),
         "random_forest": RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=n_jobs),
     }
+
+
+def serial_kernel_ridge(**params):
+    """scikit-learn's ``KernelRidge(**params)`` whose ``fit`` runs BLAS/LAPACK on one thread.
+
+    The fit is a Cholesky solve of the ``n x n`` kernel matrix. SciPy's bundled OpenBLAS (0.3.31,
+    scipy 1.17.1) crashes with a segmentation fault in its threaded ``dpotrf`` from n ~ 16,000 on
+    our 2-core Xeon (n = 12,000 passes; the paper profile fits 20,000); on one thread n = 20,000
+    factors in 38 s. Threaded ``dpotrf`` crashes of this kind are a known OpenBLAS failure
+    (OpenMathLib/OpenBLAS#2821, #1413)."""
+    from sklearn.kernel_ridge import KernelRidge
+    from threadpoolctl import threadpool_limits
+
+    class SerialKernelRidge(KernelRidge):
+        def fit(self, X, y, sample_weight=None):
+            with threadpool_limits(limits=1, user_api="blas"):
+                return super().fit(X, y, sample_weight=sample_weight)
+
+    return SerialKernelRidge(**params)
 
 
 def krr_subset(n: int, krr_max: int, seed: int) -> tuple[np.ndarray, str | None]:

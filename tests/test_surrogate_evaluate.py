@@ -61,3 +61,26 @@ def test_random_forest_beats_the_mean_on_ising_energies():
     mae = np.mean(np.abs(forest.predict(featurize(x[test])) - energies[test]))
     baseline = np.mean(np.abs(energies[train].mean() - energies[test]))
     assert mae < 0.8 * baseline
+
+
+def test_krr_fits_its_cholesky_on_one_blas_thread(monkeypatch):
+    """Threaded OpenBLAS dpotrf crashes (segfault) from n ~ 16,000 here, so the KRR fit runs BLAS on one
+    thread; its predictions are those of plain scikit-learn KernelRidge."""
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.linear_model import _ridge
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    solve = _ridge.linalg.solve
+
+    def recording_solve(*args, **kwargs):
+        seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(_ridge.linalg, "solve", recording_solve)
+    rng = np.random.default_rng(0)
+    x, y = rng.choice([-1.0, 1.0], size=(300, 16)), rng.standard_normal(300)
+    ours = estimators()["krr"].fit(x, y)
+    assert seen and all(threads == 1 for threads in seen[0])
+    plain = KernelRidge(kernel="rbf", alpha=1e-3).fit(x, y)
+    np.testing.assert_allclose(ours.predict(x[:50]), plain.predict(x[:50]), rtol=1e-10, atol=1e-12)
