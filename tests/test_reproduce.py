@@ -532,3 +532,15 @@ def test_build_time_sums_the_attempts_of_an_interrupted_build(tmp_path):
     assert 0.5 <= total < 5  # both attempts, not only the last
     assert not partial.exists()
     assert ctx.artefacts[f"dataset/{path.name}"] == total
+
+
+def test_equilibrated_from_leaves_out_frozen_cold_points():
+    from deepspin.reproduce.stages import equilibrated_from
+
+    def records(values, err=0.01):
+        return [{"T": t, "absm": v, "absm_err": err} for t, v in zip((0.1, 0.2, 0.3, 0.4, 0.5), values)]
+
+    # order can only grow as T falls: 0.1 and 0.2 lie far below the maximum at 0.3, so they froze
+    assert equilibrated_from(records([0.40, 0.84, 0.98, 0.72, 0.36])) == 0.3
+    assert equilibrated_from(records([0.99, 0.98, 0.95, 0.72, 0.36])) == 0.1  # monotone: all equilibrated
+    assert equilibrated_from(records([0.975, 0.98, 0.95, 0.72, 0.36])) == 0.1  # within noise of the maximum

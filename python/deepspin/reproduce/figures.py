@@ -51,10 +51,12 @@ def magnetization_curves(curves: dict, path, *, random_limit: float | None = Non
     _save(fig, path)
 
 
-def coulomb_transition(curves: dict, staggered: list[dict], path, *, random_limit: float, title: str = "") -> None:
+def coulomb_transition(curves: dict, staggered: list[dict], path, *, random_limit: float, title: str = "",
+                       equilibrated_from: float | None = None) -> None:
     """Fig. 10 carried to the random-spin limit: ``<|m|>`` (each ``label -> records`` run, with the
     random-spin value dashed), the staggered ``<|m_s|>`` of ``staggered`` and ``C/N`` against ``T``, on a
-    logarithmic ``T`` axis."""
+    logarithmic ``T`` axis. ``equilibrated_from``: temperatures below it are shaded grey as not
+    equilibrated."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharex=True)
     for label, records in curves.items():
@@ -67,6 +69,10 @@ def coulomb_transition(curves: dict, staggered: list[dict], path, *, random_limi
     axes[1].errorbar(T, [r["absm"] for r in staggered], yerr=[r.get("absm_err", 0.0) for r in staggered],
                      fmt="s-", ms=3, lw=1, capsize=2, color="C3", label="staggered, exact energy")
     axes[0].axhline(random_limit, color="k", ls="--", lw=1, label=f"random spins ({random_limit:.4f})")
+    if equilibrated_from is not None and equilibrated_from > T.min():
+        for ax in axes:
+            ax.axvspan(T.min() / 1.5, equilibrated_from, color="0.88", zorder=0,
+                       label="not equilibrated" if ax is axes[1] else None)
     for ax, name in zip(axes, (r"$\langle |m| \rangle$", r"$\langle |m_s| \rangle$ (staggered)", r"$C / N$")):
         ax.set_xscale("log")
         ax.set_xlabel("$T$")
