@@ -268,6 +268,6 @@ def coulomb_magnetization(ctx: Context) -> list[Row]:
         Row(f"Screened Coulomb, exact operator: C/N peak temperature (the transition), over the equilibrated "
             f"T >= {t_eq:g}", peak_temperature([r["T"] for r in warm], [r["C_per_site"] for r in warm]),
             unit="J/k_B", figure=fig),
-        Row("Screened Coulomb, exact operator: temperatures left out as not equilibrated (<|m_s|> more than 3 "
-            "standard errors below its maximum, at a hotter T)", ", ".join(frozen) or "none", figure=fig),
+        Row(f"Screened Coulomb, exact operator: temperatures left out as not equilibrated (T = {', '.join(frozen) or 'none'}"
+            f": <|m_s|> more than 3 standard errors below its maximum, at a hotter T)", len(frozen), figure=fig),
     ]
