@@ -283,9 +283,11 @@ def test_resume_with_other_settings_names_the_field(reference, tmp_path, monkeyp
 
 # -- item 8: long compiled calls stop on Ctrl-C and warn beforehand ----------------------------------
 INTERRUPTIBLE = """
-import sys, time
+import signal, sys, time
 import numpy as np
 import deepspin
+# Ctrl-C's default, whatever this process inherited: a shell starting a job with & makes it ignore SIGINT
+signal.signal(signal.SIGINT, signal.default_int_handler)
 H = deepspin.ScreenedCoulomb(384, rcut={rcut})  # kernel: 2.2e10 multiply-adds; explicit: 1.9e9 terms (~20 s)
 x = np.ones((1, 384, 384), np.int8)
 print("start", flush=True)
