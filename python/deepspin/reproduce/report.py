@@ -110,13 +110,17 @@ def section(results: dict) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _build_seconds(artefacts: dict) -> tuple[float, int]:
+    """The summed build time of the timed artefacts, and how many were not timed."""
+    times = list(artefacts.values())
+    return sum(t for t in times if t is not None), sum(t is None for t in times)
+
+
 def _artefact_cell(artefacts: dict | None) -> str:
     if not artefacts:
         return "—"
-    times = list(artefacts.values())
-    known = sum(t for t in times if t is not None)
-    unknown = sum(t is None for t in times)
-    return f"{len(times)}: {_duration(known)}" + (f" + {unknown} ?" if unknown else "")
+    known, unknown = _build_seconds(artefacts)
+    return f"{len(artefacts)}: {_duration(known)}" + (f" + {unknown} ?" if unknown else "")
 
 
 def _artefact_total(all_results: list[dict]) -> str:
@@ -127,8 +131,7 @@ def _artefact_total(all_results: list[dict]) -> str:
         artefacts.update(results.get("artefacts") or {})
     if not artefacts:
         return ""
-    known = sum(t for t in artefacts.values() if t is not None)
-    unknown = sum(t is None for t in artefacts.values())
+    known, unknown = _build_seconds(artefacts)
     return (f", plus {_duration(known)} building the {len(artefacts)} datasets, models and Monte Carlo runs "
             f"they used (each counted once" + (f"; {unknown} not timed" if unknown else "") + ")")
 

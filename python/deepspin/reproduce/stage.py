@@ -133,17 +133,18 @@ def build_clock(timing: Path, every: float = 30.0):
 
     thread = threading.Thread(target=beat, name="build-clock", daemon=True)
     thread.start()
+    finished = False
     try:
         yield
-    except BaseException:
-        write_text(partial, spent())
-        raise
-    else:
-        write_text(timing, spent())
-        partial.unlink(missing_ok=True)
+        finished = True
     finally:
         stop.set()
-        thread.join()
+        thread.join()  # before the last write, so the heartbeat cannot rewrite .partial after it
+        if finished:
+            write_text(timing, spent())
+            partial.unlink(missing_ok=True)
+        else:
+            write_text(partial, spent())
 
 
 @dataclasses.dataclass(frozen=True)
