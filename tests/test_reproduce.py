@@ -544,3 +544,46 @@ def test_equilibrated_from_leaves_out_frozen_cold_points():
     assert equilibrated_from(records([0.40, 0.84, 0.98, 0.72, 0.36])) == 0.3
     assert equilibrated_from(records([0.99, 0.98, 0.95, 0.72, 0.36])) == 0.1  # monotone: all equilibrated
     assert equilibrated_from(records([0.975, 0.98, 0.95, 0.72, 0.36])) == 0.1  # within noise of the maximum
+
+
+def test_set_overrides_one_parameter_and_gives_its_own_cache_key(tmp_path):
+    from deepspin.reproduce import profiles
+
+    settings = profiles.parse_overrides("smoke", ["phase-4x4.sweeps=120", 'phase-4x4.T="1.5:3.5:1"'])
+    params = profiles.params("smoke", "phase-4x4", settings)
+    assert params["sweeps"] == 120 and params["T"] == "1.5:3.5:1"
+    assert profiles.PROFILES["smoke"]["phase-4x4"]["sweeps"] == 200  # the profile itself is untouched
+    nested = profiles.params("paper", "phase-8x8-learned",
+                             profiles.parse_overrides("paper", ["phase-8x8-learned.mc.sweeps=350"]))
+    assert nested["mc"]["sweeps"] == 350 and profiles.PROFILES["paper"]["phase-8x8-learned"]["mc"]["sweeps"] != 350
+    reproduce("smoke", out=tmp_path, only=["phase-4x4"], progress=False, speedup=None,
+              overrides=["phase-4x4.sweeps=120"])
+    results = json.loads(next((tmp_path / "stages" / "phase-4x4").glob("*/results.json")).read_text())
+    assert results["params"]["sweeps"] == 120
+    assert "--set phase-4x4.sweeps=120" in results["command"]
+    # The report finds the result only under the same override.
+    assert load_results(STAGES["phase-4x4"], profiles.params("smoke", "phase-4x4"), tmp_path) is None
+    assert load_results(STAGES["phase-4x4"], params | {"T": profiles.PROFILES["smoke"]["phase-4x4"]["T"]},
+                        tmp_path) is not None
+
+
+@pytest.mark.parametrize("text, message", [
+    ("phase-4x4.swepes=10", "has no parameter 'swepes'"),
+    ("nope.sweeps=10", "unknown stage 'nope'"),
+    ("phase-4x4.sweeps=ten", "is int 200 in the profile; got str 'ten'"),
+    ("phase-4x4.sweeps", "takes STAGE.KEY=VALUE"),
+    ("phase-8x8-learned.mc=3", "is dict"),
+])
+def test_set_rejects_unknown_parameters_and_wrong_types(text, message):
+    from deepspin.reproduce import profiles
+
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("'", "'")):
+        profiles.parse_overrides("smoke", [text])
+
+
+def test_cli_set_error_is_one_line(tmp_path, capsys):
+    assert cli.main(["reproduce", "--profile", "smoke", "--only", "phase-4x4", "--set", "phase-4x4.swepes=1",
+                     "-o", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "swepes" in err
+    assert not (tmp_path / "stages").exists()

@@ -10,7 +10,8 @@ def run_reproduce(args) -> int:
     status = 0
     try:
         path = reproduce(args.profile, out=args.output, only=args.only, force=args.force,
-                         progress=not args.no_progress, report_only=args.report_only, speedup=args.speedup)
+                         progress=not args.no_progress, report_only=args.report_only, speedup=args.speedup,
+                         overrides=args.set)
     except StageFailure as failure:
         path, status = failure.path, 1
         print(f"deepspin reproduce: {failure}", file=sys.stderr)
@@ -38,6 +39,10 @@ def register(sub) -> None:
                    "smoke: toy sizes, every stage end to end in minutes (default quick)")
     p.add_argument("--only", nargs="+", metavar="STAGE", help="run only these stages (the report lists every finished one)")
     p.add_argument("-o", "--output", default="report", help="report folder (default report/)")
+    p.add_argument("--set", action="append", metavar="STAGE.KEY=VALUE",
+                   help="set one of a stage's parameters for this run, e.g. phase-8x8-learned.mc.sweeps=500 "
+                   "(repeatable; VALUE is JSON; only parameters the profile has, of the same type). The result gets "
+                   "its own cache key: later runs find it with the same --set, or once the profile carries the value")
     p.add_argument("--force", action="store_true", help="rerun the selected stages even if their results exist")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--report-only", action="store_true",

@@ -40,33 +40,40 @@ SPEEDUP_JSON = "bench/results/speedup-screened-coulomb-*.json"
 
 
 def reproduce(profile: str = "quick", out="report", only=None, force: bool = False, progress: bool = True,
-              log=sys.stderr, report_only: bool = False, speedup=SPEEDUP_JSON) -> Path:
+              log=sys.stderr, report_only: bool = False, speedup=SPEEDUP_JSON, overrides=None) -> Path:
     """Run the stages (``only`` a subset), skipping finished ones, and write ``out/README.md`` and
     ``out/summary.json``; returns the README's path. ``report_only``: run nothing, report what has
     finished (the rest is pending). ``speedup``: path or glob of ``bench/speedup.py``'s JSON for the
     1600x row (the newest match; ``None`` or no match: pending). A stage that raises is logged and
-    skipped so the others still run; :class:`StageFailure` is raised once the report is written."""
+    skipped so the others still run; :class:`StageFailure` is raised once the report is written.
+    ``overrides``: ``["STAGE.KEY=VALUE", ...]`` parameters set for this run (:func:`.profiles.parse_overrides`),
+    e.g. the sweeps of a Metropolis stage sized to a GPU's time."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     names = run_order(check_stages(only))
+    settings = profiles.parse_overrides(profile, overrides)
     out = Path(out)
     if report_only:
-        return _run(profile, out, [], force, progress, log, speedup)
+        return _run(profile, out, [], force, progress, log, speedup, settings)
     with folder_lock(out, "another deepspin reproduce"):
-        return _run(profile, out, names, force, progress, log, speedup)
+        return _run(profile, out, names, force, progress, log, speedup, settings)
 
 
-def _run(profile: str, out: Path, names: list[str], force: bool, progress: bool, log, speedup) -> Path:
+def _run(profile: str, out: Path, names: list[str], force: bool, progress: bool, log, speedup,
+         settings: dict) -> Path:
     """Run ``names`` in order (none: only report), then write the report of every finished stage."""
+    def params(name):
+        return profiles.params(profile, name, settings)
+
     for name in names:  # hash the code once, before any stage runs (the run uses the code it started with)
-        STAGES[name].key(profiles.params(profile, name))
+        STAGES[name].key(params(name))
     failed = []
     for i, name in enumerate(names, 1):
         start = time.perf_counter()
         print(f"[{i}/{len(names)}] {name}: {STAGES[name].title}", file=log, flush=True)
         try:
-            results, ran = run_stage(STAGES[name], profile, profiles.params(profile, name), out, force=force,
-                                     progress=progress)
+            results, ran = run_stage(STAGES[name], profile, params(name), out, force=force, progress=progress,
+                                     sets=profiles.assignments(settings, name))
         except Exception:  # a long run goes on with the next stage; the failure is logged and reported
             failed.append(name)
             print(f"[{i}/{len(names)}] {name}: FAILED after {time.perf_counter() - start:.1f} s\n"
@@ -76,7 +83,7 @@ def _run(profile: str, out: Path, names: list[str], force: bool, progress: bool,
         print(f"[{i}/{len(names)}] {name}: {status}", file=log, flush=True)
     finished, missing = [], []
     for name, stage in STAGES.items():
-        results = load_results(stage, profiles.params(profile, name), out)
+        results = load_results(stage, params(name), out)
         (finished.append(results) if results is not None else missing.append(name))
     path = report.write(out, finished, missing, profile=profile, speedup=speedup_row(speedup), failed=failed)
     if failed:

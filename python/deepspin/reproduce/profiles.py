@@ -14,6 +14,9 @@
 """
 from __future__ import annotations
 
+import copy
+import json
+
 _ISING_MC = {"chains": 400, "seed": 0}
 #: Screened Coulomb (Fig. 10) on a grid that reaches the random-spin limit of <|m|> (within 1 % at
 #: T ~ 300-1000 for 8x8 k = 0.5): fine steps where C/N peaks, then logarithmic.
@@ -84,7 +87,7 @@ PROFILES = {
         "learning-curve-8x8": {**_ISING8_PAPER, "n_train": [1000, 3000, 10_000, 30_000], "train": _TRAIN_PAPER,
                                "train_class": _TRAIN_CLASS8_PAPER},
         "phase-8x8-learned": {**_ISING8_PAPER, "train": _TRAIN_PAPER, "train_class": _TRAIN_CLASS8_PAPER,
-                              "mc": {"T": "1.5:3.5:0.25", "sweeps": 100, **_ISING_MC}},
+                              "mc": {"T": "0.5:5:0.1", "sweeps": 2000, **_ISING_MC}},
         #: KRR: 20,000 training configurations, the largest whose kernel matrix (3.2 GB in float64,
         #: twice that during the solve) fits beside the other jobs in this machine's 24 GiB.
         "baselines-8x8": {"krr_max": 20_000, **_ISING8_PAPER, "train": _TRAIN_PAPER},
@@ -175,8 +178,58 @@ PROFILES = {
 }
 
 
-def params(profile: str, stage: str) -> dict:
-    """The parameters of ``stage`` under ``profile``."""
+def params(profile: str, stage: str, overrides: dict | None = None) -> dict:
+    """The parameters of ``stage`` under ``profile``, with ``overrides`` (:func:`parse_overrides`) applied."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    return dict(PROFILES[profile][stage])
+    result = copy.deepcopy(PROFILES[profile][stage])
+    for path, value in (overrides or {}).get(stage, {}).items():
+        *parents, leaf = path
+        node = result
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    return result
+
+
+def parse_overrides(profile: str, assignments) -> dict:
+    """``["STAGE.KEY[.SUBKEY...]=VALUE", ...]`` as ``{stage: {(KEY, SUBKEY, ...): value}}``.
+
+    ``VALUE`` is read as JSON (``500``, ``0.25``, ``"0.5:5:0.1"``), else taken as a string. Only
+    parameters the profile already has can be set (a typo is a ``ValueError``, not a silently unused
+    parameter), and only to a value of the same type. A result made with an override has its own
+    cache key: a later run finds it only with the same override, or once the profile carries the value.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    out: dict = {}
+    for text in assignments or ():
+        target, sep, raw = str(text).partition("=")
+        stage, _, dotted = target.partition(".")
+        if not sep or not dotted:
+            raise ValueError(f"--set takes STAGE.KEY=VALUE (e.g. phase-8x8-learned.mc.sweeps=500), got {text!r}")
+        if stage not in PROFILES[profile]:
+            raise ValueError(f"--set {text!r}: unknown stage {stage!r}; choose from {', '.join(PROFILES[profile])}")
+        path = tuple(dotted.split("."))
+        node = PROFILES[profile][stage]
+        for i, part in enumerate(path):
+            if not isinstance(node, dict) or part not in node:
+                known = ", ".join(node) if isinstance(node, dict) else "none (not a group)"
+                raise ValueError(f"--set {text!r}: stage {stage!r} of profile {profile!r} has no parameter "
+                                 f"{'.'.join(path[:i + 1])!r} (known here: {known})")
+            node = node[part]
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        if isinstance(node, dict) or type(value) is not type(node) and not (
+                isinstance(node, float) and isinstance(value, int) and not isinstance(value, bool)):
+            raise ValueError(f"--set {text!r}: {dotted} is {type(node).__name__} {node!r} in the profile; "
+                             f"got {type(value).__name__} {value!r}")
+        out.setdefault(stage, {})[path] = float(value) if isinstance(node, float) else value
+    return out
+
+
+def assignments(overrides: dict, stage: str) -> list[str]:
+    """The ``STAGE.KEY=VALUE`` texts of ``stage``'s entries in ``overrides`` (:func:`parse_overrides`)."""
+    return [f"{stage}.{'.'.join(path)}={json.dumps(value)}" for path, value in overrides.get(stage, {}).items()]

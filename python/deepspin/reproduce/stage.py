@@ -165,9 +165,10 @@ class Stage:
         return content_key(self.name, params, self.dependencies())
 
 
-def command_line(profile: str, stage: str, out) -> str:
-    """The command that (re)produces ``stage`` alone."""
-    return f"deepspin reproduce --profile {profile} --only {stage} -o {shlex.quote(str(out))}"
+def command_line(profile: str, stage: str, out, sets=()) -> str:
+    """The command that (re)produces ``stage`` alone (``sets``: its ``--set`` assignments)."""
+    options = "".join(f" --set {shlex.quote(s)}" for s in sets)
+    return f"deepspin reproduce --profile {profile} --only {stage}{options} -o {shlex.quote(str(out))}"
 
 
 def results_path(stage: Stage, params: dict, out) -> Path:
@@ -182,8 +183,10 @@ def load_results(stage: Stage, params: dict, out) -> dict | None:
     return json.loads(path.read_text())
 
 
-def run_stage(stage: Stage, profile: str, params: dict, out, *, force: bool = False, progress: bool = True) -> tuple[dict, bool]:
-    """Run ``stage`` unless its results exist; returns ``(results, ran)``."""
+def run_stage(stage: Stage, profile: str, params: dict, out, *, force: bool = False, progress: bool = True,
+              sets=()) -> tuple[dict, bool]:
+    """Run ``stage`` unless its results exist; returns ``(results, ran)``. ``sets``: the ``--set``
+    assignments that made ``params`` (for the command recorded with the results)."""
     existing = None if force else load_results(stage, params, out)
     if existing is not None:
         return existing, False
@@ -202,7 +205,7 @@ def run_stage(stage: Stage, profile: str, params: dict, out, *, force: bool = Fa
         "wall_s": wall,
         "artefacts": ctx.artefacts,
         "machine": machine.describe(),
-        "command": command_line(profile, stage.name, out),
+        "command": command_line(profile, stage.name, out, sets),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     write_text(results_path(stage, params, out), json.dumps(results, indent=1) + "\n")
