@@ -13,7 +13,7 @@
 # tool's 10-minute command with room to copy the results back); steps are in order of importance,
 # a step with under 15 s left is skipped, and a failing step is reported while the next one still runs.
 #   learned: the paper profile's learned 8x8 Metropolis (phase-8x8-learned, 400 chains x 46 T) with as
-#   many sweeps as fit LEARNED_BUDGET seconds (default 240; bench/learned_sweeps.py measures the rate),
+#   many sweeps as fit LEARNED_BUDGET seconds (default 200; bench/learned_sweeps.py measures the rate),
 #   run on a copy of docs/reproduce-paper/ (its trained networks), stage folder and records archived.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -79,7 +79,7 @@ if wanted learned; then
   budget=${LEARNED_BUDGET:-200}
   (( budget > $(left) - 90 )) && budget=$(( $(left) - 90 ))
   (( budget >= 60 )) || { echo "== learned: skipped, budget $budget s" | tee -a "$SUMMARY"; STEPS=${STEPS/learned/}; }
-  step learned $(( budget + 90 )) bash -c 'sweeps=$("$0" bench/learned_sweeps.py --budget "$1" --out "$2" --twin "$3") &&
+  step learned $(( budget + 90 )) bash -c 'sweeps=$("$0" bench/learned_sweeps.py --budget "$1" --step 10 --out "$2" --twin "$3") &&
     echo "learned Metropolis: $sweeps sweeps in a budget of $1 s" &&
     "$0" -m deepspin reproduce --profile paper --only phase-8x8-learned --no-progress \
       --set phase-8x8-learned.mc.sweeps="$sweeps" -o "$3"' "$PY" "$budget" "$RESULTS_DIR" "$REPORT_COPY"
