@@ -11,7 +11,7 @@ there), then prints the largest multiple of ``--step`` sweeps that lets ``--runs
 within ``--budget`` seconds with ``--margin`` to spare (at least ``--step``, at most ``--max``).
 The measured rate goes to ``DIR/learned_sweeps.json`` with the machine named.
 
-``--twin REPORT``: also build the stage's exact-operator twin at that sweep count into the report
+``--twin REPORT``: also build the stage's exact-operator twin at these temperatures and that sweep count into the report
 folder's cache, on the CPU's multispin rule (bit for bit the CUDA rule's, which the stage would
 pick), so that the learned runs do not hang on the CUDA multispin kernel.
 """
@@ -57,15 +57,17 @@ def affordable(per_sweep: float, budget: float, runs: int, margin: float, step: 
     return max(step, min(most, fit))
 
 
-def build_twin(report: Path, sweeps: int) -> None:
-    """The exact-operator twin of ``phase-8x8-learned`` at ``sweeps`` sweeps, cached in ``report`` (CPU multispin)."""
+def build_twin(report: Path, temperatures: str, sweeps: int) -> None:
+    """The exact-operator twin of ``phase-8x8-learned`` at ``temperatures`` and ``sweeps``, cached in ``report``
+    (CPU multispin)."""
     from deepspin.hamiltonians import Ising
     from deepspin.reproduce import STAGES, profiles
     from deepspin.reproduce.stage import Context
     from deepspin.reproduce.stages import mc_records
 
     name = "phase-8x8-learned"
-    params = profiles.params("paper", name, profiles.parse_overrides("paper", [f"{name}.mc.sweeps={sweeps}"]))
+    settings = profiles.parse_overrides("paper", [f"{name}.mc.T={temperatures}", f"{name}.mc.sweeps={sweeps}"])
+    params = profiles.params("paper", name, settings)
     mc_records(Context(STAGES[name], params, report, progress=False), Ising(8), params["mc"], backend="multispin-cpu")
 
 
@@ -97,7 +99,7 @@ def main() -> int:
                                           "runs": args.runs, "margin": args.margin, **timing, "sweeps": sweeps},
                   args.out)
     if args.twin is not None:
-        build_twin(args.twin, sweeps)
+        build_twin(args.twin, args.T, sweeps)
     print(sweeps)
     return 0
 

@@ -1,5 +1,6 @@
 """deepspin reproduce: content-addressed cache, resume, the report table, the CLI."""
 import json
+from pathlib import Path
 import math
 import time
 
@@ -421,6 +422,57 @@ def test_artefact_key_follows_the_code_of_its_kind(tmp_path, monkeypatch):
     assert first != second and len(built) == 2
 
 
+def _other_pythons():
+    """Other CPython interpreters on this machine (pyenv's, or python3.X on the PATH), by version."""
+    import shutil
+    import sys
+
+    found = {}
+    for minor in range(11, 15):
+        if minor == sys.version_info[1]:
+            continue
+        path = shutil.which(f"python3.{minor}")
+        for candidate in sorted(Path.home().glob(f".pyenv/versions/3.{minor}.*/bin/python3")) + ([Path(path)] if path else []):
+            found.setdefault(f"3.{minor}", str(candidate))
+    return found
+
+
+_HASH_SCRIPT = (
+    "import ast, importlib.util, sys\n"
+    "spec = importlib.util.spec_from_file_location('code', sys.argv[1])\n"
+    "code = importlib.util.module_from_spec(spec); spec.loader.exec_module(code)\n"
+    "print(code.code_hash(sys.argv[2:]))\n"
+)
+
+
+def test_code_hash_is_the_same_on_every_python():
+    """The cache keys hash a normal form of the syntax tree: Python 3.11's ``ast.dump``, written the same
+    way on 3.12 (which adds ``type_params=[]``) and 3.13 (which drops empty lists), so a GPU machine's
+    Python 3.12 finds the models trained here. Other interpreters are used where this machine has them."""
+    import ast
+    import subprocess
+    import sys
+
+    from deepspin.reproduce import code as code_module
+    from deepspin.reproduce.depends import ARTEFACTS
+
+    package = Path(code_module.__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        if sys.version_info[:2] == (3, 11):
+            assert code_module._dump(tree) == ast.dump(tree), path
+    names = [name for name in ARTEFACTS["mc"] + ARTEFACTS["model"] if isinstance(name, str)]
+    here = code_module.code_hash(names)
+    others = _other_pythons()
+    for version, python in others.items():
+        out = subprocess.run([python, "-c", _HASH_SCRIPT, code_module.__file__, *names], capture_output=True,
+                             text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip() == here, f"Python {version} hashes the code differently"
+    if not others:
+        pytest.skip("no other Python interpreter on this machine to compare with (the 3.11 format was checked)")
+
+
 def test_every_declared_dependency_resolves_without_importing_keras():
     import subprocess
     import sys
@@ -452,7 +504,7 @@ def test_staggered_magnetization_and_random_limit_temperature():
 
 def test_peak_error_and_twin_deviation():
     from deepspin.reproduce.figures import peak_temperature, peak_temperature_error
-    from deepspin.reproduce.learned_phases import twin_deviation
+    from deepspin.reproduce.learned_phases import frozen_difference, twin_deviation
 
     T = np.linspace(2.0, 3.0, 11)
     C = 1 - (T - 2.43) ** 2
@@ -466,6 +518,14 @@ def test_peak_error_and_twin_deviation():
     assert twin_deviation(learned, twin, "E_per_site") == pytest.approx(0.04 / 0.05)
     no_errors = [{**r, "E_per_site_err": 0.0} for r in learned]
     assert twin_deviation(no_errors, no_errors, "E_per_site") is None  # a run too short to have errors
+    # A frozen temperature (both errors zero: every chain in its ground state) is left out, and counted.
+    frozen_twin = [{"E_per_site": -2.0, "E_per_site_err": 0.0}, *twin]
+    frozen_learned = [{"E_per_site": -1.999, "E_per_site_err": 0.0}, *learned]
+    assert twin_deviation(frozen_learned, frozen_twin, "E_per_site") == pytest.approx(0.04 / 0.05)
+    assert frozen_difference(frozen_learned, frozen_twin, "E_per_site") == (1, pytest.approx(0.001))
+    assert frozen_difference(learned, twin, "E_per_site") == (0, 0.0)
+    missing = [{"E_per_site": -1.0}, *twin[1:]]
+    assert twin_deviation(learned, missing, "E_per_site") is None
 
 
 def test_chunked_predict_equals_one_call():

@@ -7,9 +7,9 @@ A stage or artefact declares the code its result depends on as a tuple of names:
   (``Class.method`` also works);
 - a function object (the stage's own ``run``), hashed from its source.
 
-Each is hashed as its syntax tree with docstrings removed (``ast.dump`` without line numbers), so
-comments, docstrings, formatting and edits elsewhere in the file leave the hash alone and any change
-to the code itself changes it. Files are read without importing them (naming a module of
+Each is hashed as its syntax tree with docstrings removed (Python 3.11's ``ast.dump`` without line
+numbers, written the same way on every Python), so comments, docstrings, formatting, edits elsewhere
+in the file and the Python version leave the hash alone and any change to the code itself changes it. Files are read without importing them (naming a module of
 ``deepspin.surrogate`` does not import Keras). The compiled core (``csrc/``) is not hashed: a change
 there reaches cached results only through the deepspin version.
 """
@@ -52,8 +52,33 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+#: Fields that Pythons newer than 3.11 add to nodes (3.12: PEP 695 type parameters); left out of the normal
+#: form while empty, so that code without that syntax hashes the same on every Python.
+_NEWER_FIELDS = frozenset({"type_params"})
+_MISSING = object()
+
+
+def _dump(node) -> str:
+    """``ast.dump(node)`` exactly as Python 3.11 writes it (fields by name, no positions, optional fields
+    that are ``None`` left out), on any Python: 3.12 adds ``type_params=[]`` to every function and class
+    and 3.13 leaves empty lists out, so ``ast.dump`` itself gave every cache key a Python version."""
+    if isinstance(node, ast.AST):
+        fields = []
+        for name in node._fields:
+            value = getattr(node, name, _MISSING)
+            if value is _MISSING or (name in _NEWER_FIELDS and not value):
+                continue
+            if value is None and getattr(type(node), name, ...) is None:
+                continue
+            fields.append(f"{name}={_dump(value)}")
+        return f"{type(node).__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return f"[{', '.join(_dump(item) for item in node)}]"
+    return repr(node)
+
+
 def _normal_form(tree: ast.AST) -> str:
-    return ast.dump(_strip_docstrings(tree), include_attributes=False)
+    return _dump(_strip_docstrings(tree))
 
 
 def _find(tree: ast.Module, qualname: str, where: str) -> ast.AST:
