@@ -1,8 +1,8 @@
 """deepspin reproduce: content-addressed cache, resume, the report table, the CLI."""
 import json
-from pathlib import Path
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 
