@@ -4,7 +4,8 @@
 ``summary.json``; for every stage the README reports its ``results.json`` and figures (the paths the README
 links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
 learned operator); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
-each). Datasets are left out (tens to hundreds of MB, and minutes to regenerate). Copying ``DEST``
+each); each copied artefact's build time (``<file>.seconds``), so a report rendered from the copy
+still counts what its artefacts cost. Datasets are left out (tens to hundreds of MB, and minutes to regenerate). Copying ``DEST``
 back into a report folder lets a later run reuse whatever its code still hashes to (:mod:`.code`).
 """
 from __future__ import annotations
@@ -31,9 +32,9 @@ def snapshot(out, dest, *, models: bool = False) -> dict:
             continue  # a stage run by older code or other parameters: not in this report
         for pattern in _STAGE_FILES:
             files += sorted(results.parent.glob(pattern))
-    files += sorted(out.glob("cache/mc/*.json"))
-    if models:
-        files += sorted(out.glob("cache/model/*.keras"))
+    artefacts = sorted(out.glob("cache/mc/*.json")) + (sorted(out.glob("cache/model/*.keras")) if models else [])
+    timings = [path.with_name(path.name + ".seconds") for path in artefacts]
+    files += artefacts + [path for path in timings if path.exists()]  # build times, for the report's tally
     staging = dest.with_name(dest.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     for path in files:
