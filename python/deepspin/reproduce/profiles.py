@@ -6,6 +6,8 @@
   ``chains x temperatures`` configurations per attempt, so on a CPU those runs keep the 400 chains
   but take fewer temperatures and sweeps than the paper (46 temperatures x 2000 sweeps would be
   ~3 x 10^9 network evaluations per curve, a GPU's work); the report prints their size in the row.
+  ``bench/gpu_check.sh`` (step ``learned``) runs ``phase-8x8-learned`` on a GPU at the paper's 46
+  temperatures with ``--set`` (:func:`parse_overrides`), sweeps sized to the time it has.
 - ``quick``: the same studies, smaller where it costs time (fewer sweeps and temperatures), to finish
   on a 2-core CPU within 30 minutes; the report lists these sizes. Metropolis with a network operator
   costs one inference of ``chains x temperatures`` configurations per attempt (~17,000 configurations/s
