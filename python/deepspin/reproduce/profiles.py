@@ -213,23 +213,34 @@ def parse_overrides(profile: str, assignments) -> dict:
         if stage not in PROFILES[profile]:
             raise ValueError(f"--set {text!r}: unknown stage {stage!r}; choose from {', '.join(PROFILES[profile])}")
         path = tuple(dotted.split("."))
-        node = PROFILES[profile][stage]
-        for i, part in enumerate(path):
-            if not isinstance(node, dict) or part not in node:
-                known = ", ".join(node) if isinstance(node, dict) else "none (not a group)"
-                raise ValueError(f"--set {text!r}: stage {stage!r} of profile {profile!r} has no parameter "
-                                 f"{'.'.join(path[:i + 1])!r} (known here: {known})")
-            node = node[part]
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        if isinstance(node, dict) or type(value) is not type(node) and not (
-                isinstance(node, float) and isinstance(value, int) and not isinstance(value, bool)):
-            raise ValueError(f"--set {text!r}: {dotted} is {type(node).__name__} {node!r} in the profile; "
-                             f"got {type(value).__name__} {value!r}")
-        out.setdefault(stage, {})[path] = float(value) if isinstance(node, float) else value
+        current = _current_value(PROFILES[profile][stage], path, f"--set {text!r}: stage {stage!r} of profile "
+                                 f"{profile!r}")
+        out.setdefault(stage, {})[path] = _same_type(raw, current, f"--set {text!r}: {dotted}")
     return out
+
+
+def _current_value(params: dict, path: tuple, where: str):
+    """The profile's value at ``path`` in ``params`` (``ValueError`` naming the first missing key)."""
+    node = params
+    for i, part in enumerate(path):
+        if not isinstance(node, dict) or part not in node:
+            known = ", ".join(node) if isinstance(node, dict) else "none (not a group)"
+            raise ValueError(f"{where} has no parameter {'.'.join(path[:i + 1])!r} (known here: {known})")
+        node = node[part]
+    return node
+
+
+def _same_type(raw: str, current, where: str):
+    """``raw`` read as JSON (else as a string), as the type of ``current`` (an int also serves a float)."""
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    widened = isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(current, dict) or (type(value) is not type(current) and not widened):
+        raise ValueError(f"{where} is {type(current).__name__} {current!r} in the profile; "
+                         f"got {type(value).__name__} {value!r}")
+    return float(value) if widened else value
 
 
 def assignments(overrides: dict, stage: str) -> list[str]:
