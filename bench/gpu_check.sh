@@ -78,7 +78,7 @@ step_learned() {
   copy=$(mktemp -d)
   cp -r docs/reproduce-paper/. "$copy" && touch "$copy/.start"
   run_limited learned $(( budget + LEARNED_OVERHEAD )) bash -c '
-    sweeps=$("$0" bench/learned_sweeps.py --budget "$1" --margin "$4" --step 10 --out "$2" --twin "$3") &&
+    sweeps=$("$0" bench/learned_sweeps.py --budget "$1" --margin "$4" --step 10 --out "$2") &&
     echo "learned Metropolis: $sweeps sweeps in a budget of $1 s" &&
     "$0" -m deepspin reproduce --profile paper --only phase-8x8-learned --no-progress \
       --set phase-8x8-learned.mc.T=0.5:5:0.1 --set phase-8x8-learned.mc.sweeps="$sweeps" -o "$3"' \

@@ -10,10 +10,6 @@ classification and regression networks) after one warm-up sweep (the compiled sh
 there), then prints the largest multiple of ``--step`` sweeps that lets ``--runs`` such runs finish
 within ``--budget`` seconds with ``--margin`` to spare (at least ``--step``, at most ``--max``).
 The measured rate goes to ``DIR/learned_sweeps.json`` with the machine named.
-
-``--twin REPORT``: also build the stage's exact-operator twin at these temperatures and that sweep count into the report
-folder's cache, on the CPU's multispin rule (bit for bit the CUDA rule's, which the stage would
-pick), so that the learned runs do not hang on the CUDA multispin kernel.
 """
 from __future__ import annotations
 
@@ -57,20 +53,6 @@ def affordable(per_sweep: float, budget: float, runs: int, margin: float, step: 
     return max(step, min(most, fit))
 
 
-def build_twin(report: Path, temperatures: str, sweeps: int) -> None:
-    """The exact-operator twin of ``phase-8x8-learned`` at ``temperatures`` and ``sweeps``, cached in ``report``
-    (CPU multispin)."""
-    from deepspin.hamiltonians import Ising
-    from deepspin.reproduce import STAGES, profiles
-    from deepspin.reproduce.stage import Context
-    from deepspin.reproduce.stages import mc_records
-
-    name = "phase-8x8-learned"
-    settings = profiles.parse_overrides("paper", [f"{name}.mc.T={temperatures}", f"{name}.mc.sweeps={sweeps}"])
-    params = profiles.params("paper", name, settings)
-    mc_records(Context(STAGES[name], params, report, progress=False), Ising(8), params["mc"], backend="multispin-cpu")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, required=True, help="seconds the learned runs may take together")
@@ -83,8 +65,6 @@ def main() -> int:
     parser.add_argument("--max", type=int, default=2000, help="at most this many sweeps (the paper's count)")
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "screened_coulomb_L8.keras")
     parser.add_argument("--out", type=Path, default=None, help="directory for learned_sweeps.json (default bench/out/)")
-    parser.add_argument("--twin", type=Path, default=None, metavar="REPORT",
-                        help="also build phase-8x8-learned's exact-operator twin at the chosen sweeps in REPORT's cache")
     args = parser.parse_args()
     if args.budget <= 0 or args.runs < 1 or args.chains < 1 or args.timed_sweeps < 1 or args.step < 1:
         parser.error("--budget, --runs, --chains, --timed-sweeps and --step must be positive")
@@ -96,10 +76,7 @@ def main() -> int:
           f"{len(temperatures)} T ({timing['attempts_per_s']:.3g} attempted flips/s, {timing['runtime']}); "
           f"{args.runs} runs of {sweeps} sweeps fit {args.budget:g} s", file=sys.stderr)
     write_results("learned_sweeps", {"machine": info, "T": args.T, "chains": args.chains, "budget_s": args.budget,
-                                          "runs": args.runs, "margin": args.margin, **timing, "sweeps": sweeps},
-                  args.out)
-    if args.twin is not None:
-        build_twin(args.twin, args.T, sweeps)
+                                      "runs": args.runs, "margin": args.margin, **timing, "sweeps": sweeps}, args.out)
     print(sweeps)
     return 0
 

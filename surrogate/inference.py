@@ -40,7 +40,9 @@ from .layers import PeriodicPad2D
 RUNTIMES = ("auto", "onnxruntime", "keras")
 PRECISIONS = ("float32", "bfloat16")
 
-#: IR version of the ONNX graphs built here (:func:`lowered_onnx`): the oldest that carries opset 17.
+#: IR version of the ONNX graphs built here (:func:`lowered_onnx`): 8, that of ONNX 1.12, which brought
+#: opset 17. The onnx library's own default is newer than some ONNX Runtime builds read (onnx 1.23 writes
+#: IR 14; the H200 machine's ONNX Runtime 1.30 reads up to 13).
 ONNX_IR_VERSION = 8
 
 #: Lattices up to this many sites are lowered to dense matrices (the matrix of one layer has
@@ -169,8 +171,6 @@ def lowered_onnx(model, L: int, sites: bool = False) -> bytes:
         nodes, f"{model.name}_lowered_L{L}",
         [helper.make_tensor_value_info("spins", TensorProto.INT8, ["B", L, L])],
         [helper.make_tensor_value_info("energy", TensorProto.FLOAT, ["B", N if sites else 1])], inits)
-    # IR version 8 (the one that introduced opset 17's era, ONNX 1.12): the installed onnx library's own
-    # default is newer than some ONNX Runtime builds read (onnx 1.23 writes IR 14; ORT 1.30 reads up to 13).
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="deepspin",
                               ir_version=ONNX_IR_VERSION)
     onnx.checker.check_model(proto)

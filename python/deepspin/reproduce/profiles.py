@@ -188,11 +188,7 @@ def params(profile: str, stage: str, overrides: dict | None = None) -> dict:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     result = copy.deepcopy(PROFILES[profile][stage])
     for path, value in (overrides or {}).get(stage, {}).items():
-        *parents, leaf = path
-        node = result
-        for part in parents:
-            node = node[part]
-        node[leaf] = value
+        _current_value(result, path[:-1], f"stage {stage!r}")[path[-1]] = value
     return result
 
 

@@ -5,8 +5,9 @@
 links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
 learned operator); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
 each); each copied artefact's build time (``<file>.seconds``), so a report rendered from the copy
-still counts what its artefacts cost. Datasets are left out (tens to hundreds of MB, and minutes to regenerate). Copying ``DEST``
-back into a report folder lets a later run reuse whatever its code still hashes to (:mod:`.code`).
+still counts what its artefacts cost. Datasets are left out (tens to hundreds of MB, and minutes to
+regenerate). Copying ``DEST`` back into a report folder lets a later run reuse whatever its code still
+hashes to (:mod:`.code`).
 """
 from __future__ import annotations
 
