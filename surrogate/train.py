@@ -323,10 +323,16 @@ def backup_dir(workdir, where=None) -> Path:
 
 
 def discard_backup(workdir, where=None) -> None:
-    """Delete ``workdir``'s resume backup: call it once the final model is safely written."""
+    """Delete ``workdir``'s resume backup: call it once the final model is safely written.
+
+    ``state.json`` goes first, so a kill halfway through leaves a backup that
+    :meth:`AtomicBackup.is_empty` calls empty (never one whose state names deleted files).
+    """
     import shutil
 
-    shutil.rmtree(backup_dir(workdir, where), ignore_errors=True)
+    backup = backup_dir(workdir, where)
+    (backup / AtomicBackup.STATE).unlink(missing_ok=True)
+    shutil.rmtree(backup, ignore_errors=True)
 
 
 class AtomicBackup(keras.callbacks.Callback):
@@ -452,13 +458,29 @@ def _difference(before, now) -> str:
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
-    """``last.keras`` after every epoch, written atomically (a kill never leaves half a file)."""
+    """``last.keras`` after every epoch, written atomically (a kill never leaves half a file).
+
+    A run resumed from :class:`AtomicBackup` (which comes before this callback, so its weights are
+    restored first) rewrites ``last.keras`` at once: a kill between the backup of the last epoch and
+    this write would otherwise leave the previous epoch's checkpoint, and its half-written temporary,
+    behind a resumed run that has no epoch left to run.
+    """
 
     def __init__(self, path):
         super().__init__()
         self.path = Path(path)
 
+    def on_train_begin(self, logs=None):
+        from deepspin.io import remove_stale_temporaries
+
+        remove_stale_temporaries(self.path)
+        if getattr(self.model, "_initial_epoch", 0):
+            self._write()
+
     def on_epoch_end(self, epoch, logs=None):
+        self._write()
+
+    def _write(self):
         from deepspin.io import atomic_path
 
         with atomic_path(self.path, suffix=".keras") as tmp:

@@ -122,14 +122,17 @@ def test_train_killed_anywhere_resumes_to_the_same_model(training_dataset, tmp_p
     args = ["train", training_dataset, "--target", "energy", "--epochs", "6", "--batch-size", "200", "--patience", "2",
             "--seed", "4", "--strategy", "none", "--quiet"]
     duration = _run([*args, "-o", "reference.keras"], tmp_path)
+    backup = tmp_path / "m.keras.work" / "backup"
+
+    def finished() -> bool:  # a kill between writing the model and deleting the backup is not finished
+        return (tmp_path / "m.keras").exists() and not backup.exists()
+
     kills = 0
     for delay in _kill_times(5, duration, 2):
-        backup = tmp_path / "m.keras.work" / "backup"
-        if (tmp_path / "m.keras").exists():
+        if finished():
             break
         kills += _run_killed([*args, "-o", "m.keras", *(["--resume"] if backup.exists() else [])], tmp_path, delay)
-    if not (tmp_path / "m.keras").exists():
-        backup = tmp_path / "m.keras.work" / "backup"
+    if not finished():
         _run([*args, "-o", "m.keras", *(["--resume"] if backup.exists() else [])], tmp_path)
     assert kills >= 1
     from deepspin.surrogate import model_io

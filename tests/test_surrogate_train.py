@@ -99,6 +99,37 @@ def test_resume_continues_from_the_saved_epoch(small_sample, tmp_path):
         fit(x, y, config, workdir=tmp_path, resume=True, verbose=0)
 
 
+def test_kill_between_the_last_backup_and_its_checkpoint_leaves_a_current_checkpoint(small_sample, tmp_path,
+                                                                                     monkeypatch):
+    """Killed after the last epoch's backup, while last.keras was being written: the resumed run has no
+    epoch left, yet it must leave last.keras of the last epoch and no half-written temporary."""
+    from deepspin.surrogate import model_io, train
+
+    x, y = small_sample
+    config = TrainConfig(target="class", batch_size=400, epochs=3, validation_fraction=0.0, seed=5, strategy="none")
+    fit(x, y, config, workdir=tmp_path / "reference", verbose=0)
+    write = train.AtomicCheckpoint._write
+
+    def killed_at_the_last_write(self):
+        if self.model.optimizer.iterations.numpy() == 3 * (len(x) // 400):  # the third epoch's end
+            dead = 2 ** 22 + 12345  # above the default pid_max: the writer is gone
+            (self.path.parent / f".{self.path.name}.{dead}.abc.keras").write_bytes(b"half")
+            raise Kill
+        write(self)
+
+    monkeypatch.setattr(train.AtomicCheckpoint, "_write", killed_at_the_last_write)
+    with pytest.raises(Kill):
+        fit(x, y, config, workdir=tmp_path / "run", verbose=0)
+    monkeypatch.setattr(train.AtomicCheckpoint, "_write", write)
+    _, history = fit(x, y, config, workdir=tmp_path / "run", resume=True, verbose=0)
+    assert history.epoch == []  # the backup already held all three epochs
+    assert [p.name for p in (tmp_path / "run").glob(".*")] == [] and not (tmp_path / "run" / "backup").exists()
+    resumed, _ = model_io.load(tmp_path / "run" / "last.keras")
+    reference, _ = model_io.load(tmp_path / "reference" / "last.keras")
+    for a, b in zip(resumed.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_validation_split_and_batch_order_are_seeded():
     train, val = validation_split(1000, 0.1, seed=2)
     assert len(val) == 100 and len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 1000
