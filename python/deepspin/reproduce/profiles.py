@@ -42,6 +42,8 @@ _TRAIN_CLASS8_PAPER = {"epochs": 200, "patience": 20, "batch_size": 800, "seed":
 #: improved for ``patience`` epochs, or ``epochs`` at most).
 _ADADELTA_PAPER = {"optimizer": "adadelta", "learning_rate": 1e-3, "padding": "zero", "batch_size": 800,
                    "epochs": 500, "patience": 20, "seed": 0}
+#: The same with Zeiler's AdaDelta, which has no learning rate (a unit rate in Keras' form).
+_ADADELTA_UNIT = {**_ADADELTA_PAPER, "learning_rate": 1.0}
 _SAMPLING = {"uniform_n": 12_500, "per_class": 1800, "targeted_sets": 3, "extreme": 16, "seed": 1}
 #: 8x8 targeted data with a 2:1 hash split (the paper's 100,000 training and 50,000 test at 2381 per class).
 _ISING8_PAPER = {"per_class": 2381, "test_fraction": 1 / 3, "seed": 1}
@@ -106,7 +108,7 @@ PROFILES = {
                                                           "seed": 0}},
         "kernels-9x9": {"samples": 200_000, "epochs": 20, "seed": 0, "steps": 200},
         "adadelta-protocol": {"data": _SAMPLING, "ising8": _ISING8_PAPER, "train": _ADADELTA_PAPER,
-                              "ours_4x4": _TRAIN_PAPER, "ours_8x8": _TRAIN_CLASS8_PAPER},
+                              "unit_rate": _ADADELTA_UNIT, "ours_4x4": _TRAIN_PAPER, "ours_8x8": _TRAIN_CLASS8_PAPER},
         **_extensive(_EXT_TRAIN, {**_EXT_ISING_TEST, "uniform": 2000, "chains": 400},
                      {**_EXT_COULOMB_TEST, "uniform": 1000, "chains": 50},
                      # L = 16 and 32 with a network operator on the 2-core CPU: ~2,900 and ~730
@@ -142,6 +144,7 @@ PROFILES = {
         "kernels-9x9": {"samples": 40_000, "epochs": 5, "seed": 0, "steps": 100},
         "adadelta-protocol": {"data": _SAMPLING, "ising8": _ISING8_QUICK, "train": {**_ADADELTA_PAPER, "epochs": 30,
                                                                                     "patience": 5},
+                              "unit_rate": {**_ADADELTA_UNIT, "epochs": 30, "patience": 5},
                               "ours_4x4": _TRAIN_QUICK, "ours_8x8": _TRAIN_CLASS8_QUICK},
         **_extensive(_EXT_TRAIN, _EXT_ISING_TEST, _EXT_COULOMB_TEST,
                      {"T": "1.5:3.5:0.25", "chains": 16, "sweeps": 300, "seed": 0}),
@@ -174,7 +177,8 @@ PROFILES = {
                             "mc": {"T": "1:3:1", "chains": 2, "sweeps": 3, "seed": 0}},
         "kernels-9x9": {"samples": 300, "epochs": 1, "seed": 0, "steps": 3},
         "adadelta-protocol": {"data": _TEST_SAMPLING, "ising8": _ISING8_TEST, "train": {**_ADADELTA_PAPER, **_TRAIN_TEST},
-                              "ours_4x4": _TRAIN_TEST, "ours_8x8": _TRAIN_TEST},
+                              "unit_rate": {**_ADADELTA_UNIT, **_TRAIN_TEST}, "ours_4x4": _TRAIN_TEST,
+                              "ours_8x8": _TRAIN_TEST},
         **_extensive(_EXT_TRAIN_SMOKE, _EXT_SMOKE_TEST, _EXT_SMOKE_TEST,
                      {"T": "1.5:3.5:1.0", "chains": 2, "sweeps": 4, "seed": 0},
                      ising_sizes=(8, 16), coulomb_sizes=(8, 16), mc_sizes=(8,)),

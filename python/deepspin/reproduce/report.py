@@ -24,7 +24,8 @@ DETAIL_HEADER = ("Study", PAPER_COLUMN, "Ours", "Figure")
 PROTOCOL = ("Adam, learning rate 1e-3, batch 800, periodic (wrap-around) padding of the convolutions, early "
             "stopping on the validation loss with the best weights restored, validation = 10 % of the training "
             "split (never the test split); epochs and patience per stage in its parameters. The paper trained "
-            "with AdaDelta at 1e-3 and zero padding: the `adadelta-protocol` stage runs that recipe beside ours.")
+            "with AdaDelta at 1e-3 and zero padding: the `adadelta-protocol` stage runs that recipe, and AdaDelta at "
+            "Zeiler's unit rate, beside ours.")
 
 
 def fmt(value) -> str:
