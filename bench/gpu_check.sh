@@ -23,10 +23,8 @@
 #                          (its trained networks); the stage folder and its records come back archived
 #   mc, speedup, engine, extensive   the benchmarks (bench/*.py --device gpu)
 #   reproduce              other paper-profile stages (REPRO_STAGES, default coulomb-regression)
-# The device tool sends at most 64 MiB of working tree, and docs/reproduce-paper/ (its trained networks)
-# is most of the checkout: if a call is refused for size, move the networks that the steps do not use
-# out of the checkout for the call (the learned step needs the three 8x8 networks of phase-8x8-learned,
-# named in its stage's results.json under "artefacts") and back afterwards.
+# The device tool sends at most 64 MiB of working tree; the checkout is about 30 MB (the committed
+# networks of docs/reproduce-paper/ hold no optimizer state), which leaves room for the .whl carry.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RESULTS_DIR=$(realpath -m "${1:-bench/results}")

@@ -347,6 +347,28 @@ def test_snapshot_copies_the_report_results_figures_and_mc_records(tmp_path):
             assert (dest / link).is_file(), link
 
 
+def test_a_snapshot_network_drops_the_optimizer_state_and_predicts_the_same(tmp_path):
+    pytest.importorskip("keras", reason="the surrogate extra (keras + tensorflow) is not installed")
+    from deepspin.enumeration import configurations
+    from deepspin.reproduce.snapshot import network_without_optimizer
+    from deepspin.surrogate import model_io
+    from deepspin.surrogate.train import TrainConfig, fit
+
+    x = configurations(4)[::41][:1600]
+    y = -np.sum(x * np.roll(x, 1, 1) + x * np.roll(x, 1, 2), axis=(1, 2)).astype(np.float32)
+    model, _ = fit(x, y, TrainConfig(target="energy", epochs=1, batch_size=400, strategy="none"), verbose=0)
+    model_io.save(model, tmp_path / "full.keras", {"target": "energy", "L": 4})
+    network_without_optimizer(tmp_path / "full.keras", tmp_path / "lean.keras")
+    full, meta = model_io.load(tmp_path / "full.keras")
+    lean, lean_meta = model_io.load(tmp_path / "lean.keras")
+    assert lean_meta == meta
+    for a, b in zip(full.get_weights(), lean.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(lean.predict(x[:64], verbose=0), full.predict(x[:64], verbose=0))
+    # Adam keeps two moments per weight: the copy is about a third of the file.
+    assert (tmp_path / "lean.keras").stat().st_size < 0.5 * (tmp_path / "full.keras").stat().st_size
+
+
 def test_every_profile_sizes_every_stage():
     from deepspin.reproduce import PROFILES
 

@@ -4,7 +4,8 @@
 ``summary.json``; for every stage the README reports its ``results.json`` and figures (the paths the README
 links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
 learned operator); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
-each); each copied artefact's build time (``<file>.seconds``), so a report rendered from the copy
+each: the copy leaves out the optimizer's state, two thirds of a paper CNN's file under Adam, which
+deepspin never reads back because it loads networks uncompiled); each copied artefact's build time (``<file>.seconds``), so a report rendered from the copy
 still counts what its artefacts cost. Datasets are left out (tens to hundreds of MB, and minutes to
 regenerate). Copying ``DEST`` back into a report folder lets a later run reuse whatever its code still
 hashes to (:mod:`.code`).
@@ -41,7 +42,37 @@ def snapshot(out, dest, *, models: bool = False) -> dict:
     for path in files:
         target = staging / path.relative_to(out)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        if path.suffix == ".keras":
+            network_without_optimizer(path, target)
+        else:
+            shutil.copy2(path, target)
     shutil.rmtree(dest, ignore_errors=True)
     staging.rename(dest)  # the snapshot appears whole or not at all
-    return {"files": len(files), "bytes": sum(path.stat().st_size for path in files)}
+    return {"files": len(files), "bytes": sum((dest / path.relative_to(out)).stat().st_size for path in files)}
+
+
+def network_without_optimizer(source, target) -> None:
+    """Copy the ``.keras`` archive ``source`` to ``target`` without the optimizer's state.
+
+    Every member but ``model.weights.h5`` is copied byte for byte; that one is rewritten without
+    its ``optimizer`` group, so the layer weights, the model config and deepspin's metadata are
+    unchanged and an uncompiled load (:func:`deepspin.surrogate.model_io.load`) gives the same network.
+    """
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w") as copy:
+        for member in archive.infolist():
+            data = archive.read(member)
+            if member.filename == "model.weights.h5":
+                weights, kept = io.BytesIO(data), io.BytesIO()
+                with h5py.File(weights, "r") as full, h5py.File(kept, "w") as lean:
+                    lean.attrs.update(full.attrs)
+                    for name in full:
+                        if name != "optimizer":
+                            full.copy(full[name], lean, name=name)
+                data = kept.getvalue()
+            copy.writestr(member, data)
+    shutil.copystat(source, target)
