@@ -462,8 +462,9 @@ class AtomicCheckpoint(keras.callbacks.Callback):
 
     A run resumed from :class:`AtomicBackup` (which comes before this callback, so its weights are
     restored first) rewrites ``last.keras`` at once: a kill between the backup of the last epoch and
-    this write would otherwise leave the previous epoch's checkpoint, and its half-written temporary,
-    behind a resumed run that has no epoch left to run.
+    this write would otherwise leave the previous epoch's checkpoint, and its half-written temporary
+    (which :func:`deepspin.io.atomic_path` removes on the next write), behind a resumed run that has
+    no epoch left to run.
     """
 
     def __init__(self, path):
@@ -471,9 +472,6 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         self.path = Path(path)
 
     def on_train_begin(self, logs=None):
-        from deepspin.io import remove_stale_temporaries
-
-        remove_stale_temporaries(self.path)
         if getattr(self.model, "_initial_epoch", 0):
             self._write()
 

@@ -350,12 +350,13 @@ def test_snapshot_copies_the_report_results_figures_and_mc_records(tmp_path):
 def test_a_snapshot_network_drops_the_optimizer_state_and_predicts_the_same(tmp_path):
     pytest.importorskip("keras", reason="the surrogate extra (keras + tensorflow) is not installed")
     from deepspin.enumeration import configurations
+    from deepspin.hamiltonians import Ising
     from deepspin.reproduce.snapshot import network_without_optimizer
     from deepspin.surrogate import model_io
     from deepspin.surrogate.train import TrainConfig, fit
 
     x = configurations(4)[::41][:1600]
-    y = -np.sum(x * np.roll(x, 1, 1) + x * np.roll(x, 1, 2), axis=(1, 2)).astype(np.float32)
+    y = Ising(4).energy(x).astype(np.float32)
     model, _ = fit(x, y, TrainConfig(target="energy", epochs=1, batch_size=400, strategy="none"), verbose=0)
     model_io.save(model, tmp_path / "full.keras", {"target": "energy", "L": 4})
     network_without_optimizer(tmp_path / "full.keras", tmp_path / "lean.keras")

@@ -10,8 +10,9 @@ A stage or artefact declares the code its result depends on as a tuple of names:
 Each is hashed as its syntax tree with docstrings removed (Python 3.11's ``ast.dump`` without line
 numbers, written the same way on every Python), so comments, docstrings, formatting, edits elsewhere
 in the file and the Python version leave the hash alone and any change to the code itself changes it.
-Files are read without importing them (naming a module of ``deepspin.surrogate`` does not import Keras). The compiled core (``csrc/``) is not hashed: a change
-there reaches cached results only through the deepspin version.
+Files are read without importing them (naming a module of ``deepspin.surrogate`` does not import
+Keras). The compiled core (``csrc/``) is not hashed: a change there reaches cached results only
+through the deepspin version.
 """
 from __future__ import annotations
 

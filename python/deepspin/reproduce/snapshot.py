@@ -5,10 +5,10 @@
 links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
 learned operator); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
 each: the copy leaves out the optimizer's state, two thirds of a paper CNN's file under Adam, which
-deepspin never reads back because it loads networks uncompiled); each copied artefact's build time (``<file>.seconds``), so a report rendered from the copy
-still counts what its artefacts cost. Datasets are left out (tens to hundreds of MB, and minutes to
-regenerate). Copying ``DEST`` back into a report folder lets a later run reuse whatever its code still
-hashes to (:mod:`.code`).
+deepspin never reads back because it loads networks uncompiled); each copied artefact's build time
+(``<file>.seconds``), so a report rendered from the copy still counts what its artefacts cost.
+Datasets are left out (tens to hundreds of MB, and minutes to regenerate). Copying ``DEST`` back into
+a report folder lets a later run reuse whatever its code still hashes to (:mod:`.code`).
 """
 from __future__ import annotations
 
@@ -58,21 +58,25 @@ def network_without_optimizer(source, target) -> None:
     its ``optimizer`` group, so the layer weights, the model config and deepspin's metadata are
     unchanged and an uncompiled load (:func:`deepspin.surrogate.model_io.load`) gives the same network.
     """
-    import io
     import zipfile
-
-    import h5py
 
     with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w") as copy:
         for member in archive.infolist():
             data = archive.read(member)
-            if member.filename == "model.weights.h5":
-                weights, kept = io.BytesIO(data), io.BytesIO()
-                with h5py.File(weights, "r") as full, h5py.File(kept, "w") as lean:
-                    lean.attrs.update(full.attrs)
-                    for name in full:
-                        if name != "optimizer":
-                            full.copy(full[name], lean, name=name)
-                data = kept.getvalue()
-            copy.writestr(member, data)
+            copy.writestr(member, _without_group(data, "optimizer") if member.filename == "model.weights.h5" else data)
     shutil.copystat(source, target)
+
+
+def _without_group(h5_bytes: bytes, group: str) -> bytes:
+    """An HDF5 file's bytes without its top-level ``group`` (root attributes and every other member kept)."""
+    import io
+
+    import h5py
+
+    kept = io.BytesIO()
+    with h5py.File(io.BytesIO(h5_bytes), "r") as full, h5py.File(kept, "w") as lean:
+        lean.attrs.update(full.attrs)
+        for name in full:
+            if name != group:
+                full.copy(full[name], lean, name=name)
+    return kept.getvalue()
