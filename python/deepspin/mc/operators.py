@@ -52,6 +52,9 @@ class Operator:
     ``hamiltonian``: the deepspin Hamiltonian when there is one (compiled rules need it);
     ``site_energies`` / ``receptive_radius``: set for a local operator; ``magnetization``: an optional
     operator ``(B, L, L) -> (B,)`` for ``|m|`` (default: ``sum(s) / N``); ``label``: for records.
+    ``thermal``: the energy depends on the temperature (an effective classical energy such as the
+    Falicov-Kimball model's free energy); it is then called as ``energy(configs, T)`` with ``T``
+    the ``(B,)`` temperatures of the configurations. Call it through :meth:`energy_at`.
     """
 
     L: int
@@ -62,10 +65,15 @@ class Operator:
     site_energies: Callable[[np.ndarray], np.ndarray] | None = None
     receptive_radius: int | None = None
     magnetization: Callable[[np.ndarray], np.ndarray] | None = None
+    thermal: bool = False
 
     @property
     def local(self) -> bool:
         return self.site_energies is not None
+
+    def energy_at(self, configs: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """Energies ``(B,)`` of ``configs`` ``(B, L, L)`` at temperatures ``T`` ``(B,)`` (ignored unless ``thermal``)."""
+        return self.energy(configs, T) if self.thermal else self.energy(configs)
 
 
 def as_operator(obj, L: int | None = None, magnetization=None) -> Operator:
@@ -84,7 +92,7 @@ def as_operator(obj, L: int | None = None, magnetization=None) -> Operator:
         if L is not None and L != obj.L:
             raise ValueError(f"L={L} contradicts the Hamiltonian's L={obj.L}; leave L out")
         return Operator(L=obj.L, energy=obj.energy, label=repr(obj), spin_kind=obj.spin_kind, hamiltonian=obj,
-                        magnetization=magnetization)
+                        magnetization=magnetization, thermal=bool(getattr(obj, "thermal", False)))
     energy = getattr(obj, "energy", obj)
     if not callable(energy):
         raise ValueError(
@@ -107,6 +115,10 @@ def as_operator(obj, L: int | None = None, magnetization=None) -> Operator:
         raise ValueError(f"{type(obj).__name__}.spin_kind must be 'ising' or 'angle', got {spin_kind!r}")
     label = type(obj).__name__ + (f"({getattr(obj, 'path')})" if hasattr(obj, "path") else "")
     local = is_local(obj)
+    thermal = bool(getattr(obj, "thermal", False))
+    if thermal and local:
+        raise ValueError(f"{type(obj).__name__} is thermal and local: temperature-dependent per-site energies are not supported")
     return Operator(L=check_lattice_size(L), energy=energy, label=label, spin_kind=spin_kind,
                     site_energies=obj.site_energies if local else None,
-                    receptive_radius=int(obj.receptive_radius) if local else None, magnetization=magnetization)
+                    receptive_radius=int(obj.receptive_radius) if local else None, magnetization=magnetization,
+                    thermal=thermal)

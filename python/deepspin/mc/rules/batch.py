@@ -29,7 +29,8 @@ class BatchMove(NumpyRule):
         return {"energy": self._energy(spins), "magnet": initial_magnet(spins), "cache": {}}
 
     def _energy(self, spins) -> np.ndarray:
-        return evaluate(self.operator.energy, spins, spins.shape[0], "the energy operator")
+        T = np.repeat(self.ensemble.temperatures, self.ensemble.chains)
+        return evaluate(lambda c: self.operator.energy_at(c, T), spins, spins.shape[0], "the energy operator")
 
     def _draws(self, state):
         """Per chain and attempt: sites ``(G, N)``, new values ``(G, N)`` (None: flip), acceptance words ``(G, N)``."""
