@@ -16,6 +16,7 @@ from .errors import BackendUnavailableError, DatasetError
 from .hamiltonians import (
     HAMILTONIANS,
     CallableHamiltonian,
+    FalicovKimball,
     Hamiltonian,
     Ising,
     PairPotential,
@@ -24,7 +25,14 @@ from .hamiltonians import (
     SinusoidalCoulomb,
     hamiltonian,
 )
-from .observables import class_to_energy, energy_to_class, ising_class, ising_energy_levels, magnetization
+from .observables import (
+    class_to_energy,
+    energy_to_class,
+    ising_class,
+    ising_energy_levels,
+    magnetization,
+    staggered_magnetization,
+)
 from . import datasets, sampling  # numpy only: h5py, tqdm and matplotlib load lazily
 
 __all__ = [
@@ -33,6 +41,7 @@ __all__ = [
     "BackendUnavailableError",
     "CallableHamiltonian",
     "DatasetError",
+    "FalicovKimball",
     "Hamiltonian",
     "Ising",
     "PairPotential",
@@ -50,4 +59,5 @@ __all__ = [
     "magnetization",
     "resolve_backend",
     "sampling",
+    "staggered_magnetization",
 ]

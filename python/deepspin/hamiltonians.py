@@ -7,6 +7,8 @@ are arguments of :meth:`Hamiltonian.energy`, not subclasses. Energies are float6
 - :class:`PairPotential` (and :class:`ScreenedCoulomb`, :class:`SinusoidalCoulomb`):
   ``E = (J/2) sum_{a,b} sum_n s_a s_b f(|r_b - r_a + L n|)`` over ``0 < |v| <= rcut``.
 - :class:`PlanarPotts`: ``E = J sum [cos(t[r,c] - t[r+1,c]) + cos(t[r,c] - t[r,c+1])]``.
+- :class:`~deepspin.falicov_kimball.FalicovKimball`: the effective energy ``E(s; T)`` of heavy
+  particles after tracing out the fermions (temperature-dependent, :mod:`deepspin.falicov_kimball`).
 
 Reference: K. Mills and I. Tamblyn, Phys. Rev. E 97, 032119 (2018).
 """
@@ -405,13 +407,16 @@ def load_callable(path: str):
     return obj
 
 
-_REGISTRY = {cls.name: cls for cls in (Ising, ScreenedCoulomb, SinusoidalCoulomb, PlanarPotts)}
+from .falicov_kimball import FalicovKimball  # noqa: E402 (its module needs Hamiltonian, defined above)
+
+_REGISTRY = {cls.name: cls for cls in (Ising, ScreenedCoulomb, SinusoidalCoulomb, PlanarPotts, FalicovKimball)}
 #: Names accepted by :func:`hamiltonian`.
 HAMILTONIANS = tuple(_REGISTRY)
 
 
 def hamiltonian(name: str, L: int, **params) -> Hamiltonian:
-    """Build a Hamiltonian by registry name: ``ising``, ``screened-coulomb``, ``sinusoidal-coulomb``, ``potts``.
+    """Build a Hamiltonian by registry name: ``ising``, ``screened-coulomb``, ``sinusoidal-coulomb``, ``potts``,
+    ``falicov-kimball``.
 
     A name ``package.module:function`` builds a :class:`CallableHamiltonian` around that energy
     function; its ``spin_kind`` is ``params["spin_kind"]``, else the function's own ``spin_kind``

@@ -16,6 +16,22 @@ def magnetization(configs):
     return float(m[0]) if single else m
 
 
+def staggered_magnetization(configs):
+    """Staggered magnetization per site ``m_s = (1/N) sum_{r,c} (-1)^(r+c) s[r,c]``: float or ``(B,)`` float64.
+
+    The checkerboard order parameter (the Falicov–Kimball model's, docs/conventions.md): ``+1`` or
+    ``-1`` for the two checkerboards, 0 on average in the disordered phase. Even ``L`` only (an odd
+    torus has no consistent checkerboard).
+    """
+    spins, single = check_spins(configs)
+    L = spins.shape[1]
+    if L % 2:
+        raise ValueError(f"the staggered magnetization needs an even L (an odd torus has no checkerboard), got L={L}")
+    sign = np.where(np.add.outer(np.arange(L), np.arange(L)) % 2, -1.0, 1.0)
+    m = np.einsum("bij,ij->b", spins, sign, dtype=np.float64) / (L * L)
+    return float(m[0]) if single else m
+
+
 def ising_energy_levels(L: int) -> np.ndarray:
     """Attainable nearest-neighbour Ising energies (J = 1) of an even ``L x L`` torus, ascending.
 

@@ -270,6 +270,8 @@ def exact_thermodynamics(H: Hamiltonian, temperatures, method: str = "auto") -> 
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}")
+    if getattr(H, "thermal", False):
+        raise ValueError(f"no exact reference for {H!r}: its energy depends on the temperature")
     if method == "auto":
         method = "enumeration" if H.N <= 16 or not isinstance(H, Ising) else "kaufman"
     if method == "transfer":
@@ -295,8 +297,11 @@ def exact_reference(H: Hamiltonian):
     """``T -> dict`` of exact values (:func:`exact_thermodynamics`) where one exists, else ``None``.
 
     One exists for +1/-1 models of ``N <= 16`` sites (enumeration, with ``<|m|>``) and for the
-    Ising model at any size (Kaufman; ``absm`` is ``None``).
+    Ising model at any size (Kaufman; ``absm`` is ``None``); none for a temperature-dependent
+    energy (``H.thermal``, e.g. Falicov-Kimball).
     """
+    if getattr(H, "thermal", False):
+        return None
     if H.spin_kind == "ising" and (H.N <= 16 or isinstance(H, Ising)):
         return lambda T: exact_thermodynamics(H, T)
     return None

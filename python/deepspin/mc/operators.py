@@ -80,7 +80,8 @@ def as_operator(obj, L: int | None = None, magnetization=None) -> Operator:
     """Turn a Hamiltonian, a surrogate (``.energy``, optionally ``.site_energies``) or a callable into an :class:`Operator`.
 
     ``L`` is needed only for an object without an ``L`` attribute and must agree with one it has.
-    ``magnetization`` (a callable) overrides the object's own ``.magnetization``.
+    ``magnetization`` (a callable) overrides the object's own ``.magnetization``; for a Hamiltonian
+    with an ``order_parameter`` (the Falicov-Kimball model's staggered magnetization) that is the default.
     """
     if isinstance(obj, Operator):
         if L is not None and L != obj.L:
@@ -91,6 +92,8 @@ def as_operator(obj, L: int | None = None, magnetization=None) -> Operator:
     if isinstance(obj, Hamiltonian):
         if L is not None and L != obj.L:
             raise ValueError(f"L={L} contradicts the Hamiltonian's L={obj.L}; leave L out")
+        if magnetization is None:
+            magnetization = getattr(obj, "order_parameter", None)
         return Operator(L=obj.L, energy=obj.energy, label=repr(obj), spin_kind=obj.spin_kind, hamiltonian=obj,
                         magnetization=magnetization, thermal=bool(getattr(obj, "thermal", False)))
     energy = getattr(obj, "energy", obj)
