@@ -29,10 +29,24 @@ def add_hamiltonian_arguments(parser: argparse.ArgumentParser, default: str | No
     group.add_argument("--J", type=float, default=1.0, help="coupling (default 1)")
     group.add_argument("--k", type=float, default=None, help="screening constant of the Coulomb models (default 0.5)")
     group.add_argument("--rcut", type=float, default=None, help="image-sum cutoff of the Coulomb models (default 8L)")
+    group.add_argument("--U", type=float, default=None, help="falicov-kimball: on-site repulsion (default 4)")
+    group.add_argument("--t", type=float, default=None, help="falicov-kimball: hopping (default 1)")
 
 
 def hamiltonian_from_args(args):
     """Build the Hamiltonian named by :func:`add_hamiltonian_arguments`' options."""
+    fk = args.hamiltonian == "falicov-kimball"
+    for name in ("U", "t"):
+        if getattr(args, name) is not None and not fk:
+            raise ValueError(f"--{name} applies to the falicov-kimball model only, not {args.hamiltonian}")
+    if fk:
+        for name in ("k", "rcut"):
+            if getattr(args, name) is not None:
+                raise ValueError(f"--{name} applies to the Coulomb models only, not falicov-kimball")
+        if args.J != 1.0:
+            raise ValueError("--J does not apply to falicov-kimball; its parameters are --U and --t")
+        params = {name: getattr(args, name) for name in ("U", "t") if getattr(args, name) is not None}
+        return hamiltonian(args.hamiltonian, args.L, **params)
     if ":" in args.hamiltonian:
         for name in ("k", "rcut"):
             if getattr(args, name) is not None:
@@ -55,7 +69,16 @@ def run_energy(args) -> int:
     check_output_paths(output=args.output)
     H = hamiltonian_from_args(args)
     configs = load_configs(args.configs, args.key)
-    energies = H.energy(configs, backend=args.backend, method=args.method, precision=args.precision)
+    if getattr(H, "thermal", False):
+        if args.T is None:
+            raise ValueError(f"{H.name}'s energy E(s; T) depends on the temperature: pass --T (e.g. --T 0.15)")
+        if args.method is not None or args.precision != "float64":
+            raise ValueError(f"{H.name} has one exact float64 method: leave out --method and --precision")
+        energies = H.energy(configs, T=args.T, backend=args.backend)
+    else:
+        if args.T is not None:
+            raise ValueError(f"--T applies to temperature-dependent models (falicov-kimball), not {H.name}")
+        energies = H.energy(configs, backend=args.backend, method=args.method, precision=args.precision)
     energies = np.atleast_1d(np.asarray(energies, dtype=np.float64))
     if args.output:
         save_npy(args.output, energies)
@@ -85,6 +108,7 @@ def register(sub) -> None:
     p.add_argument("--backend", default="auto", choices=("auto",) + NAMES)
     p.add_argument("--method", choices=("kernel", "explicit"), help="pair-kernel models: kernel (default) or explicit")
     p.add_argument("--precision", default="float64", choices=("float64", "float32"))
+    p.add_argument("--T", type=float, help="temperature of a temperature-dependent energy (falicov-kimball: required)")
     p.add_argument("-o", "--output", help="write energies to this .npy (default: print one per line)")
     p.set_defaults(handler=run_energy)
 

@@ -35,6 +35,9 @@ def sample(H: Hamiltonian, sampler: str, *, seed=None, backend: str = "auto", sh
                  "enumerate": sampling.enumerate_all}
     if sampler not in functions:
         raise ValueError(f"sampler must be one of {', '.join(functions)}, got {sampler!r}")
+    if getattr(H, "thermal", False) and sampler != "thermal":
+        raise ValueError(f"{H!r}'s energy E(s; T) depends on the temperature, which the {sampler} sampler does not "
+                         "have: use --sampler thermal (each configuration is labelled at its sampling temperature)")
     function = functions[sampler]
     allowed = [name for name in inspect.signature(function).parameters if name not in ("H", *SHARED)]
     unknown = sorted(set(params) - set(allowed))

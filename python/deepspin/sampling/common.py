@@ -92,12 +92,21 @@ def progress_bar(total: int, desc: str, enabled: bool, unit: str = "cfg"):
                 unit_scale=True, smoothing=0.1)
 
 
-def label(H: Hamiltonian, configs: np.ndarray, backend: str = "auto", bar=None) -> np.ndarray:
-    """Exact energies of ``configs`` in chunks of :data:`LABEL_CHUNK` (advancing ``bar`` if given)."""
+def label(H: Hamiltonian, configs: np.ndarray, backend: str = "auto", bar=None, temperatures=None) -> np.ndarray:
+    """Exact energies of ``configs`` in chunks of :data:`LABEL_CHUNK` (advancing ``bar`` if given).
+
+    A temperature-dependent Hamiltonian (``H.thermal``, e.g. Falicov-Kimball) is labelled with
+    ``E(s; T)`` at ``temperatures`` ``(B,)``, each configuration's own; other models ignore them.
+    """
+    thermal = getattr(H, "thermal", False)
+    if thermal and temperatures is None:
+        raise ValueError(f"{H!r}'s energy depends on the temperature; only the thermal sampler, which knows each "
+                         "configuration's temperature, can label it")
     energies = np.empty(configs.shape[0], dtype=np.float64)
     for start in range(0, configs.shape[0], LABEL_CHUNK):
         chunk = configs[start : start + LABEL_CHUNK]
-        energies[start : start + len(chunk)] = H.energy(chunk, backend=backend)
+        at = {"T": temperatures[start : start + LABEL_CHUNK]} if thermal else {}
+        energies[start : start + len(chunk)] = H.energy(chunk, backend=backend, **at)
         if bar is not None:
             bar.update(len(chunk))
     return energies

@@ -91,5 +91,7 @@ def thermal(H: Hamiltonian, temperatures, *, chains: int = 16, samples: int = 10
         "shards": shards,
         "shard_index": shard_index,
     }
+    if getattr(H, "thermal", False):
+        meta["energy_label"] = "E(s; T) at each configuration's sampling temperature (extras 'temperature')"
     extras = {"temperature": np.tile(temperature, samples), "chain": np.tile(chain, samples).astype(np.int64)}
-    return SampleSet(spins, label(H, spins, backend), meta, extras)
+    return SampleSet(spins, label(H, spins, backend, temperatures=extras["temperature"]), meta, extras)
