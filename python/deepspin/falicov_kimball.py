@@ -14,6 +14,7 @@ docs/conventions.md, section "Falicov–Kimball model".
 """
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import numpy as np
@@ -61,8 +62,6 @@ class FalicovKimball(Hamiltonian):
 
     def __init__(self, L: int, U: float = 4.0, t: float = 1.0) -> None:
         super().__init__(L, U=check_real("U", U), t=check_real("t", t))
-        self._hopping = hopping_matrix(self.L, self.t)
-        self._hopping.setflags(write=False)
 
     @property
     def U(self) -> float:
@@ -77,10 +76,16 @@ class FalicovKimball(Hamiltonian):
         """Chemical potential of both species at half filling, ``U / 2``."""
         return self.U / 2
 
-    @property
+    @functools.cached_property
     def hopping(self) -> np.ndarray:
-        """The configuration-independent part of ``H_f``: ``-t`` times the bond counts, ``(N, N)``, read-only."""
-        return self._hopping
+        """The configuration-independent part of ``H_f``: ``-t`` times the bond counts, ``(N, N)``, read-only.
+
+        Built on first use (``8 N^2`` bytes), so that a lattice too large to diagonalise is refused
+        by :meth:`energy` before anything is allocated.
+        """
+        matrix = hopping_matrix(self.L, self.t)
+        matrix.setflags(write=False)
+        return matrix
 
     @property
     def order_parameter(self):
@@ -154,7 +159,7 @@ class FalicovKimball(Hamiltonian):
     def _matrices(self, xp, spins):
         """``H_f`` of a batch of int8 spins: ``(B, N, N)`` float64 in array module ``xp``."""
         occupation = (spins.reshape(spins.shape[0], self.N).astype(xp.float64) + 1.0) / 2.0
-        matrices = xp.broadcast_to(xp.asarray(self._hopping), (spins.shape[0], self.N, self.N)).copy()
+        matrices = xp.broadcast_to(xp.asarray(self.hopping), (spins.shape[0], self.N, self.N)).copy()
         diagonal = xp.arange(self.N)
         matrices[:, diagonal, diagonal] += self.U * occupation
         return matrices
