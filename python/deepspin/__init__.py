@@ -13,10 +13,10 @@ from . import enumeration
 from ._version import __version__
 from .backends import backends, resolve as resolve_backend
 from .errors import BackendUnavailableError, DatasetError
+from .falicov_kimball import FalicovKimball
 from .hamiltonians import (
     HAMILTONIANS,
     CallableHamiltonian,
-    FalicovKimball,
     Hamiltonian,
     Ising,
     PairPotential,

@@ -407,11 +407,20 @@ def load_callable(path: str):
     return obj
 
 
-from .falicov_kimball import FalicovKimball  # noqa: E402 (its module needs Hamiltonian, defined above)
-
-_REGISTRY = {cls.name: cls for cls in (Ising, ScreenedCoulomb, SinusoidalCoulomb, PlanarPotts, FalicovKimball)}
+_REGISTRY = {cls.name: cls for cls in (Ising, ScreenedCoulomb, SinusoidalCoulomb, PlanarPotts)}
+#: Models in their own modules, which build on :class:`Hamiltonian`: imported when first asked for.
+_OWN_MODULES = ("falicov-kimball",)
 #: Names accepted by :func:`hamiltonian`.
-HAMILTONIANS = tuple(_REGISTRY)
+HAMILTONIANS = tuple(_REGISTRY) + _OWN_MODULES
+
+
+def _registered(name: str):
+    """The class registered as ``name``, or None."""
+    if name == "falicov-kimball":
+        from .falicov_kimball import FalicovKimball
+
+        return FalicovKimball
+    return _REGISTRY.get(name)
 
 
 def hamiltonian(name: str, L: int, **params) -> Hamiltonian:
@@ -428,7 +437,7 @@ def hamiltonian(name: str, L: int, **params) -> Hamiltonian:
             raise ValueError(f"an energy function takes no parameters but spin_kind; got {unknown}")
         f = load_callable(name)
         return CallableHamiltonian(L, f, path=name, spin_kind=params.get("spin_kind", getattr(f, "spin_kind", "ising")))
-    cls = _REGISTRY.get(name)
+    cls = _registered(name)
     if cls is None:
         raise ValueError(
             f"unknown Hamiltonian {name!r}; choose one of {', '.join(HAMILTONIANS)} "
