@@ -159,9 +159,9 @@ class FalicovKimball(Hamiltonian):
     def _matrices(self, xp, spins):
         """``H_f`` of a batch of int8 spins: ``(B, N, N)`` float64 in array module ``xp``."""
         occupation = (spins.reshape(spins.shape[0], self.N).astype(xp.float64) + 1.0) / 2.0
-        matrices = xp.broadcast_to(xp.asarray(self.hopping), (spins.shape[0], self.N, self.N)).copy()
-        diagonal = xp.arange(self.N)
-        matrices[:, diagonal, diagonal] += self.U * occupation
+        matrices = xp.empty((spins.shape[0], self.N, self.N))
+        matrices[...] = xp.asarray(self.hopping)
+        matrices.reshape(spins.shape[0], self.N * self.N)[:, :: self.N + 1] += self.U * occupation  # the diagonals
         return matrices
 
     def _energies(self, xp, spins, temperatures, chemical: bool):
