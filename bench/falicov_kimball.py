@@ -11,7 +11,8 @@
    (:func:`deepspin.effective.fit_pair_model`) fitted for every number of shells, with its RMS
    residual on the fitted samples and on held-out ones (even/odd chains).
 
-Prints tables and writes ``bench/out/falicov-kimball-<host>.json`` naming the machine.
+Prints tables and writes ``bench/out/falicov-kimball-<host>.json`` naming the machine
+(``--fit-L 0``: throughput only, ``falicov-kimball-throughput-<host>.json``).
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def thermal_samples(L: int, T: float, chains: int, burn_in: int, records: int, e
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--L", type=int, nargs="+", default=[4, 8, 16])
-    parser.add_argument("--fit-L", type=int, default=8)
+    parser.add_argument("--fit-L", type=int, default=8, help="0: throughput only")
     parser.add_argument("--T", type=float, default=0.15)
     parser.add_argument("--chains", type=int, default=32)
     parser.add_argument("--burn-in", type=int, default=100)
@@ -72,6 +73,11 @@ def main(argv=None) -> int:
     rates = [throughput(L) for L in args.L]
     print(harness.format_table(["L", "batch", "configs/s"], [[r["L"], r["batch"], r["configs_per_s"]] for r in rates]))
 
+    if not args.fit_L:
+        path = harness.write_results(f"falicov-kimball-throughput-{info['hostname']}",
+                                     {"machine": info, "throughput": rates}, args.out)
+        print(f"wrote {path}")
+        return 0
     L, T = args.fit_L, args.T
     configs, energies, chain, seconds = thermal_samples(L, T, args.chains, args.burn_in, args.records, args.every)
     ms = np.abs(deepspin.staggered_magnetization(configs))
