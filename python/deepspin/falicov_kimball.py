@@ -119,7 +119,10 @@ class FalicovKimball(Hamiltonian):
         return self._evaluate(configs, T, backend, chemical=True)
 
     def free_energy(self, configs, T=None, backend: str = "auto"):
-        """The fermions' grand potential ``F(s; T) = -T sum_k log(1 + exp(-(eps_k - mu)/T))`` alone (as :meth:`energy`)."""
+        """The fermions' grand potential alone, ``F(s; T) = -T sum_k log(1 + exp(-(eps_k - mu)/T))``.
+
+        Same arguments and return values as :meth:`energy`; ``F(s) - F(-s) = (U/2) sum_i s_i`` for even ``L``.
+        """
         return self._evaluate(configs, T, backend, chemical=False)
 
     def predicted_seconds(self, batch: int, method: str | None = None, threads: int = 1) -> float:
