@@ -34,8 +34,8 @@ CHUNK_BYTES = 64 << 20
 MAX_BYTES = 8 << 30
 #: Bytes per matrix element in the working-memory estimate: the matrix, LAPACK's work copy, slack.
 BYTES_PER_ELEMENT = 3 * 8
-#: Seconds per ``N^3`` of one ``eigvalsh`` on one thread (measured on a 2-core AMD EPYC: 2.6e-9 to
-#: 5.3e-9 s N^3 with both threads at N = 64 to 1024).
+#: Seconds per ``N^3`` of one ``eigvalsh`` on one thread (measured on a 2-core AMD EPYC, both threads:
+#: 1e-9 to 5e-9 s N^3 at N = 64 to 1024; bench/falicov_kimball.py).
 SECONDS_PER_N3 = 1e-8
 
 
