@@ -14,7 +14,8 @@ energy ``E`` (the model, possibly thermal: ``E(s; T)``, always called through
   runs ``n`` sweeps of Metropolis under ``Ê`` from the current state ``s`` (with the fastest rule
   for the surrogate, :func:`~.rules.select_rule`: a compiled kernel for a deepspin Hamiltonian such
   as a fitted :class:`~deepspin.hamiltonians.PairPotential`, the sublattice rule for a local
-  surrogate, the batch rule otherwise), then accepts the end state ``s'`` with
+  surrogate, the batch rule otherwise; ``backend="auto"`` skips the multispin rule, whose replicas
+  share their site sequence, so that the chains stay independent), then accepts the end state ``s'`` with
   ``min(1, exp(-beta [(E(s') - E(s)) - (Ê(s') - Ê(s))]))`` (:func:`~.acceptance.cumulative_correction`);
   on rejection the chain stays at ``s``. One "sweep" of the state is one such step (measured once);
   ``state.accepted`` counts accepted steps.
@@ -54,7 +55,7 @@ from ..validation import check_count
 from .acceptance import accept, cumulative_correction, delayed_second_stage
 from .operators import Operator, as_operator
 from .philox import CUMULATIVE_STREAM, DELAYED_STREAM, philox_words
-from .rules.base import NumpyRule, evaluate, initial_magnet
+from .rules.base import NumpyRule, compiled_device, evaluate, initial_magnet
 from .rules.batch import BatchMove
 from .rules.registry import select_rule
 from .state import ChainState, Ensemble
@@ -201,6 +202,9 @@ class CumulativeUpdate(PolicyRule):
         self.inner_sweeps = check_count("surrogate_sweeps", sweeps)
         inner = dataclasses.replace(ensemble, burn_in=_NEVER, interval=1, series=0)
         self.inner = select_rule(surrogate, inner, backend)
+        if backend == "auto" and self.inner.name == "multispin":
+            # its replicas share the site sequence: the chains would not be independent samples
+            self.inner = select_rule(surrogate, inner, compiled_device(surrogate, inner))
 
     def sweep_once(self, state):
         G, n = state.spins.shape[0], self.inner_sweeps
