@@ -78,7 +78,8 @@ def main() -> int:
                 line += f" {obs[key][i]:9.5f} {obs[f'{key}_err'][i]:7.1e} {z:5.1f}" if key == "E_per_site" else \
                     f" {obs[key][i]:7.4f} {obs[f'{key}_err'][i]:7.1e} {z:5.1f}"
             if result.policy is not None:
-                row["exact_acceptance"] = float(result.policy["exact_acceptance"][i])
+                row.update({key: float(result.policy[key][i])
+                            for key in ("exact_acceptance", "surrogate_acceptance", "exact_evaluations")})
                 line += f" {row['exact_acceptance']:9.4f}"
             rows.append(row)
             print(line)
