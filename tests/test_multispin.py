@@ -93,7 +93,9 @@ def reference_run(spins0, L, J, betas, seed, sweeps):
     for sweep in range(sweeps):
         site_words = _core.philox_words(seed, np.array([0]), SITE_STREAM, sweep * (-(-N // 4)), -(-N // 4))[0]
         for i in range(N):
-            a = (int(site_words[i]) * N) >> 32
+            a = (int(site_words[i]) * (N + 1)) >> 32
+            if a == N:  # the lazy slot: no site this attempt
+                continue
             bad = (sign * s[:, [a]] * s[:, neighbours[a]] > 0).sum(axis=1)  # aligned (J > 0) / anti (J < 0)
             raw = _core.philox_words(seed, np.arange(W), SWEEP_STREAM, (sweep * N + i) * 16, 16).astype(np.int64)
             u = raw[:, 0::2] | (raw[:, 1::2] << 32)  # (W, 32) 64-bit words u_j

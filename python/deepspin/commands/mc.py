@@ -11,12 +11,13 @@ import numpy as np
 
 from ..hamiltonians import Ising
 from ..io import check_output_paths, write_text
-from ..mc import backends, default_start, exact_reference, is_local, run
+from ..mc import backends, exact_reference, is_local, run
 from ..mc import exact as exact_mod
 from ..mc.temperatures import parse_temperatures
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
 
-MC_KEYS = ("T", "E_per_site", "E_per_site_err", "C_per_site", "C_per_site_err", "absm", "absm_err")
+MC_KEYS = ("T", "E_per_site", "E_per_site_err", "C_per_site", "C_per_site_err", "absm", "absm_err", "tau_int_E",
+           "rhat_E", "rhat_absm", "equilibrated")
 EXACT_KEYS = ("T", "E_per_site", "C_per_site", "absm")
 
 
@@ -82,8 +83,6 @@ def run_mc(args) -> int:
     check_output_paths(output=output, **{"output (CSV)": output.with_suffix(".csv"),
                                          "output (PNG)": output.with_suffix(".png"),
                                          "output (checkpoint)": checkpoint}, timeseries=args.timeseries)
-    if args.start == "auto":
-        args.start = default_start(H)
     if args.operator == "exact":
         model, label = H, "Metropolis (exact energies)"
     else:
@@ -96,7 +95,7 @@ def run_mc(args) -> int:
                  progress=not args.no_progress)
     records = result.records()
     reference = exact_reference(H)
-    write_text(output, json.dumps(records, indent=1) + "\n")
+    write_text(output, json.dumps(records, indent=1, allow_nan=False) + "\n")
     write_text(output.with_suffix(".csv"), _records_csv(records, MC_KEYS))
     if args.timeseries is not None:
         from ..io import atomic_path
@@ -115,17 +114,29 @@ def run_mc(args) -> int:
     return 0
 
 
+def _number(value, spec: str, width: int) -> str:
+    """``value`` formatted by ``spec``, or ``n/a`` (a null of the records) right-aligned in ``width``."""
+    return f"{'n/a':>{width}}" if value is None else f"{value:{width}{spec}}"
+
+
 def _print_table(records, exact, acceptance) -> None:
-    head = f"{'T':>7} {'E/N':>10} {'err':>8} {'C/N':>9} {'err':>8} {'<|m|>':>8} {'err':>8} {'accept':>7}"
+    head = (f"{'T':>7} {'E/N':>10} {'err':>8} {'C/N':>9} {'err':>8} {'<|m|>':>8} {'err':>8} {'accept':>7} "
+            f"{'tau_E':>6} {'Rhat_E':>6}")
     if exact is not None:
         head += f" {'exact E/N':>10} {'exact C/N':>9}"
     print(head)
     for i, r in enumerate(records):
-        line = (f"{r['T']:7.4g} {r['E_per_site']:10.5f} {r['E_per_site_err']:8.1e} {r['C_per_site']:9.5f} "
-                f"{r['C_per_site_err']:8.1e} {r['absm']:8.5f} {r['absm_err']:8.1e} {acceptance[i]:7.4f}")
+        line = (f"{r['T']:7.4g} {_number(r['E_per_site'], '.5f', 10)} {_number(r['E_per_site_err'], '.1e', 8)} "
+                f"{_number(r['C_per_site'], '.5f', 9)} {_number(r['C_per_site_err'], '.1e', 8)} "
+                f"{_number(r['absm'], '.5f', 8)} {_number(r['absm_err'], '.1e', 8)} {acceptance[i]:7.4f} "
+                f"{_number(r.get('tau_int_E'), '.3g', 6)} {_number(r.get('rhat_E'), '.3f', 6)}")
         if exact is not None:
             line += f" {exact['E_per_site'][i]:10.5f} {exact['C_per_site'][i]:9.5f}"
         print(line)
+    for r in records:
+        for key, why in r.items():
+            if key.endswith("_reason"):
+                print(f"T = {r['T']:.6g}: {key[:-len('_reason')]} is n/a: {why}", file=sys.stderr)
 
 
 def run_exact(args) -> int:
@@ -146,7 +157,7 @@ def run_exact(args) -> int:
         print(f"specific-heat maximum of the {H.L}x{H.L} torus: T = {t_max:.6f} "
               f"(T/Tc = {t_max / (abs(H.J) * exact_mod.T_CRITICAL):.6f}), C/N = {c_max:.6f}")
     if args.json:
-        write_text(args.json, json.dumps(records, indent=1) + "\n")
+        write_text(args.json, json.dumps(records, indent=1, allow_nan=False) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)
     if args.dos:
         from ..mc.transfer import density_of_states_json
@@ -177,7 +188,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--start", default="auto", choices=("auto", "random", "ordered"),
                    help="initial configurations; auto: ordered (all +1, angles 0) for a ferromagnet "
-                   "(Ising J > 0, Potts J < 0), else random")
+                   "(Ising J > 0 below T_c = 2.269 J, Potts J < 0), else random")
     p.add_argument("--operator", default="exact",
                    help="'exact' (compiled exact energies) or a trained model file loaded by deepspin.surrogate.load")
     p.add_argument("--backend", default="auto", choices=backends(),
