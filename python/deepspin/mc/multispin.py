@@ -39,8 +39,12 @@ from ..errors import BackendUnavailableError
 
 #: SIMD levels of the CPU kernel, as ``DEEPSPIN_SIMD`` names them, and their kernel codes.
 SIMD_LEVELS = {"scalar": 0, "avx2": 1, "avx512": 2}
-#: ``backend="auto"`` takes the multispin rule for Ising from this many chains per temperature on.
-AUTO_MIN_CHAINS = 64
+#: ``backend="auto"`` takes the multispin rule for Ising from this many chains in all (temperatures x
+#: chains) on, per device: where it was measured to overtake the one-chain-per-thread Ising rule at
+#: L = 8. CPU (2-core AMD EPYC, end-to-end run(), 20,000 sweeps): 0.92x at 64 chains, 1.6x at 128,
+#: 3.2x at 256. CUDA (one H200, bench/results/gpu-h200-run1/mc.json): 0.31x at 400 x 50 = 20,000
+#: chains, 1.0-1.2x at 6,400 x 50 = 320,000 (the engine alone: 2.2e11 flips/s at 8.4 million).
+AUTO_MIN_REPLICAS = {"cpu": 128, "cuda": 320_000}
 #: Bits per random threshold (and most random words per decision).
 THRESHOLD_BITS = 32
 
