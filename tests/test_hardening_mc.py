@@ -214,3 +214,11 @@ def test_exact_refuses_with_the_reason():
     odd_afm = exact_thermodynamics(deepspin.Ising(3, J=-1.0), [0.5, 2.0])  # enumeration: frustrated ground states
     energy, heat, absm = brute_force(deepspin.Ising(3, J=-1.0), [0.5, 2.0])
     np.testing.assert_allclose(odd_afm["E_per_site"], energy, rtol=1e-12)
+
+
+def test_cli_prints_the_equilibration_warning(tmp_path, capsys):
+    out = tmp_path / "cold.json"
+    args = ["mc", "--L", "16", "--T", "1", "--start", "random", "--chains", "8", "--sweeps", "100", "--no-progress"]
+    assert main(args + ["-o", str(out)]) == 0
+    assert "warning: the chains may not have equilibrated at T = 1" in capsys.readouterr().err
+    assert json.loads(out.read_text())[0]["equilibrated"] is False

@@ -5,10 +5,12 @@ import csv
 import io
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import EquilibrationWarning
 from ..io import check_output_paths, write_text
 from ..mc import backends, exact_reference, is_local, run
 from ..mc import exact as exact_mod
@@ -88,10 +90,17 @@ def run_mc(args) -> int:
         model, label = _load_operator(args.operator, H), f"Metropolis ({Path(args.operator).name})"
     if checkpoint.exists():
         print(f"resuming from {checkpoint}", file=sys.stderr)
-    result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
-                 interval=args.interval, seed=args.seed, start=args.start, backend=args.backend,
-                 timeseries=args.timeseries is not None, checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
-                 progress=not args.no_progress)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EquilibrationWarning)
+        result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
+                     interval=args.interval, seed=args.seed, start=args.start, backend=args.backend,
+                     timeseries=args.timeseries is not None, checkpoint=checkpoint,
+                     checkpoint_every=args.checkpoint_every, progress=not args.no_progress)
+    for w in caught:  # the diagnostics' warning as a plain line; any other warning as it came
+        if issubclass(w.category, EquilibrationWarning):
+            print(f"deepspin mc: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     records = result.records()
     reference = exact_reference(H)
     write_text(output, json.dumps(records, indent=1, allow_nan=False) + "\n")
@@ -132,10 +141,13 @@ def _print_table(records, exact, acceptance) -> None:
         if exact is not None:
             line += f" {exact['E_per_site'][i]:10.5f} {exact['C_per_site'][i]:9.5f}"
         print(line)
+    missing = {}  # (key, reason) -> temperatures
     for r in records:
         for key, why in r.items():
             if key.endswith("_reason"):
-                print(f"T = {r['T']:.6g}: {key[:-len('_reason')]} is n/a: {why}", file=sys.stderr)
+                missing.setdefault((key[:-len("_reason")], why), []).append(f"{r['T']:.6g}")
+    for (key, why), temps in missing.items():
+        print(f"{key} is n/a at T = {', '.join(temps)}: {why}", file=sys.stderr)
 
 
 def run_exact(args) -> int:

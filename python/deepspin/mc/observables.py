@@ -248,7 +248,8 @@ def warn_if_unequilibrated(temperatures: np.ndarray, diag: dict) -> None:
 
 
 #: Why each standard error is missing for one chain per temperature.
-_ONE_CHAIN = "one chain per temperature: the standard error is the spread over independent chains; run 2 or more"
+_ONE_CHAIN = ("one chain per temperature (no spread over chains) and fewer than 4 measurements (no batch means): "
+              "run 2 or more chains, or more sweeps")
 
 
 def records(obs: dict, diag: dict, chains: int) -> list[dict]:
