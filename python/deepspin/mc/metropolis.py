@@ -34,9 +34,9 @@ import numpy as np
 
 from .._version import __version__
 from ..hamiltonians import Ising, PlanarPotts
-from .exact import T_CRITICAL
 from ..validation import check_count, check_seed, check_temperatures
 from . import checkpoint as ckpt
+from .exact import T_CRITICAL
 from .acceptance import initial_configurations
 from .observables import BATCHES, diagnostics, records, thermodynamics, warn_if_unequilibrated
 from .operators import as_operator
@@ -60,9 +60,11 @@ def default_start(model, temperatures=None) -> str:
     every move is accepted, chains from one ordered start stay alike for many sweeps (the multispin
     replicas, which share their site sequence, identical).
     """
-    ordered = _ordered_temperatures(model, np.asarray([1.0] if temperatures is None else temperatures, dtype=float))
-    if temperatures is None and isinstance(model, Ising) and model.J > 0:
-        return _MIXED
+    if temperatures is None:
+        if isinstance(model, Ising) and model.J > 0:
+            return _MIXED
+        return "ordered" if isinstance(model, PlanarPotts) and model.J < 0 else "random"
+    ordered = _ordered_temperatures(model, np.asarray(temperatures, dtype=float))
     return "ordered" if ordered.all() else "random" if not ordered.any() else _MIXED
 
 

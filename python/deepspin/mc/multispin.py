@@ -3,7 +3,8 @@
 Replica ``g`` (the run's chain index, ``g = t * chains + c`` at temperature ``T_t``) is bit ``g % 64``
 of the words of word-column ``w = g // 64``: ``words[a, w]`` (shape ``(N, W)``, ``W = ceil(G / 64)``)
 has bit ``r`` set iff spin ``a`` (``a = row * L + col``) of replica ``64 w + r`` is ``-1``. A sweep
-is ``N`` attempts at random sites, the same site sequence for every replica (drawn from the seed,
+is ``N`` attempts, each at one of ``N + 1`` equally likely slots: a site, or (one slot) none, which
+keeps the chain aperiodic at ``T -> inf``; the same site sequence for every replica (drawn from the seed,
 independently of the state; a fixed sweep order is not ergodic with Metropolis, which flips every
 visited spin with ``dE <= 0``: row-major sweeps reach only 504 of the 512 3x3 configurations).
 Each attempt is bitwise logic on whole words (``csrc/multispin.hpp``):
