@@ -222,3 +222,14 @@ def test_cli_prints_the_equilibration_warning(tmp_path, capsys):
     assert main(args + ["-o", str(out)]) == 0
     assert "warning: the chains may not have equilibrated at T = 1" in capsys.readouterr().err
     assert json.loads(out.read_text())[0]["equilibrated"] is False
+
+
+def test_frozen_chains_at_t_to_zero_give_nulls_with_reasons_and_a_warning():
+    """Screened Coulomb from random starts at T = 1e-300: every chain is frozen in its own state, so the
+    pooled variance over T^2 is beyond the float range: null with a reason, valid JSON, and a warning."""
+    with pytest.warns(EquilibrationWarning, match="T = 1e-300"):
+        result = run(deepspin.ScreenedCoulomb(4), [1e-300], chains=8, sweeps=100, seed=1)
+    record = result.records()[0]
+    json.dumps(record, allow_nan=False)
+    assert record["C_per_site"] is None and "float range" in record["C_per_site_reason"]
+    assert record["equilibrated"] is False

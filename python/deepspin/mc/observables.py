@@ -61,7 +61,8 @@ def pooled_specific_heat(s1: np.ndarray, s2: np.ndarray, n: int, temperatures: n
     chains = s1.shape[-1]
 
     def scale(variance, T):  # variance / (N T^2), divided step by step: T^2 underflows for T < 1e-154
-        return variance / N / T / T
+        with np.errstate(over="ignore", invalid="ignore"):  # beyond the float range: NaN/inf, a null record
+            return variance / N / T / T
     # Centre on each temperature's grand mean: no cancellation in <E^2> - <E>^2.
     centre = s1.sum(-1, keepdims=True) / (chains * n)
     c1 = s1 - n * centre
@@ -72,8 +73,9 @@ def pooled_specific_heat(s1: np.ndarray, s2: np.ndarray, n: int, temperatures: n
     m1 = (c1.sum(-1, keepdims=True) - c1) / ((chains - 1) * n)
     m2 = (c2.sum(-1, keepdims=True) - c2) / ((chains - 1) * n)
     leave_one_out = scale(m2 - m1**2, temperatures[:, None])
-    err = np.sqrt((chains - 1) / chains * ((leave_one_out - leave_one_out.mean(-1, keepdims=True)) ** 2).sum(-1))
-    return heat, err
+    with np.errstate(invalid="ignore"):  # inf - inf where C itself is beyond the float range
+        spread = ((leave_one_out - leave_one_out.mean(-1, keepdims=True)) ** 2).sum(-1)
+    return heat, np.sqrt((chains - 1) / chains * spread)
 
 
 def ensemble_batch_error(batch_moments: np.ndarray, n: int, column: int) -> np.ndarray:
@@ -113,8 +115,9 @@ def batch_jackknife_heat(batch_moments: np.ndarray, n: int, temperatures: np.nda
     left = weight.sum() - weight
     m1 = (c1.sum(-1, keepdims=True) - c1) / left
     m2 = (c2.sum(-1, keepdims=True) - c2) / left
-    heat = (m2 - m1**2) / N / temperatures[:, None] / temperatures[:, None]
-    return np.sqrt((B - 1) / B * ((heat - heat.mean(-1, keepdims=True)) ** 2).sum(-1))
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond the float range: NaN/inf, a null record
+        heat = (m2 - m1**2) / N / temperatures[:, None] / temperatures[:, None]
+        return np.sqrt((B - 1) / B * ((heat - heat.mean(-1, keepdims=True)) ** 2).sum(-1))
 
 
 #: How much larger the batch-means error must be to replace the error over chains: four standard
@@ -266,7 +269,7 @@ def records(obs: dict, diag: dict, chains: int) -> list[dict]:
             record[key] = value if math.isfinite(value) else None
             if record[key] is None:
                 record[f"{key}_reason"] = _ONE_CHAIN if chains < 2 and key.endswith("_err") else \
-                    "not a finite number (no measurement varied?)"
+                    "beyond the float range (an energy variance over T^2 at T -> 0: chains in different states?)"
         for key in ("tau_int_E", "rhat_E", "rhat_absm"):
             value = float(diag[key][t])
             record[key] = value if math.isfinite(value) else None
