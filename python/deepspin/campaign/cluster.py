@@ -40,8 +40,10 @@ def connect(workers: int | None = None, scheduler: str | None = None, scheduler_
     from distributed import Client, LocalCluster
 
     if workers is not None:
+        # ":0": the scheduler's HTTP server (dashboard if bokeh is installed) on a free port, so that
+        # two local campaigns never race for port 8787.
         with LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
             yield client
     elif scheduler is not None:
         with Client(scheduler) as client:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -79,9 +80,9 @@ def read_result(path) -> tuple[dict, dict]:
     """``(header, result)`` of a result file, its checksum verified; ValueError if damaged or foreign."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:  # our handle: closed on errors too
             arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, EOFError, KeyError) as exc:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable campaign result ({exc})") from None
     try:
         header = json.loads(str(arrays.pop(HEADER)))
@@ -141,7 +142,7 @@ class Task:
             header, _ = read_result(self.output)
         except ValueError:
             return False  # truncated or damaged: computed again
-        if header["spec_hash"] != spec_hash(self.spec) or header["key"] != self.key:
+        if header["spec_hash"] != spec_hash(self.spec) or header["key"] != self.key or header["seed"] != self.seed:
             raise ValueError(f"{self.output} holds task {header['key']} of another campaign (other model, "
                              "parameters, seed or deepspin version); delete it or write to another folder")
         return True
