@@ -51,13 +51,17 @@ class ShardTask:
 
 def shard_tasks(H: Hamiltonian, sampler: str, output, *, seed, shards: int, test_fraction: float = 0.1,
                 backend: str = "auto", **params) -> list[ShardTask]:
-    """The tasks of a sharded dataset run, in shard order (parameters as for :func:`generate`)."""
+    """The tasks of a sharded dataset run, in shard order (parameters as for :func:`generate`).
+
+    Paths are made absolute: a worker on another host runs in another folder (the outputs must be
+    on a file system that the workers and the client share).
+    """
     check_shard(shards, 0)
     if seed is None and sampler != "enumerate":
         raise ValueError("a dataset campaign needs an explicit seed (--seed): every shard, on any worker, draws "
                          "from its stream of that one seed")
     run = describe_run(H, sampler, params, seed, shards, test_fraction)
-    return [ShardTask(H=H, sampler=sampler, dataset=Path(output), index=i, shards=shards, run=run, seed=seed,
+    return [ShardTask(H=H, sampler=sampler, dataset=Path(output).absolute(), index=i, shards=shards, run=run, seed=seed,
                       test_fraction=test_fraction, backend=backend, params=params) for i in range(shards)]
 
 

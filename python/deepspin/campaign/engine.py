@@ -35,12 +35,13 @@ class CampaignError(RuntimeError):
 
 
 def execute(task) -> dict:
-    """Compute ``task`` where this runs; returns its record (output, seconds, worker, host, pid)."""
+    """Compute ``task`` where this runs; returns its record (output, wall and CPU seconds, worker, host, pid)."""
     started = time.time()
-    clock = time.perf_counter()
+    clock, cpu = time.perf_counter(), time.process_time()
     output = task.compute()
     return {"key": task.key, "output": str(output), "started": started, "seconds": time.perf_counter() - clock,
-            "worker": _worker_name(), "host": platform.node(), "pid": os.getpid()}
+            "cpu_seconds": time.process_time() - cpu, "worker": _worker_name(), "host": platform.node(),
+            "pid": os.getpid()}
 
 
 def _worker_name() -> str:
@@ -86,7 +87,8 @@ def run(tasks, folder, *, client=None, retries: int = 0, progress: bool = True, 
         Label of the bar and the summary.
 
     Each record has ``key``, ``status`` (``computed`` or ``skipped``), ``output`` and, for computed
-    tasks, ``seconds``, ``worker``, ``host``, ``pid`` and ``started`` (Unix time).
+    tasks, ``seconds`` (wall), ``cpu_seconds`` (of the process that ran it), ``worker``, ``host``,
+    ``pid`` and ``started`` (Unix time).
     """
     tasks = _check_tasks(tasks)
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
@@ -139,30 +141,36 @@ def _run_here(todo, records: dict, bar):
     return None
 
 
-def _run_dask(todo, records: dict, bar, client, retries: int, poll: float = 0.2):
+def _run_dask(todo, records: dict, bar, client, retries: int, poll: float = 0.02, refresh: float = 0.5):
+    from distributed import as_completed
+
     token = uuid.uuid4().hex[:8]  # a fresh Dask key per run: never the cached result of an earlier submission
     futures = {client.submit(execute, task, key=f"{task.key}-{token}", pure=False, retries=retries): task
                for task in todo}
     pending = set(futures)
     threads = sum(client.nthreads().values())
-    failure = None
+    arrivals = as_completed(futures, with_results=True, raise_errors=False)  # results fetched as they arrive
+    failure, shown = None, 0.0
     try:
         while pending:
-            finished = [f for f in pending if f.done()]
-            for future in finished:
+            batch = arrivals.next_batch(block=False) if arrivals.has_ready() else []
+            for future, result in batch:
                 pending.discard(future)
                 task = futures[future]
                 if future.status == "finished":
-                    records[task.key] = {**future.result(), "status": "computed"}
+                    records[task.key] = {**result, "status": "computed"}
                     bar.update(1)
                 elif failure is None and future.status == "error":
-                    failure = (task.key, future.exception())
+                    failure = (task.key, future.exception())  # (result is an exc_info tuple here)
                 elif failure is None:  # cancelled or lost by the scheduler (e.g. the cluster went away)
                     failure = (task.key, RuntimeError(f"its Dask future ended {future.status}"))
             if failure is not None:
                 break
-            bar.set_postfix(done=bar.n, running=min(threads, _running(client, {f.key for f in pending})), failed=0)
-            if not finished:
+            if time.monotonic() - shown > refresh:  # one scheduler call per refresh, not per poll
+                bar.set_postfix(done=bar.n, running=min(threads, _running(client, {f.key for f in pending})),
+                                failed=0)
+                shown = time.monotonic()
+            if not batch:
                 time.sleep(poll)
     finally:
         if pending:

@@ -111,7 +111,7 @@ def block_tasks(model, temperatures, folder, *, L: int | None = None, chains: in
               "interval": interval, "backend": backend, "start": start, "timeseries": bool(timeseries),
               "campaign_seed": str(seed)}
     layout = blocks(len(temperatures), chains, block_chains, block_temperatures)
-    folder = Path(folder)
+    folder = Path(folder).absolute()  # workers on other hosts run elsewhere; the folder must be shared with them
     tasks = []
     for block in layout:
         (t0, t1), (c0, c1) = block.temperatures, block.chains
