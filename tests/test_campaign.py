@@ -96,6 +96,23 @@ def test_mc_blocks_merge_to_the_direct_runs_of_their_seeds_and_do_not_depend_on_
     assert np.all(np.abs(z) < 5), z  # and the physics is right: <E>/N within 5 standard errors of 4x4 enumeration
 
 
+def test_blocks_cover_the_grid_once_and_multi_temperature_blocks_merge_in_place(tmp_path):
+    from deepspin.campaign.montecarlo import blocks
+
+    layout = blocks(5, 7, block_chains=3, block_temperatures=2)
+    cover = np.zeros((5, 7), dtype=int)
+    for block in layout:
+        (t0, t1), (c0, c1) = block.temperatures, block.chains
+        cover[t0:t1, c0:c1] += 1
+    assert (cover == 1).all() and [b.chains for b in layout[:3]] == [(0, 3), (3, 5), (5, 7)]
+    H, temperatures = Ising(4), [1.5, 2.5, 3.5]
+    result = campaign.mc(H, temperatures, tmp_path / "b", chains=2, sweeps=50, seed=4, block_temperatures=2)
+    first = mc_run(H, temperatures[:2], chains=2, sweeps=50, seed=campaign.derive_seed(4, 0))
+    last = mc_run(H, temperatures[2:], chains=2, sweeps=50, seed=campaign.derive_seed(4, 1))
+    assert np.array_equal(result.moments, np.concatenate([first.moments, last.moments]))
+    assert np.array_equal(result.accepted, np.concatenate([first.accepted, last.accepted]))
+
+
 def test_a_worker_killed_mid_task_is_retried_elsewhere_with_the_same_result(client, tmp_path):
     marker = tmp_path / "killed-once"
     tasks = draw_tasks(tmp_path / "out", 4, args=(str(marker),))

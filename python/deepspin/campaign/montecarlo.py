@@ -48,11 +48,12 @@ class Block:
         return f"block-{self.index:05d}-T{t0}-{t1}-c{c0}-{c1}"
 
 
-def blocks(n_temperatures: int, chains: int, block_chains: int | None = None, block_temperatures: int = 1) -> list[Block]:
+def blocks(n_temperatures: int, chains: int, block_chains: int | None = None,
+           block_temperatures: int | None = None) -> list[Block]:
     """The blocks of a ``n_temperatures x chains`` run, temperature-major (default: one block per temperature)."""
     chains = check_count("chains", chains)
     block_chains = chains if block_chains is None else check_count("block_chains", block_chains)
-    block_temperatures = check_count("block_temperatures", block_temperatures)
+    block_temperatures = 1 if block_temperatures is None else check_count("block_temperatures", block_temperatures)
     chain_parts = math.ceil(chains / min(block_chains, chains))
     layout = []
     for t0 in range(0, n_temperatures, block_temperatures):
@@ -94,7 +95,7 @@ def run_block(spec: dict, seed: int, model, checkpoint: str | None = None, check
 def block_tasks(model, temperatures, folder, *, L: int | None = None, chains: int = 400, sweeps: int = 2000,
                 burn_in: int | None = None, interval: int = 1, seed: int = 0, backend: str = "auto",
                 start: str = "auto", timeseries: bool = False, block_chains: int | None = None,
-                block_temperatures: int = 1, loader: Loader | None = None,
+                block_temperatures: int | None = None, loader: Loader | None = None,
                 checkpoint_every: float = 60.0) -> tuple[list[Task], list[Block], dict]:
     """The tasks of a block campaign, their blocks and the run's resolved parameters (see :func:`run`)."""
     temperatures = check_temperatures(temperatures)
@@ -152,7 +153,7 @@ def merge(tasks: list[Task], layout: list[Block], run_params: dict) -> MCResult:
 
 def run(model, temperatures, folder, *, L: int | None = None, chains: int = 400, sweeps: int = 2000,
         burn_in: int | None = None, interval: int = 1, seed: int = 0, backend: str = "auto", start: str = "auto",
-        timeseries: bool = False, block_chains: int | None = None, block_temperatures: int = 1,
+        timeseries: bool = False, block_chains: int | None = None, block_temperatures: int | None = None,
         loader: Loader | None = None, checkpoint_every: float = 60.0, client=None, retries: int = 0,
         progress: bool = False, summary=None) -> MCResult:
     """:func:`deepspin.mc.run` as a campaign of blocks written into ``folder``; returns the merged result.
@@ -165,7 +166,7 @@ def run(model, temperatures, folder, *, L: int | None = None, chains: int = 400,
     folder : path
         Where the block outputs go (``block-*.npz``); locked while the campaign runs, and a rerun
         skips the blocks whose outputs validate.
-    block_chains, block_temperatures : int
+    block_chains, block_temperatures : int, optional
         Chains and temperatures per block (default: all chains of one temperature). The layout,
         not the workers, decides the result: the same layout and seed give the same numbers
         bit for bit, embedded or on any cluster.

@@ -123,12 +123,12 @@ def _mc_campaign(args, model, H, temperatures, output):
     """``mc`` with a campaign option: blocks of temperatures x chains as tasks (docs/campaigns.md), merged."""
     from ..campaign import Loader, mc
 
-    loader = None if args.operator == "exact" else Loader(_load_operator, (args.operator, H))
+    loader = None if args.operator == "exact" else Loader(_load_operator, (str(Path(args.operator).absolute()), H))
     with campaign_cli.client_for(args) as client:
         return mc(model, temperatures, output.with_name(output.name + ".blocks"), L=H.L, chains=args.chains,
                   sweeps=args.sweeps, burn_in=args.burn_in, interval=args.interval, seed=args.seed, start=args.start,
                   backend=args.backend, timeseries=args.timeseries is not None, block_chains=args.block_chains,
-                  block_temperatures=args.block_temperatures or 1, loader=loader,
+                  block_temperatures=args.block_temperatures, loader=loader,
                   checkpoint_every=args.checkpoint_every, client=client, retries=args.retries,
                   progress=not args.no_progress, summary=args.campaign_json)
 
