@@ -12,6 +12,8 @@ reported apart):
   (``method="explicit"``, about 6 ms per configuration, CPU-bound), written as campaign results;
   run in this process, then on ``LocalCluster`` of 1 and 2 worker processes (one thread each);
 - **mc**: ``deepspin.campaign.mc`` of the Ising model (compiled rule), blocks of chains, at 1 and 2 workers;
+- **cores used**: the CPU seconds the tasks' processes got over the wall time: what the machine
+  gave the campaign (2 for two workers on an idle 2-core machine, less when other jobs share it);
 - **overhead**: tasks of ~0 s and of 1 s (``time.sleep``: no CPU taken, so the number is the
   scheduler's, the result file's and the client's cost, not the shared CPU's) at 2 workers;
   ``overhead`` is ``(wall x workers - sum of task times) / (wall x workers)``, and per task
@@ -59,6 +61,11 @@ def tasks_of(function, folder: Path, count: int, spec: dict) -> list:
             for i in range(count)]
 
 
+def cpu_seconds(records) -> float:
+    """CPU seconds the tasks got (over the wall time: the cores they had; under 2 on a shared machine)."""
+    return sum(r.get("cpu_seconds", 0.0) for r in records)
+
+
 def timed(function, *args, **kwargs) -> tuple[float, object]:
     start = time.perf_counter()
     value = function(*args, **kwargs)
@@ -72,8 +79,8 @@ def labelling_rows(root: Path, clients: dict, tasks: int, configs: int) -> list[
         wall, records = timed(campaign.run, tasks_of(label, folder, tasks, {"L": 8, "n": configs}), folder,
                               client=client, progress=False)
         rows.append({"campaign": "labelling", "where": where, "tasks": tasks, "wall_s": wall,
-                     "task_s": sum(r["seconds"] for r in records), "rate": tasks * configs / wall,
-                     "unit": "configs/s"})
+                     "task_s": sum(r["seconds"] for r in records), "cores_used": cpu_seconds(records) / wall,
+                     "rate": tasks * configs / wall, "unit": "configs/s"})
     return rows
 
 
@@ -86,9 +93,10 @@ def mc_rows(root: Path, clients: dict, L: int, chains: int, sweeps: int, block_c
         summary = root / f"mc-{where}.json"
         wall, _ = timed(campaign.mc, Ising(L), temperatures, folder, chains=chains, sweeps=sweeps, seed=1,
                         block_chains=block_chains, client=client, summary=summary)
-        task_s = json.loads(summary.read_text())["task_seconds"]
-        rows.append({"campaign": "mc", "where": where, "tasks": len(temperatures) * -(-chains // block_chains),
-                     "wall_s": wall, "task_s": task_s, "rate": attempts / wall, "unit": "flips/s"})
+        report = json.loads(summary.read_text())
+        rows.append({"campaign": "mc", "where": where, "tasks": report["tasks"], "wall_s": wall,
+                     "task_s": report["task_seconds"], "cores_used": cpu_seconds(report["per_task"]) / wall,
+                     "rate": attempts / wall, "unit": "flips/s"})
     return rows
 
 
@@ -166,11 +174,12 @@ def main(argv=None) -> int:
     path = write_results("campaign", payload, args.out)
     print(f"# {machine_label(info)}; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print(f"# LocalCluster start-up: 1 worker {startup[1]:.1f} s, 2 workers {startup[2]:.1f} s (not in the walls)")
-    print(format_table(["campaign", "where", "tasks", "wall s", "sum of task s", "rate", "unit", "x 1 worker",
-                        "overhead", "ms/task"],
-                       [[r["campaign"], r["where"], r["tasks"], r["wall_s"], r["task_s"], r["rate"], r["unit"],
-                         r.get("speedup_vs_1", ""), f"{100 * r['overhead']:.2f} %" if "overhead" in r else "",
-                         r.get("per_task_ms", "")] for r in rows]))
+    print(format_table(["campaign", "where", "tasks", "wall s", "sum of task s", "cores used", "rate", "unit",
+                        "x 1 worker", "overhead", "ms/task"],
+                       [[r["campaign"], r["where"], r["tasks"], r["wall_s"], r["task_s"], r.get("cores_used", ""),
+                         r["rate"], r["unit"], r.get("speedup_vs_1", ""),
+                         f"{100 * r['overhead']:.2f} %" if "overhead" in r else "", r.get("per_task_ms", "")]
+                        for r in rows]))
     print("\nscale-out estimate (100 hosts x 32 cores):")
     for line in estimate:
         print(f"- {line}")
