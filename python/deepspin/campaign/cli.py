@@ -16,7 +16,7 @@ def add_arguments(parser, blocks: bool = False) -> None:
     g.add_argument("--scheduler", metavar="ADDRESS", help="join a running Dask cluster (tcp://host:8786)")
     g.add_argument("--scheduler-file", metavar="FILE", help="join a running Dask cluster through its scheduler file")
     g.add_argument("--retries", type=int, default=0, metavar="N",
-                   help="re-run a task that raised up to N times (the task of a lost worker is rescheduled by Dask itself)")
+                   help="re-run a task that raised up to N times (a lost worker's task is rescheduled by Dask itself)")
     g.add_argument("--json", dest="campaign_json", metavar="FILE",
                    help="write the campaign summary (per-task times and workers) to this JSON file")
     if blocks:

@@ -80,7 +80,7 @@ def read_result(path) -> tuple[dict, dict]:
     """``(header, result)`` of a result file, its checksum verified; ValueError if damaged or foreign."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:  # our handle: closed on errors too
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:  # closed on errors too
             arrays = {name: data[name] for name in data.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise ValueError(f"{path}: not a readable campaign result ({exc})") from None
