@@ -45,6 +45,11 @@ def failing_at(spec, seed, bad):
     return {"i": spec["i"]}
 
 
+def exploding_energy(batch):
+    """A user energy function that fails on every batch."""
+    raise RuntimeError("no energy here")
+
+
 def draw_tasks(folder, count, seed=5, function=normal_draws, args=()):
     return [campaign.Task(key=f"draw-{i}", output=Path(folder) / f"draw-{i}.npz", function=function,
                           spec={"n": 3 + i, "i": i}, seed=campaign.derive_seed(seed, i), args=args)
@@ -161,6 +166,17 @@ def test_a_task_that_raises_stops_the_campaign_naming_it_and_keeps_the_finished_
     assert report["failed"] == "draw-2" and "bad input 2" in report["per_task"][2]["error"]
     assert not tasks[2].done()
     assert all(t.done() for t in tasks if t.output.exists())  # whatever finished is a valid output
+
+
+def test_a_user_energy_that_raises_ends_the_cli_campaign_with_one_line(client, tmp_path, capsys):
+    args = ["generate", "--hamiltonian", f"{__name__}:exploding_energy", "--L", "4", "--sampler", "uniform",
+            "--n", "30", "--shards", "3", "--seed", "1", "--quiet", "-o", str(tmp_path / "d.h5"),
+            "--scheduler", client.scheduler.address]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"failed: ValueError: energy function {__name__}:exploding_energy raised RuntimeError: no energy here" in err
+    assert "deepspin generate: error: d.h5 shards: task shard-0000" in err and "Traceback" not in err
+    assert not (tmp_path / "d.h5").exists()
 
 
 def test_two_campaigns_on_one_folder_are_refused(tmp_path):
