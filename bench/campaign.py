@@ -34,6 +34,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# One OpenMP thread in this process too, as Dask's nanny sets for its workers: "this process" is then
+# one worker's worth of CPU, like the "1 worker" row (set before the compiled core loads).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 from harness import OUT_DIR, format_table, machine_info, machine_label, write_results  # noqa: E402
