@@ -105,7 +105,7 @@ class Task:
     key : str
         The task's name, unique in its campaign (it names the task in progress, errors and summaries).
     output : path
-        The one file the task writes.
+        The one file the task writes (made absolute: workers elsewhere run in other folders).
     function : callable
         ``function(spec, seed, *args) -> dict`` of NumPy arrays and JSON values; a module-level
         function (or anything picklable) so that Dask can ship it to a worker.
@@ -124,6 +124,10 @@ class Task:
     spec: dict
     seed: int | None = None
     args: tuple = ()
+
+    def __post_init__(self):
+        # absolute: a worker on another host runs in another folder (the file system must be shared)
+        object.__setattr__(self, "output", Path(self.output).absolute())
 
     def compute(self) -> Path:
         """Run the function and write its result; returns ``output``."""
