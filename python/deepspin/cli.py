@@ -12,6 +12,7 @@ import os
 import sys
 
 from ._version import __version__
+from .campaign.engine import CampaignError
 from .errors import BackendUnavailableError
 
 #: Modules of deepspin.commands that add subcommands, in --help order.
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `deepspin energy ... | head`: the reader left, nothing to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except (ValueError, BackendUnavailableError, OSError) as exc:  # OSError: missing file, permission, disk full
+    except (ValueError, BackendUnavailableError, OSError, CampaignError) as exc:  # OSError: missing file, disk full
         print(f"deepspin {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ import json
 import sys
 
 from ..backends import NAMES
+from ..campaign import cli as campaign_cli
 from ..io import check_output_paths
 from ..sampling import SAMPLERS
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
@@ -71,9 +72,12 @@ def run_generate(args) -> int:
         raise ValueError(f"--n {params['n']} makes " + ("no configurations; give --n >= 1" if params["n"] < 1 else
                          f"fewer configurations than --shards {args.shards}: every shard needs at least one "
                          f"(give --n >= {args.shards} or fewer shards)"))
-    path = generate(H, args.sampler, args.output, test_fraction=args.test_fraction, seed=args.seed,
-                    shards=args.shards, shard_index=args.shard_index, backend=args.backend,
-                    progress=not args.quiet, **params)
+    if campaign_cli.requested(args):
+        path = _generate_campaign(args, H, params)
+    else:
+        path = generate(H, args.sampler, args.output, test_fraction=args.test_fraction, seed=args.seed,
+                        shards=args.shards, shard_index=args.shard_index, backend=args.backend,
+                        progress=not args.quiet, **params)
     report = summary(path)
     meta = report["meta"]
     print(f"wrote {path}: {report['total']:,} configurations of {H} ({report['distinct']:,} distinct), "
@@ -83,6 +87,19 @@ def run_generate(args) -> int:
         print(f"warning: targets {short} fell short of their quota (counts {[meta['counts'][i] for i in short]}); "
               "see `deepspin datasets info`", file=sys.stderr)
     return 0
+
+
+def _generate_campaign(args, H, params):
+    """``generate`` with a campaign option: every shard a task (docs/campaigns.md), then the merge."""
+    from ..campaign import generate as generate_campaign
+
+    if args.shard_index is not None:
+        raise ValueError(f"--shard-index {args.shard_index} makes one shard here, while the campaign options run "
+                         "every shard and merge them; give one or the other")
+    with campaign_cli.client_for(args) as client:
+        return generate_campaign(H, args.sampler, args.output, test_fraction=args.test_fraction, seed=args.seed,
+                                 shards=args.shards, backend=args.backend, client=client, retries=args.retries,
+                                 progress=not args.quiet, summary=args.campaign_json, **params)
 
 
 def run_info(args) -> int:
@@ -193,6 +210,7 @@ def register(sub) -> None:
     g.add_argument("--shard-index", type=int, help="make only this shard (then merge with `datasets merge`)")
     g.add_argument("--backend", default="auto", choices=("auto",) + NAMES, help="exact-energy backend")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    campaign_cli.add_arguments(p)
     p.set_defaults(handler=run_generate)
 
     p = sub.add_parser("datasets", help="inspect or merge dataset files")

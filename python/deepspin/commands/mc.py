@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..campaign import cli as campaign_cli
 from ..hamiltonians import CallableHamiltonian, Ising, load_callable
 from ..errors import EquilibrationWarning
 from ..io import check_output_paths, write_text
@@ -123,11 +124,17 @@ def run_mc(args) -> int:
         print(f"resuming from {checkpoint}", file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EquilibrationWarning)
-        result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
-                     interval=args.interval, seed=args.seed, start=args.start, backend=args.backend,
-                     timeseries=args.timeseries is not None, checkpoint=checkpoint,
-                     checkpoint_every=args.checkpoint_every, progress=not args.no_progress, surrogate=surrogate,
-                     accept=accept, surrogate_sweeps=args.surrogate_sweeps)
+        if campaign_cli.requested(args):
+            if surrogate is not None:
+                raise ValueError("--surrogate runs in one process: leave out --workers/--scheduler/--scheduler-file "
+                                 "(a campaign of surrogate-corrected blocks is not supported yet)")
+            result = _mc_campaign(args, model, H, temperatures, output)
+        else:
+            result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
+                         interval=args.interval, seed=args.seed, start=args.start, backend=args.backend,
+                         timeseries=args.timeseries is not None, checkpoint=checkpoint,
+                         checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
+                         surrogate=surrogate, accept=accept, surrogate_sweeps=args.surrogate_sweeps)
     for w in caught:  # the diagnostics' warning as a plain line; any other warning as it came
         if issubclass(w.category, EquilibrationWarning):
             print(f"deepspin mc: warning: {w.message}", file=sys.stderr)
@@ -155,6 +162,20 @@ def run_mc(args) -> int:
     print(f"wrote {output}, {output.with_suffix('.csv')} and {output.with_suffix('.png')}"
           f" ({result.rule} rule on {result.backend}, seed {result.seed})", file=sys.stderr)
     return 0
+
+
+def _mc_campaign(args, model, H, temperatures, output):
+    """``mc`` with a campaign option: blocks of temperatures x chains as tasks (docs/campaigns.md), merged."""
+    from ..campaign import Loader, mc
+
+    loader = None if args.operator == "exact" else Loader(_load_operator, (str(Path(args.operator).absolute()), H))
+    with campaign_cli.client_for(args) as client:
+        return mc(model, temperatures, output.with_name(output.name + ".blocks"), L=H.L, chains=args.chains,
+                  sweeps=args.sweeps, burn_in=args.burn_in, interval=args.interval, seed=args.seed, start=args.start,
+                  backend=args.backend, timeseries=args.timeseries is not None, block_chains=args.block_chains,
+                  block_temperatures=args.block_temperatures, loader=loader,
+                  checkpoint_every=args.checkpoint_every, client=client, retries=args.retries,
+                  progress=not args.no_progress, summary=args.campaign_json)
 
 
 def _number(value, spec: str, width: int) -> str:
@@ -262,6 +283,7 @@ def register(sub) -> None:
     p.add_argument("--timeseries", metavar="NPZ", help="also write every measurement of E and m to this .npz")
     p.add_argument("--checkpoint-every", type=float, default=60.0, help="seconds between checkpoints (default 60)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    campaign_cli.add_arguments(p, blocks=True)
     p.set_defaults(handler=run_mc)
 
     p = sub.add_parser(

@@ -64,8 +64,7 @@ def generate(H: Hamiltonian, sampler: str, output, *, test_fraction: float = 0.1
     not yet finished is made and all are merged into ``output``.
     """
     check_shard(shards, 0 if shard_index is None else shard_index)
-    run = json.loads(json.dumps({"hamiltonian": describe_hamiltonian(H), "sampler": sampler, "params": params,
-                                 "seed": seed, "shards": shards, "test_fraction": test_fraction}, default=repr))
+    run = describe_run(H, sampler, params, seed, shards, test_fraction)
     if shards == 1 and shard_index is None:
         samples = sample(H, sampler, seed=seed, backend=backend, progress=progress, **params)
         return _write(output, samples, test_fraction, run)
@@ -73,15 +72,36 @@ def generate(H: Hamiltonian, sampler: str, output, *, test_fraction: float = 0.1
         raise ValueError("a sharded run needs an explicit seed (--seed) so that its shards share one seed stream")
     todo = range(shards) if shard_index is None else [shard_index]
     for i in todo:
-        path = shard_path(output, i, shards)
-        if path.exists() and _finished(path, run, i):
-            continue
-        samples = sample(H, sampler, seed=seed, backend=backend, shards=shards, shard_index=i, progress=progress,
-                         **params)
-        _write(path, samples, test_fraction, run)
+        if not shard_finished(output, i, shards, run):
+            make_shard(H, sampler, output, i, shards, run, seed=seed, test_fraction=test_fraction, backend=backend,
+                       progress=progress, **params)
     if shard_index is not None:
         return shard_path(output, shard_index, shards)
     return merge([shard_path(output, i, shards) for i in range(shards)], output)
+
+
+def describe_run(H: Hamiltonian, sampler: str, params: dict, seed, shards: int, test_fraction: float) -> dict:
+    """The ``run`` metadata that every shard of one run shares (and that tells runs apart)."""
+    return json.loads(json.dumps({"hamiltonian": describe_hamiltonian(H), "sampler": sampler, "params": params,
+                                  "seed": seed, "shards": shards, "test_fraction": test_fraction}, default=repr))
+
+
+def make_shard(H: Hamiltonian, sampler: str, output, index: int, shards: int, run: dict, *, seed, test_fraction: float,
+               backend: str = "auto", progress: bool = False, **params) -> Path:
+    """Sample, label and write shard ``index`` of the run described by ``run`` (:func:`describe_run`).
+
+    The shard draws from stream ``1 + index`` of ``seed`` alone, so it is the same file content
+    wherever and whenever it is made. Returns its :func:`shard_path`.
+    """
+    samples = sample(H, sampler, seed=seed, backend=backend, shards=shards, shard_index=index, progress=progress,
+                     **params)
+    return _write(shard_path(output, index, shards), samples, test_fraction, run)
+
+
+def shard_finished(output, index: int, shards: int, run: dict) -> bool:
+    """True if shard ``index`` of ``run`` is already complete on disk (a shard of another run is an error)."""
+    path = shard_path(output, index, shards)
+    return path.exists() and _finished(path, run, index)
 
 
 def _write(path, samples, test_fraction, run) -> Path:
