@@ -5,7 +5,7 @@ import json
 import sys
 
 from ..backends import NAMES
-from ..io import check_output_paths
+from ..io import check_output_paths, claim_outputs
 from ..sampling import SAMPLERS
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
 
@@ -64,7 +64,12 @@ def sampler_params(args) -> dict:
 def run_generate(args) -> int:
     from ..datasets import generate, summary
 
+    from ..datasets import shard_path
+
+    # the file this run writes (one shard's, with --shard-index) is locked: a concurrent run is refused
+    target = args.output if args.shard_index is None else shard_path(args.output, args.shard_index, args.shards)
     check_output_paths(output=args.output)
+    claim_outputs(**{"output" if args.shard_index is None else "output (shard)": target})
     H = hamiltonian_from_args(args)
     params = sampler_params(args)
     if args.sampler == "uniform" and params["n"] < max(1, args.shards if args.shard_index is None else 1):
@@ -121,7 +126,7 @@ def run_info(args) -> int:
 def run_merge(args) -> int:
     from ..datasets import merge
 
-    check_output_paths(output=args.output)
+    claim_outputs(inputs={f"FILES[{i}]": f for i, f in enumerate(args.files)}, output=args.output)
     path = merge(args.files, args.output)
     print(f"merged {len(args.files)} shards into {path}", file=sys.stderr)
     return 0
@@ -134,7 +139,7 @@ def run_plot(args) -> int:
     from ..sampling import enumerate_all
     from ..hamiltonians import Ising
 
-    check_output_paths(output=args.output)
+    claim_outputs(inputs={"file": getattr(args, "file", None)}, output=args.output)
     if args.figure == "histogram":
         data = load(args.file, split=args.split)
         meta = data["meta"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..hamiltonians import Ising
-from ..io import check_output_paths, write_text
+from ..io import claim_outputs, write_text
 from ..mc import backends, default_start, exact_reference, is_local, run
 from ..mc import exact as exact_mod
 from ..mc.temperatures import parse_temperatures
@@ -79,9 +79,9 @@ def run_mc(args) -> int:
         raise ValueError(f"-o {output}: the JSON results go there and the CSV and PNG beside it with the same stem; "
                          f"give a .json name, e.g. -o {output.with_suffix('.json')}")
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
-    check_output_paths(output=output, **{"output (CSV)": output.with_suffix(".csv"),
-                                         "output (PNG)": output.with_suffix(".png"),
-                                         "output (checkpoint)": checkpoint}, timeseries=args.timeseries)
+    outputs = {"output": output, "output (CSV)": output.with_suffix(".csv"), "output (PNG)": output.with_suffix(".png"),
+               "output (checkpoint)": checkpoint, "timeseries": args.timeseries}
+    claim_outputs(inputs={"operator": None if args.operator == "exact" else args.operator}, **outputs)
     if args.start == "auto":
         args.start = default_start(H)
     if args.operator == "exact":
@@ -130,7 +130,7 @@ def _print_table(records, exact, acceptance) -> None:
 
 def run_exact(args) -> int:
     H = hamiltonian_from_args(args)
-    check_output_paths(json=args.json, csv=args.csv)
+    claim_outputs(json=args.json, csv=args.csv, dos=args.dos)
     temperatures = parse_temperatures(args.T)
     values = exact_mod.exact_thermodynamics(H, temperatures, method=args.method)
     records = []

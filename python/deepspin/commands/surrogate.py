@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepspin.io import check_output_paths
+from deepspin.io import claim_outputs
 
 # Copies of surrogate.targets.TARGETS and surrogate.distribute.STRATEGIES: importing the
 # deepspin.surrogate package imports Keras, which building the parser must not do.
@@ -72,7 +72,8 @@ def run_train(args) -> int:
     output = Path(args.output)
     if output.suffix != ".keras":
         raise ValueError(f"-o must name a .keras file, got {output}")
-    check_output_paths(output=output, workdir=Path(args.workdir) / "last.keras" if args.workdir else None)
+    claim_outputs(inputs={"dataset": args.dataset, "init": args.init}, output=output,
+                  workdir=Path(args.workdir) / "last.keras" if args.workdir else None)
     config = config_from_args(args)
     data = _load_split(args.dataset, "train")
     y = labels(data, config.target)
@@ -184,7 +185,8 @@ def run_evaluate(args) -> int:
     from deepspin.surrogate import load
 
     plots = [f"{args.plots}_parity.png", f"{args.plots}_classes.png", f"{args.plots}_errors.png"] if args.plots else []
-    check_output_paths(json=args.json, **{f"plots ({p})": p for p in plots})
+    claim_outputs(inputs={"model": args.model, "dataset": args.dataset}, json=args.json,
+                  **{f"plots ({p})": p for p in plots})
     op = load(args.model, batch_size=args.batch_size)
     if args.all_configs:
         if args.dataset:
@@ -224,7 +226,8 @@ def run_learning_curve(args) -> int:
     from deepspin.surrogate.train import fit, training_metadata
 
     config = config_from_args(args)
-    check_output_paths(output=args.output, plot=args.plot or str(Path(args.output).with_suffix(".png")))
+    claim_outputs(inputs={"dataset": args.dataset}, output=args.output,
+                  plot=args.plot or str(Path(args.output).with_suffix(".png")))
     train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
     y_train, y_test = labels(train, config.target), labels(test, config.target)
     L = model_of(train["meta"])["L"]
@@ -255,6 +258,7 @@ def run_export(args) -> int:
     _quiet_tensorflow()
     from deepspin.surrogate.export import export
 
+    claim_outputs(inputs={"model": args.model}, output=args.output)
     path = export(args.model, args.output, args.format)
     print(f"wrote {path} ({args.format})")
     return 0
@@ -264,7 +268,9 @@ def run_baselines(args) -> int:
     from deepspin.surrogate import baselines
     from deepspin.surrogate.targets import check_target, labels, model_of
 
-    check_output_paths(json=args.json)
+    plots = [f"{args.plots}_{name}_{kind}.png" for name in ("krr", "random_forest") for kind in ("parity", "classes", "errors")] \
+        if args.plots else []
+    claim_outputs(inputs={"dataset": args.dataset}, json=args.json, **{f"plots ({p})": p for p in plots})
     train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
     check_target(args.target, train["meta"])
     L = model_of(train["meta"])["L"]
