@@ -82,6 +82,7 @@ def run_mc(args) -> int:
     outputs = {"output": output, "output (CSV)": output.with_suffix(".csv"), "output (PNG)": output.with_suffix(".png"),
                "output (checkpoint)": checkpoint, "timeseries": args.timeseries}
     claim_outputs(inputs={"operator": None if args.operator == "exact" else args.operator}, **outputs)
+    _check_memory(H, len(temperatures), args)
     if args.start == "auto":
         args.start = default_start(H)
     if args.operator == "exact":
@@ -113,6 +114,22 @@ def run_mc(args) -> int:
     print(f"wrote {output}, {output.with_suffix('.csv')} and {output.with_suffix('.png')}"
           f" ({result.rule} rule on {result.backend}, seed {result.seed})", file=sys.stderr)
     return 0
+
+
+def _check_memory(H, n_temperatures: int, args) -> None:
+    """Refuse a run whose chain states cannot fit in memory, before allocating them.
+
+    Per chain: the configuration twice (state and start) at 1 byte a spin or 8 an angle, and about
+    128 bytes of energies, magnetizations and moment sums; with --timeseries, 16 bytes a measurement.
+    """
+    from ..memory import require
+
+    chains = args.chains * n_temperatures
+    per_chain = 2 * H.N * (8 if H.spin_kind == "angle" else 1) + 128
+    if args.timeseries is not None:
+        per_chain += 16 * max(1, args.sweeps // max(1, args.interval))
+    require(float(chains) * per_chain, f"{args.chains:,} chains x {n_temperatures} temperatures of {H.L}x{H.L} sites",
+            "give fewer --chains (or temperatures, or --sweeps with --timeseries)")
 
 
 def _print_table(records, exact, acceptance) -> None:

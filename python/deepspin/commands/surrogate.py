@@ -28,9 +28,16 @@ def _quiet_tensorflow() -> None:
 
 
 def _load_split(path, split: str):
-    from deepspin import datasets  # written by the datasets issue; imported lazily
+    """The ``split`` of a dataset file; an empty one is an error (training or metrics on nothing)."""
+    from deepspin import datasets
 
-    return datasets.load(path, split=split)
+    data = datasets.load(path, split=split)
+    if len(data["spins"]) == 0:
+        total = data["meta"].get("size", {}).get("total", "?")
+        raise ValueError(f"the {split} split of {path} is empty ({total} configurations in all, test_fraction "
+                         f"{data['meta'].get('test_fraction')}); regenerate it with more configurations or another "
+                         "--test-fraction" + ("" if split == "all" else ", or pick another --split where offered"))
+    return data
 
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
@@ -158,6 +165,11 @@ def report_metrics(op_target: str, L: int, truth, predicted, args, title: str, u
     from deepspin.observables import class_to_energy
     from deepspin.surrogate import evaluate
 
+    bad = ~np.isfinite(np.asarray(predicted, dtype=np.float64))
+    if bad.any():
+        raise ValueError(f"{title}: the model predicts a non-finite value for {int(bad.sum()):,} of {bad.size:,} "
+                         f"configurations (the first at row {int(np.flatnonzero(bad)[0])}); its weights are damaged "
+                         "or it diverged in training")
     result = evaluate.metrics(op_target, truth, predicted, L, units=units)
     lines = [f"{title}: n = {result['n']:,}"]
     if op_target == "class":
