@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -117,12 +118,22 @@ def write(path, arrays: dict, meta: dict) -> Path:
         checksum=checksum(arrays),
     )
     path = Path(path)
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    # HDF5 builds the file in memory and Python writes its bytes: a full disk is then a plain OSError
+    # (ENOSPC) of that write. HDF5 writing to disk itself would fail inside its close, and the
+    # half-closed file, freed later with the exception's traceback, crashed the process (exit 139).
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
         f.attrs["schema_version"] = SCHEMA_VERSION
         f.attrs["meta"] = json.dumps(meta, sort_keys=True)
         for name, array in arrays.items():
             options = {"chunks": True, "compression": "gzip", "compression_opts": 4, "shuffle": True} if array.size else {}
             f.create_dataset(name, data=array, **options)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            handle.write(buffer.getbuffer())
+    except OSError as exc:  # e.g. ENOSPC: say which file and how large (nothing is left behind)
+        raise OSError(exc.errno, f"cannot write {path} ({buffer.getbuffer().nbytes / 1e6:.1f} MB): "
+                                 f"{exc.strerror}") from None
     return path
 
 
