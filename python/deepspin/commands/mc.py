@@ -35,16 +35,20 @@ def check_operator_model(operator, H, path) -> None:
     A model file without that metadata cannot be checked and is refused: its results would be
     compared with the exact values of a model it may not have learned.
     """
+    from ..sampling.common import describe_hamiltonian
+
     metadata = getattr(operator, "metadata", {}) or {}
     trained = metadata.get("hamiltonian")
+    described = describe_hamiltonian(H)  # as dataset metadata names it: an energy function by its import path
+    name, own = described["name"], described["params"]
     if trained is None:
         raise ValueError(f"--operator {path} does not say which model it was trained on (no 'hamiltonian' in its "
-                         f"metadata), so it cannot be checked against --hamiltonian {H.name}")
-    if trained != H.name:
-        raise ValueError(f"--operator {path} was trained on {trained}, but --hamiltonian is {H.name}; "
+                         f"metadata), so it cannot be checked against --hamiltonian {name}")
+    if trained != name:
+        raise ValueError(f"--operator {path} was trained on {trained}, but --hamiltonian is {name}; "
                          f"pass --hamiltonian {trained} (with its parameters) or another model file")
     params = metadata.get("params") or {}
-    differ = {k: (v, H.params.get(k)) for k, v in params.items() if k in H.params and H.params[k] != v}
+    differ = {k: (v, own.get(k)) for k, v in params.items() if k in own and own[k] != v}
     if differ:
         details = ", ".join(f"{k}={a!r} (model) vs {b!r} (--{k})" for k, (a, b) in differ.items())
         raise ValueError(f"--operator {path} was trained on {trained} with other parameters: {details}")
