@@ -249,7 +249,10 @@ def check_value(key: str, value, current, where: str) -> None:
     elif key == "T" and isinstance(value, str):
         from ..mc.temperatures import parse_temperatures
 
-        parse_temperatures(value)
+        try:
+            parse_temperatures(value)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
     elif key == "hamiltonian" and isinstance(value, str):
         from ..hamiltonians import HAMILTONIANS
 
