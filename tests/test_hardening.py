@@ -760,14 +760,24 @@ def test_a_module_path_is_a_message_naming_pythonpath(tmp_path, command, name, c
     assert "not an importable module name" in err and "PYTHONPATH" in err
 
 
-@pytest.fixture(scope="module")
-def damaged_model(tmp_path_factory):
-    """The shipped model with half of its weights file cut off."""
+def _weights_without_layers(data):
+    import io
+
+    empty = io.BytesIO()
+    with h5py.File(empty, "w") as f:
+        f.create_group("layers")
+    return empty.getvalue()
+
+
+@pytest.fixture(scope="module", params=["truncated", "no layers"])
+def damaged_model(tmp_path_factory, request):
+    """The shipped model with half of its weights file cut off, or a weights file without the layers'."""
+    damage = {"truncated": lambda data: data[: len(data) // 2], "no layers": _weights_without_layers}[request.param]
     path = tmp_path_factory.mktemp("damaged") / "m.keras"
     with zipfile.ZipFile(MODEL) as source, zipfile.ZipFile(path, "w") as archive:
         for name in source.namelist():
             data = source.read(name)
-            archive.writestr(name, data[: len(data) // 2] if name == "model.weights.h5" else data)
+            archive.writestr(name, damage(data) if name == "model.weights.h5" else data)
     return path
 
 
