@@ -223,7 +223,8 @@ class PairPotential(Hamiltonian):
             except ValueError as exc:
                 raise ValueError(f"{exc}; {arrays_hint}") from exc.__cause__
         if np.ndim(raw) == 0:
-            raise ValueError(f"the pair interaction f={f!r} returned the scalar {raw!r}; {arrays_hint}")
+            raise ValueError(f"the pair interaction f={f!r} returned the scalar {raw!r}: returned shape (); "
+                             f"expected shape ({len(self._vectors)},): {arrays_hint}")
         weights = check_operator_output(raw, (len(self._vectors),),
                                         f"f (the pair interaction, on {len(self._vectors)} distances)")
         weights = weights.copy()
