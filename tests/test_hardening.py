@@ -671,6 +671,7 @@ def _flip_first_test_row(arrays, meta):
     (lambda a, m: a.update(energy=a["energy"].astype(np.complex128)), "'energy' has dtype complex128"),
     (lambda a, m: a.update(test=a["test"].astype(np.int8)), "'test' has dtype int8"),
     (lambda a, m: m.update(size={"total": 61, "test": 0, "train": 61}), "metadata's size"),
+    (lambda a, m: m.update(test_fraction=7), r"metadata's test_fraction must be a number in \[0, 1\]"),
 ])
 def test_a_hand_edited_dataset_is_refused_by_load_info_and_train(dataset, change, match, capsys):
     _tamper(dataset, change)
@@ -679,7 +680,10 @@ def test_a_hand_edited_dataset_is_refused_by_load_info_and_train(dataset, change
     assert cli.main(["datasets", "info", str(dataset)]) == 2
     assert cli.main(["datasets", "merge", str(dataset), "-o", str(dataset) + ".2"]) == 2
     assert cli.main(["train", str(dataset), "--target", "energy", "--quiet", "-o", str(dataset) + ".keras"]) == 2
-    assert capsys.readouterr().err.count("regenerate it") == 3
+    assert cli.main(["evaluate", str(MODEL), str(dataset)]) == 2
+    assert cli.main(["baselines", str(dataset)]) == 2
+    assert cli.main(["plot", "histogram", str(dataset), "-o", str(dataset) + ".png"]) == 2
+    assert capsys.readouterr().err.count("regenerate it") == 6
 
 
 @pytest.mark.parametrize("fraction,command", [
@@ -823,15 +827,31 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("shards", [[], ["--shards", "2", "--seed", "1"]])
-def test_a_full_disk_in_generate_is_a_message_not_a_crash(tmp_path, shards):
-    argv = ["generate", *HAM4, "--sampler", "uniform", "--n", "20000", "--seed", "1", "--quiet", *shards,
-            "-o", str(tmp_path / "g.h5")]
+@pytest.mark.parametrize("command", [
+    ["generate", *HAM4, "--sampler", "uniform", "--n", "20000", "--seed", "1", "--quiet", "-o", "{t}/g.h5"],
+    ["generate", *HAM4, "--sampler", "uniform", "--n", "20000", "--seed", "1", "--quiet", "--shards", "2", "-o",
+     "{t}/g.h5"],
+    ["energy", *HAM4, "{t}/c.npy", "-o", "{t}/g.h5"],
+])
+def test_a_full_disk_is_a_message_not_a_crash(tmp_path, command):
+    np.save(tmp_path / "c.npy", np.ones((20000, 4, 4), np.int8))  # 320 KB in; 160 KB of energies out
+    argv = [a.format(t=tmp_path) for a in command]
     done = subprocess.run([sys.executable, "-c", FULL_DISK, *argv], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr  # was 139: HDF5's half-closed file crashed the interpreter at exit
-    assert "cannot write" in done.stderr and "g.h5" in done.stderr
+    assert "cannot write" in done.stderr and "g.h5" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "g.h5").exists()
     assert not [p for p in tmp_path.rglob(".*") if p.name.endswith(".tmp") or p.name.endswith(".lock")]
+
+
+def test_evaluate_refuses_non_finite_predictions_instead_of_printing_nan(capsys):
+    import argparse
+
+    from deepspin.commands.surrogate import report_metrics
+
+    args = argparse.Namespace(json=None, plots=None)
+    with pytest.raises(ValueError, match="non-finite value for 1 of 3 configurations .* row 1"):
+        report_metrics("energy", 4, np.zeros(3), np.array([0.0, np.nan, 1.0]), args, "m.keras on d.h5")
+    assert "nan" not in capsys.readouterr().out
 
 
 # -- class 7: a new user's stumbles -------------------------------------------------------------------

@@ -260,15 +260,26 @@ def check_output_paths(**paths) -> None:
                              "computing anything)") from None
 
 
+@contextlib.contextmanager
+def _naming_failed_writes(path):
+    """Re-raise an OSError of the block (a full disk, a quota) as one that names ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None:  # e.g. NumPy's "20000 requested and 12484 written" on a full disk
+            raise OSError(f"cannot write {path}: {exc} (is the disk full?)") from None
+        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror}") from None
+
+
 def save_npy(path, array) -> None:
-    """Write ``array`` as ``.npy`` atomically."""
-    with atomic_path(path, suffix=".npy") as tmp:
+    """Write ``array`` as ``.npy`` atomically (a failed write names ``path`` and leaves no file)."""
+    with _naming_failed_writes(path), atomic_path(path, suffix=".npy") as tmp:
         np.save(tmp, array)
 
 
 def write_text(path, text: str) -> None:
-    """Write ``text`` atomically."""
-    with atomic_path(path) as tmp:
+    """Write ``text`` atomically (a failed write names ``path`` and leaves no file)."""
+    with _naming_failed_writes(path), atomic_path(path) as tmp:
         tmp.write_text(text)
 
 

@@ -217,7 +217,10 @@ def check_arrays(arrays: dict, meta: dict, path) -> None:
     counts = {"total": B, "test": int(arrays["test"].sum()), "train": int((~arrays["test"]).sum())}
     if size is not None and size != counts:
         fail(f"the metadata's size {size} disagrees with the arrays {counts}")
-    split = split_mask(spins, meta["test_fraction"], kind="angles" if kind == "angles" else "spins")
+    try:
+        split = split_mask(spins, meta["test_fraction"], kind="angles" if kind == "angles" else "spins")
+    except ValueError as exc:
+        fail(f"the metadata's {exc}")
     wrong = split != arrays["test"]
     if wrong.any():
         fail(f"the stored train/test split disagrees with the SHA3 split of the stored configurations at "
