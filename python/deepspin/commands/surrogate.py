@@ -54,7 +54,7 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", choices=("adam", "adadelta", "sgd"), help="default adam")
     p.add_argument("--learning-rate", type=float,
                    help=f"default {DEFAULT_LEARNING_RATE['paper']:g}; {DEFAULT_LEARNING_RATE['extensive']:g} for --arch "
-                   "extensive, whose summed per-site output underfits about 10x at 1e-3")
+                   "extensive, whose summed per-site output underfits at 1e-3")
     p.add_argument("--batch-size", type=int, help="global batch (default 800, the paper's)")
     p.add_argument("--epochs", type=int, help="epoch limit (default 100)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a lower validation loss (default 10)")
