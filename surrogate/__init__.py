@@ -14,6 +14,7 @@ imports none of it.
   pretrained models of ``models/`` and version records for the benchmarks.
 """
 import importlib
+import importlib.util
 
 #: Where each public name lives (module of this package).
 _EXPORTS = {
@@ -28,9 +29,13 @@ _EXPORTS = {
 
 
 def __getattr__(name: str):
-    if name not in _EXPORTS:
+    """A public name (:data:`_EXPORTS`) or a submodule (``deepspin.surrogate.model_io``), imported on first use."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 

@@ -213,13 +213,17 @@ def check_not_inputs(inputs: dict, outputs: dict) -> None:
                                  "the file being read; give the output another path")
 
 
-def claim_outputs(inputs: dict | None = None, what: str = "another deepspin command", **outputs) -> None:
+def claim_outputs(inputs: dict | None = None, what: str = "another deepspin command", lock: bool = True,
+                  **outputs) -> None:
     """Before any computation: check the outputs (:func:`check_output_paths`), refuse one that is an
     input (:func:`check_not_inputs`), then lock each (:func:`acquire_output_lock`) until
     :func:`release_outputs` or the process ends, so a concurrent run of the same outputs is refused
-    with its holder named."""
+    with its holder named. ``lock=False``: check only (a process that computes beside the writer,
+    e.g. a non-chief worker of a multi-worker training, which never writes the outputs)."""
     check_output_paths(**outputs)
     check_not_inputs(inputs or {}, outputs)
+    if not lock:
+        return
     for path in outputs.values():
         if path is not None:
             _CLAIMED.append(acquire_output_lock(path, what))

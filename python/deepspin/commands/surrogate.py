@@ -84,13 +84,13 @@ def run_train(args) -> int:
     output = Path(args.output)
     if output.suffix != ".keras":
         raise ValueError(f"-o must name a .keras file, got {output}")
-    claim_outputs(inputs={"dataset": args.dataset, "init": args.init}, output=output,
+    chief = tf_config_workers()[1] == 0  # only the chief writes (and locks) the outputs
+    claim_outputs(inputs={"dataset": args.dataset, "init": args.init}, lock=chief, output=output,
                   workdir=Path(args.workdir) / "last.keras" if args.workdir else None)
     config = config_from_args(args)
     data = _load_split(args.dataset, "train")
     y = labels(data, config.target)
     workdir = Path(args.workdir) if args.workdir else output.with_name(output.name + ".work")
-    chief = tf_config_workers()[1] == 0
     # The chief keeps its backup until the model is written: a kill in between loses nothing.
     model, history = fit(data["spins"], y, config, workdir=workdir, resume=args.resume, init=args.init,
                          verbose=keras_verbosity(args.quiet), keep_backup=chief)
