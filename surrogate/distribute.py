@@ -22,8 +22,6 @@ import json
 import os
 from dataclasses import dataclass, field
 
-import keras
-
 STRATEGIES = ("auto", "mirrored", "multiworker", "none")
 
 
@@ -65,6 +63,8 @@ def tf_config_workers() -> tuple[int, int]:
 
 def placement(name: str = "auto", devices: list[str] | None = None) -> Placement:
     """Resolve a strategy name for the current Keras backend (see the module docstring)."""
+    import keras  # here, not at the top: STRATEGIES and tf_config_workers load without Keras
+
     if name not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}; got {name!r}")
     backend = keras.backend.backend()
@@ -101,6 +101,8 @@ def _jax_placement(name: str, devices) -> Placement:
     if name == "multiworker":
         raise ValueError("strategy 'multiworker' is implemented on the tensorflow backend only "
                          "(unset KERAS_BACKEND); on JAX use 'mirrored' (keras.distribution.DataParallel)")
+    import keras
+
     available = devices or keras.distribution.list_devices()
     if name == "none" or (name == "auto" and len(available) < 2):
         return Placement("none")

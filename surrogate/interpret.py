@@ -170,8 +170,8 @@ def load_model(path) -> keras.Model:
         importlib.import_module("deepspin.surrogate.layers")  # registers PeriodicPad2D & co.
     try:
         return keras.saving.load_model(path, compile=False)
-    except (ValueError, OSError, KeyError, TypeError) as exc:
-        raise ValueError(f"cannot load {path} as a Keras model ({exc})") from None
+    except Exception as exc:  # a damaged file fails anywhere in Keras/h5py (ValueError, KeyError, OSError, ...)
+        raise ValueError(f"cannot load {path} as a Keras model ({type(exc).__name__}: {exc})") from None
 
 
 # --------------------------------------------------------------------------- kernels (Fig. 13)

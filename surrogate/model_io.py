@@ -72,7 +72,7 @@ def load(path, compile: bool = False):
     metadata = read_metadata(path)
     try:
         model = keras.saving.load_model(path, compile=compile, safe_mode=True)
-    except (KeyError, zipfile.BadZipFile, EOFError, OSError, TypeError) as exc:
+    except Exception as exc:  # a damaged file fails anywhere in Keras/h5py (ValueError, KeyError, OSError, ...)
         raise ValueError(f"{path}: Keras cannot load this model ({type(exc).__name__}: {exc})") from None
     return model, metadata
 

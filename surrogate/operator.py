@@ -21,7 +21,7 @@ from deepspin.validation import check_angles, check_spins
 
 from . import model_io
 from .inference import Predictor
-from .targets import TARGETS
+from .targets import TARGETS, angles_in_domain
 
 
 class SurrogateOperator:
@@ -95,12 +95,14 @@ class SurrogateOperator:
         """The model's prediction for each configuration: int64 classes or float64 values ``(B,)``.
 
         Spins must be exactly +1/-1 (any integer or float dtype) unless the model is a planar-Potts
-        one, which takes finite angles; anything else is a ``ValueError`` naming the first bad index.
+        one, which takes finite angles, brought into its training domain ``[0, pi)`` by the changes that
+        leave the exact energy unchanged or refused (:func:`.targets.angles_in_domain`); anything else
+        is a ``ValueError`` naming the first bad index.
         """
         if self.takes_angles:
             x, _ = check_angles(configs)
             self._check_size(x.shape[1])
-            x = x.astype(np.float32)
+            x = angles_in_domain(x).astype(np.float32)
             step = self._step(x.shape[1])
             parts = [np.asarray(self.model.predict_on_batch(x[i:i + step])) for i in range(0, len(x), step)]
             y = np.concatenate(parts) if parts else np.zeros((0, self.model.output_shape[-1]), np.float32)

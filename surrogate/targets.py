@@ -57,11 +57,53 @@ def n_classes(L: int) -> int:
     return len(ising_energy_levels(L))
 
 
+def angles_in_domain(theta) -> np.ndarray:
+    """Planar-Potts angles ``(B, L, L)`` brought into a surrogate's training domain ``[0, pi)``, or a ValueError.
+
+    The exact energy ``J sum cos(theta_a - theta_b)`` (SPEC section 2) takes any finite angle and is
+    unchanged by a 2 pi turn of any angle and by one rotation of all angles of a configuration;
+    a network trained on ``[0, pi)`` is not (``theta + pi`` or ``theta + 1e6`` gave other, even
+    unphysical, energies). So a configuration already in ``[0, pi)`` is kept as it is; another is
+    reduced mod 2 pi and, where that is not enough, rotated as a whole (by pi, else so that its
+    angles start at 0), which leaves its exact energy unchanged. A configuration whose angles span
+    more than pi once reduced has no such image in the domain and is refused, naming it. (A single
+    angle shifted by pi is *not* an equivalent input: it flips the sign of that site's bonds.)
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    flat = theta.reshape(theta.shape[0], -1)
+    inside = ((flat >= 0) & (flat < np.pi)).all(axis=1)
+    if inside.all():
+        return theta
+    out = flat.copy()
+    for i in np.flatnonzero(~inside):
+        turned = np.mod(flat[i], 2 * np.pi)
+        if (turned < np.pi).all():
+            out[i] = turned
+            continue
+        if (turned >= np.pi).all():
+            out[i] = turned - np.pi
+            continue
+        ordered = np.sort(turned)
+        gaps = np.diff(ordered, append=ordered[0] + 2 * np.pi)
+        widest = int(gaps.argmax())
+        rotated = np.mod(turned - ordered[(widest + 1) % len(ordered)], 2 * np.pi)
+        if gaps[widest] <= np.pi or not (rotated < np.pi).all():
+            raise ValueError(
+                f"configs: a planar-Potts surrogate takes angles in [0, pi), its training domain (SPEC section 1); "
+                f"configuration {i} has angles outside it that no energy-preserving change (a 2 pi turn of an angle, "
+                f"one rotation of all angles) brings inside: reduced mod 2 pi they span {2 * np.pi - gaps[widest]:.4g} "
+                "> pi. Give angles in [0, pi), or use the exact model (deepspin.PlanarPotts), which takes any angle")
+        out[i] = rotated
+    return out.reshape(theta.shape)
+
+
 def network_inputs(configs) -> np.ndarray:
-    """Configurations as the network's float32 ``(B, L, L)`` input (spins +1/-1 or Potts angles)."""
+    """Configurations as the network's float32 ``(B, L, L)`` input (spins +1/-1, or Potts angles brought
+    into ``[0, pi)`` by :func:`angles_in_domain`)."""
     array = np.asarray(configs)
     if array.dtype.kind == "f" and not np.isin(array, (-1.0, 1.0)).all():
         values, _ = check_angles(array)
+        values = angles_in_domain(values)
     else:
         values, _ = check_spins(array)
     return values.astype(np.float32)

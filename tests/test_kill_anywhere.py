@@ -50,7 +50,15 @@ def _run_killed(args, cwd, delay: float) -> bool:
 
 
 def _temporaries(folder: Path) -> list[Path]:
-    return [p for p in folder.rglob(".*") if p.is_file()]
+    """Hidden files left behind, but a killed run's output locks: those are stale (their process is dead)
+    and the next run of the same output takes them over (deepspin.io.acquire_output_lock)."""
+    from deepspin.io import _pid_alive, _read_holder
+
+    def stale_lock(path):
+        pid = _read_holder(path)[0] if path.name.endswith(".lock") else None
+        return pid is not None and not _pid_alive(pid)
+
+    return [p for p in folder.rglob(".*") if p.is_file() and not stale_lock(p)]
 
 
 def _kill_times(seed: int, duration: float, count: int) -> list[float]:

@@ -14,6 +14,7 @@ import sys
 from ._version import __version__
 from .campaign.engine import CampaignError
 from .errors import BackendUnavailableError
+from .io import release_outputs
 
 #: Modules of deepspin.commands that add subcommands, in --help order.
 COMMAND_MODULES = ("engine", "datasets", "mc", "surrogate", "interpret", "reproduce")
@@ -31,8 +32,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def has_nvidia_device() -> bool:
+    """True where the NVIDIA driver exposes a device (``/dev/nvidia0`` or ``/proc/driver/nvidia``)."""
+    return os.path.exists("/dev/nvidia0") or os.path.exists("/proc/driver/nvidia/version")
+
+
+def quiet_tensorflow() -> None:
+    """Hide TensorFlow's start-up chatter if a command loads it (set before TensorFlow is imported).
+
+    Warnings are hidden everywhere (level 2). On a machine without an NVIDIA device TensorFlow's CUDA
+    probe still logs ``failed call to cuInit ... (303)`` as an error, so there its C++ errors are hidden
+    too (level 3); with a GPU they stay visible. A value the user set is kept.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if has_nvidia_device() else "3")
+
+
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter, if a command loads it
+    quiet_tensorflow()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -46,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"deepspin {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        release_outputs()
 
 
 if __name__ == "__main__":  # pragma: no cover

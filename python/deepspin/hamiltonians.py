@@ -216,8 +216,17 @@ class PairPotential(Hamiltonian):
         self._f = f
         self._label = str(name)
         self._vectors = lattice.image_vectors(rcut)
+        arrays_hint = (f"f is called once with the array of all {len(self._vectors)} image distances and must return "
+                       "an array of the same shape: write it with NumPy functions (np.exp, not math.exp; "
+                       "np.where, not if), or pass np.vectorize(f)")
         with np.errstate(all="ignore"):  # a non-finite value is reported below, by name
-            raw = call_user_function(f, lattice.vector_norms(self._vectors), f"the pair interaction f={f!r}")
+            try:
+                raw = call_user_function(f, lattice.vector_norms(self._vectors), f"the pair interaction f={f!r}")
+            except ValueError as exc:
+                raise ValueError(f"{exc}; {arrays_hint}") from exc.__cause__
+        if np.ndim(raw) == 0:
+            raise ValueError(f"the pair interaction f={f!r} returned the scalar {raw!r}: returned shape (); "
+                             f"expected shape ({len(self._vectors)},): {arrays_hint}")
         weights = check_operator_output(raw, (len(self._vectors),),
                                         f"f (the pair interaction, on {len(self._vectors)} distances)")
         weights = weights.copy()
@@ -394,10 +403,15 @@ def load_callable(path: str):
     module_name, sep, attr = str(path).partition(":")
     if not sep or not module_name or not attr:
         raise ValueError(f"an energy function is named 'package.module:function', got {path!r}")
+    if not all(part.isidentifier() for part in module_name.split(".")):
+        raise ValueError(f"{path!r}: {module_name!r} is not an importable module name (a file path or a relative "
+                         "name is not); name the module as Python imports it, e.g. mymodule:energy for "
+                         "mymodule.py, and put its folder on PYTHONPATH (PYTHONPATH=/path/to/folder deepspin ...)")
     try:
         obj = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"cannot import module {module_name!r} for {path!r}: {exc}") from None
+        raise ValueError(f"cannot import module {module_name!r} for {path!r}: {exc} (is its folder on PYTHONPATH? "
+                         "e.g. PYTHONPATH=/path/to/folder deepspin ...)") from None
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise ValueError(f"module {module_name!r} has no attribute {attr!r}")

@@ -1,8 +1,10 @@
 """Atomic file writes, output-path checks and configuration loading shared by the CLI commands."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -104,6 +106,129 @@ def folder_lock(folder, what: str = "this folder"):
         handle.close()
 
 
+class OutputInUse(FileExistsError):
+    """Another live process is writing the same output (:func:`output_lock`)."""
+
+
+def lock_path(path) -> Path:
+    """The lock file of output ``path``: ``.<name>.lock`` beside it (a folder's beside the folder)."""
+    path = Path(os.path.abspath(path))
+    return path.with_name(f".{path.name}.lock")
+
+
+def _read_holder(lock: Path) -> tuple[int | None, str]:
+    try:
+        pid_text, _, host = lock.read_text().strip().partition(" ")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None, ""
+    return (int(pid_text) if pid_text.isdigit() else None), host
+
+
+def acquire_output_lock(path, what: str = "another deepspin command") -> Path:
+    """Create ``path``'s lock file (``O_CREAT | O_EXCL``) holding ``"<pid> <host>"``; return it.
+
+    A lock whose holder is a process of this host that no longer runs (killed, crashed) is stale:
+    it is replaced. A live holder, or one on another host (whose liveness cannot be checked here),
+    raises :class:`OutputInUse` naming the pid and host, so two runs never write one output and
+    both report success. Release with :func:`release_output_lock`.
+    """
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    me = socket.gethostname()
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            pid, host = _read_holder(lock)
+            stale = pid is not None and host == me and (pid == os.getpid() or not _pid_alive(pid))
+            if not stale:
+                holder = f"pid {pid} on {host}" if pid is not None else "a process that is starting"
+                raise OutputInUse(f"{path} is being written by {what} ({holder}, lock file {lock}); wait for it "
+                                  f"to end or stop it first (if that process no longer exists, delete {lock})") from None
+            with contextlib.suppress(FileNotFoundError):
+                if _read_holder(lock) == (pid, host):  # still the dead holder's lock, not a fresh one
+                    lock.unlink()
+            continue
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()} {me}\n")
+        return lock
+    raise OutputInUse(f"{path}: could not take its lock file {lock} (other processes keep taking it)")
+
+
+def release_output_lock(lock) -> None:
+    """Remove a lock file this process holds (another holder's is left alone)."""
+    lock = Path(lock)
+    if _read_holder(lock)[0] == os.getpid():
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+
+
+@contextlib.contextmanager
+def output_lock(*paths, what: str = "another deepspin command"):
+    """Hold the lock of every output in ``paths`` for the block's duration (:func:`acquire_output_lock`)."""
+    locks = []
+    try:
+        for path in paths:
+            locks.append(acquire_output_lock(path, what))
+        yield
+    finally:
+        for lock in locks:
+            release_output_lock(lock)
+
+
+#: Locks taken by :func:`claim_outputs`, released by :func:`release_outputs` or at exit.
+_CLAIMED: list[Path] = []
+
+
+def release_outputs() -> None:
+    """Release every lock :func:`claim_outputs` took (the CLI calls it when a command ends)."""
+    while _CLAIMED:
+        release_output_lock(_CLAIMED.pop())
+
+
+atexit.register(release_outputs)
+
+
+def same_file(a, b) -> bool:
+    """True if paths ``a`` and ``b`` name one file: the same resolved path, or one inode (a hard link)."""
+    a, b = Path(a), Path(b)
+    if Path(os.path.abspath(a)) == Path(os.path.abspath(b)) or a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet
+        return False
+
+
+def check_not_inputs(inputs: dict, outputs: dict) -> None:
+    """Refuse an output that names one of the inputs (same path, a symbolic or a hard link).
+
+    ``inputs`` and ``outputs`` map option names to paths (``None``: not given). Writing the output
+    would replace the input the command is reading, e.g. ``deepspin energy X.npy -o X.npy``.
+    """
+    for out_name, out in outputs.items():
+        for in_name, source in inputs.items():
+            if out is not None and source is not None and same_file(out, source):
+                raise ValueError(f"--{out_name} {out} is the input {in_name} ({source}): writing it would replace "
+                                 "the file being read; give the output another path")
+
+
+def claim_outputs(inputs: dict | None = None, what: str = "another deepspin command", lock: bool = True,
+                  **outputs) -> None:
+    """Before any computation: check the outputs (:func:`check_output_paths`), refuse one that is an
+    input (:func:`check_not_inputs`), then lock each (:func:`acquire_output_lock`) until
+    :func:`release_outputs` or the process ends, so a concurrent run of the same outputs is refused
+    with its holder named. ``lock=False``: check only (a process that computes beside the writer,
+    e.g. a non-chief worker of a multi-worker training, which never writes the outputs)."""
+    check_output_paths(**outputs)
+    check_not_inputs(inputs or {}, outputs)
+    if not lock:
+        return
+    for path in outputs.values():
+        if path is not None:
+            _CLAIMED.append(acquire_output_lock(path, what))
+
+
 def check_output_paths(**paths) -> None:
     """Before any computation: every output path given is writable and no two name the same file.
 
@@ -115,8 +240,9 @@ def check_output_paths(**paths) -> None:
     seen: dict[Path, str] = {}
     for name, path in given.items():
         key = Path(os.path.abspath(path))
-        if key in seen:
-            raise ValueError(f"--{seen[key]} and --{name} name the same file {path}; give each output its own path")
+        for other, other_name in seen.items():
+            if key == other or same_file(key, other):
+                raise ValueError(f"--{other_name} and --{name} name the same file {path}; give each output its own path")
         seen[key] = name
     for name, path in given.items():
         if path.is_dir():
@@ -138,15 +264,26 @@ def check_output_paths(**paths) -> None:
                              "computing anything)") from None
 
 
+@contextlib.contextmanager
+def _naming_failed_writes(path):
+    """Re-raise an OSError of the block (a full disk, a quota) as one that names ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno is None:  # e.g. NumPy's "20000 requested and 12484 written" on a full disk
+            raise OSError(f"cannot write {path}: {exc} (is the disk full?)") from None
+        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror}") from None
+
+
 def save_npy(path, array) -> None:
-    """Write ``array`` as ``.npy`` atomically."""
-    with atomic_path(path, suffix=".npy") as tmp:
+    """Write ``array`` as ``.npy`` atomically (a failed write names ``path`` and leaves no file)."""
+    with _naming_failed_writes(path), atomic_path(path, suffix=".npy") as tmp:
         np.save(tmp, array)
 
 
 def write_text(path, text: str) -> None:
-    """Write ``text`` atomically."""
-    with atomic_path(path) as tmp:
+    """Write ``text`` atomically (a failed write names ``path`` and leaves no file)."""
+    with _naming_failed_writes(path), atomic_path(path) as tmp:
         tmp.write_text(text)
 
 

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .memory import require
+
 
 def within_cutoff(norm2, rcut: float):
     """Inclusion rule ``0 < |v|^2 <= rcut^2``, in exact integer arithmetic for an integer ``rcut``."""
@@ -28,6 +30,9 @@ def within_cutoff(norm2, rcut: float):
 @lru_cache(maxsize=32)
 def _image_vectors(rcut: float) -> np.ndarray:
     reach = int(math.floor(rcut))
+    # the (2 reach + 1)^2 grid: two int64 coordinates, their squared norm and a mask (~25 B a point)
+    require(25.0 * (2 * reach + 1) ** 2, f"the image vectors of rcut = {rcut:g}",
+            "give a smaller --rcut (the default is 8L; the screened interactions decay well before)")
     axis = np.arange(-reach, reach + 1, dtype=np.int64)
     dx, dy = np.meshgrid(axis, axis, indexing="ij")
     keep = within_cutoff(dx * dx + dy * dy, rcut)
@@ -74,6 +79,10 @@ def pair_matrix(kernel: np.ndarray) -> np.ndarray:
     With it the pair energy of a configuration ``s`` (flattened, C order) is ``(J/2) s^T M s``.
     """
     L = kernel.shape[0]
+    N = L * L
+    require(24.0 * N * N, f"the dense {N} x {N} pair matrix of L = {L} (float64 plus two index arrays)",
+            "pair models keep it for single-flip updates: use a smaller L, or the FFT energy path (energies "
+            "of whole configurations, `deepspin energy`), which needs no matrix")
     rows, cols = np.divmod(np.arange(L * L), L)
     dr = (rows[None, :] - rows[:, None]) % L
     dc = (cols[None, :] - cols[:, None]) % L

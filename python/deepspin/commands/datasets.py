@@ -6,7 +6,7 @@ import sys
 
 from ..backends import NAMES
 from ..campaign import cli as campaign_cli
-from ..io import check_output_paths
+from ..io import check_output_paths, claim_outputs
 from ..sampling import SAMPLERS
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
 
@@ -62,12 +62,37 @@ def sampler_params(args) -> dict:
     return params
 
 
+def _check_memory(H, sampler: str, params: dict, shards: int) -> None:
+    """Refuse a dataset that cannot be held in memory (it is built whole before it is written).
+
+    With --shard-index only that shard's share (1/``shards``) is built. Per configuration: the spins twice (sample and dataset) at 1 byte a spin or 8 an angle, and
+    about 64 bytes of labels (energy, magnetization, split, extras).
+    """
+    from ..memory import require
+
+    counts = {"uniform": lambda: params["n"],
+              "thermal": lambda: len(params["temperatures"]) * params.get("chains", 16) * params.get("samples", 100)}
+    if sampler not in counts:
+        return
+    count = -(-counts[sampler]() // shards)
+    per_config = 2 * H.N * (8 if H.spin_kind == "angle" else 1) + 64
+    require(float(count) * per_config, f"a dataset of {count:,} configurations of {H.L}x{H.L} sites",
+            "make fewer configurations per run, or cut the run into --shards and make them one at a time "
+            "with --shard-index")
+
+
 def run_generate(args) -> int:
     from ..datasets import generate, summary
 
+    from ..datasets import shard_path
+
+    # the file this run writes (one shard's, with --shard-index) is locked: a concurrent run is refused
+    target = args.output if args.shard_index is None else shard_path(args.output, args.shard_index, args.shards)
     check_output_paths(output=args.output)
+    claim_outputs(**{"output" if args.shard_index is None else "output (shard)": target})
     H = hamiltonian_from_args(args)
     params = sampler_params(args)
+    _check_memory(H, args.sampler, params, 1 if args.shard_index is None else args.shards)
     if args.sampler == "uniform" and params["n"] < max(1, args.shards if args.shard_index is None else 1):
         raise ValueError(f"--n {params['n']} makes " + ("no configurations; give --n >= 1" if params["n"] < 1 else
                          f"fewer configurations than --shards {args.shards}: every shard needs at least one "
@@ -138,7 +163,7 @@ def run_info(args) -> int:
 def run_merge(args) -> int:
     from ..datasets import merge
 
-    check_output_paths(output=args.output)
+    claim_outputs(inputs={f"FILES[{i}]": f for i, f in enumerate(args.files)}, output=args.output)
     path = merge(args.files, args.output)
     print(f"merged {len(args.files)} shards into {path}", file=sys.stderr)
     return 0
@@ -151,7 +176,7 @@ def run_plot(args) -> int:
     from ..sampling import enumerate_all
     from ..hamiltonians import Ising
 
-    check_output_paths(output=args.output)
+    claim_outputs(inputs={"file": getattr(args, "file", None)}, output=args.output)
     if args.figure == "histogram":
         data = load(args.file, split=args.split)
         meta = data["meta"]

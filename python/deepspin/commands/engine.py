@@ -8,7 +8,7 @@ import numpy as np
 
 from ..backends import NAMES, backends
 from ..hamiltonians import HAMILTONIANS, hamiltonian
-from ..io import check_output_paths, load_configs, save_npy
+from ..io import claim_outputs, load_configs, save_npy
 
 
 def add_hamiltonian_arguments(parser: argparse.ArgumentParser, default: str | None = None) -> None:
@@ -66,7 +66,7 @@ def hamiltonian_from_args(args):
 
 
 def run_energy(args) -> int:
-    check_output_paths(output=args.output)
+    claim_outputs(inputs={"configs": args.configs}, output=args.output)
     H = hamiltonian_from_args(args)
     configs = load_configs(args.configs, args.key)
     if getattr(H, "thermal", False):

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from ..io import write_text
+from ..io import claim_outputs, write_text
 
 
 def run_train(args) -> int:
     from deepspin.surrogate import interpret
 
+    claim_outputs(output=args.output)
     run = interpret.train_demo(samples=args.samples, epochs=args.epochs, seed=args.seed,
                                test_samples=args.test_samples, batch_size=args.batch_size,
                                learning_rate=args.learning_rate, progress=not args.quiet)
@@ -23,6 +24,7 @@ def run_train(args) -> int:
 def run_kernels(args) -> int:
     from deepspin.surrogate import interpret
 
+    claim_outputs(inputs={"model": args.model}, output=args.output)
     model = interpret.load_model(args.model)
     count = interpret.plot_kernels(model, args.output, columns=args.columns)
     layer = interpret.first_conv(model).name
@@ -33,6 +35,7 @@ def run_kernels(args) -> int:
 def run_maximize(args) -> int:
     from deepspin.surrogate import interpret
 
+    claim_outputs(inputs={"model": args.model}, output=args.output, activations=args.activations)
     clamp = [interpret.parse_clamp(text) for text in args.clamp_block]
     model = interpret.load_model(args.model)
     results = []

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ..campaign import cli as campaign_cli
-from ..hamiltonians import CallableHamiltonian, Ising, load_callable
 from ..errors import EquilibrationWarning
-from ..io import check_output_paths, write_text
+from ..hamiltonians import CallableHamiltonian, load_callable
+from ..io import claim_outputs, write_text
 from ..mc import backends, exact_reference, is_local, run
 from ..mc import exact as exact_mod
 from ..mc.policies import POLICIES
@@ -41,9 +41,12 @@ def check_operator_model(operator, H, path, option: str = "--operator") -> None:
     (what datasets record). A model file without that metadata cannot be checked and is refused:
     its results would be compared with the exact values of a model it may not have learned.
     """
-    name = H.path if isinstance(H, CallableHamiltonian) else H.name
+    from ..sampling.common import describe_hamiltonian
+
     metadata = getattr(operator, "metadata", {}) or {}
     trained = metadata.get("hamiltonian")
+    described = describe_hamiltonian(H)  # as dataset metadata names it: an energy function by its import path
+    name, own = described["name"], described["params"]
     if trained is None:
         raise ValueError(f"{option} {path} does not say which model it was trained on (no 'hamiltonian' in its "
                          f"metadata), so it cannot be checked against --hamiltonian {name}")
@@ -51,7 +54,7 @@ def check_operator_model(operator, H, path, option: str = "--operator") -> None:
         raise ValueError(f"{option} {path} was trained on {trained}, but --hamiltonian is {name}; "
                          f"pass --hamiltonian {trained} (with its parameters) or another model file")
     params = metadata.get("params") or {}
-    differ = {k: (v, H.params.get(k)) for k, v in params.items() if k in H.params and H.params[k] != v}
+    differ = {k: (v, own.get(k)) for k, v in params.items() if k in own and own[k] != v}
     if differ:
         details = ", ".join(f"{k}={a!r} (model) vs {b!r} (--{k})" for k, (a, b) in differ.items())
         raise ValueError(f"{option} {path} was trained on {trained} with other parameters: {details}")
@@ -101,9 +104,12 @@ def run_mc(args) -> int:
         raise ValueError(f"-o {output}: the JSON results go there and the CSV and PNG beside it with the same stem; "
                          f"give a .json name, e.g. -o {output.with_suffix('.json')}")
     checkpoint = output.with_name(output.name + ".checkpoint.npz")
-    check_output_paths(output=output, **{"output (CSV)": output.with_suffix(".csv"),
-                                         "output (PNG)": output.with_suffix(".png"),
-                                         "output (checkpoint)": checkpoint}, timeseries=args.timeseries)
+    outputs = {"output": output, "output (CSV)": output.with_suffix(".csv"), "output (PNG)": output.with_suffix(".png"),
+               "output (checkpoint)": checkpoint, "timeseries": args.timeseries}
+    inputs = {"operator": None if args.operator == "exact" else args.operator,
+              "surrogate": args.surrogate if args.surrogate and Path(args.surrogate).suffix == ".keras" else None}
+    claim_outputs(inputs=inputs, **outputs)
+    _check_memory(H, len(temperatures), args)
     surrogate, accept = None, args.accept
     if args.surrogate is not None and args.operator != "exact":
         raise ValueError("--surrogate and --operator MODEL exclude each other: --operator replaces the energy, "
@@ -183,6 +189,22 @@ def _number(value, spec: str, width: int) -> str:
     return f"{'n/a':>{width}}" if value is None else f"{value:{width}{spec}}"
 
 
+def _check_memory(H, n_temperatures: int, args) -> None:
+    """Refuse a run whose chain states cannot fit in memory, before allocating them.
+
+    Per chain: the configuration twice (state and start) at 1 byte a spin or 8 an angle, and about
+    128 bytes of energies, magnetizations and moment sums; with --timeseries, 16 bytes a measurement.
+    """
+    from ..memory import require
+
+    chains = args.chains * n_temperatures
+    per_chain = 2 * H.N * (8 if H.spin_kind == "angle" else 1) + 128
+    if args.timeseries is not None:
+        per_chain += 16 * max(1, args.sweeps // max(1, args.interval))
+    require(float(chains) * per_chain, f"{args.chains:,} chains x {n_temperatures} temperatures of {H.L}x{H.L} sites",
+            "give fewer --chains (or temperatures, or --sweeps with --timeseries)")
+
+
 def _print_table(records, exact, acceptance) -> None:
     """The results by temperature; with an exact-correction policy also the acceptance of its stages."""
     policy = "exact_acceptance" in records[0]
@@ -214,7 +236,7 @@ def _print_table(records, exact, acceptance) -> None:
 
 def run_exact(args) -> int:
     H = hamiltonian_from_args(args)
-    check_output_paths(json=args.json, csv=args.csv)
+    claim_outputs(json=args.json, csv=args.csv, dos=args.dos)
     temperatures = parse_temperatures(args.T)
     values = exact_mod.exact_thermodynamics(H, temperatures, method=args.method)
     records = []

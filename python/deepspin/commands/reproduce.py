@@ -7,6 +7,12 @@ import sys
 def run_reproduce(args) -> int:
     from ..reproduce import StageFailure, reproduce
 
+    if args.snapshot:  # before any stage runs: a destination that would lose files is refused now
+        from pathlib import Path
+
+        from ..reproduce.snapshot import check_destination
+
+        check_destination(Path(args.output), Path(args.snapshot))
     status = 0
     try:
         path = reproduce(args.profile, out=args.output, only=args.only, force=args.force,

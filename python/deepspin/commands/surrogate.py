@@ -13,24 +13,34 @@ from pathlib import Path
 
 import numpy as np
 
-from deepspin.io import check_output_paths
+from deepspin.io import claim_outputs
 
-# Copies of surrogate.targets.TARGETS and surrogate.distribute.STRATEGIES: importing the
-# deepspin.surrogate package imports Keras, which building the parser must not do.
-TARGETS = ("class", "energy", "magnetization")
-STRATEGIES = ("auto", "mirrored", "multiworker", "none")
+from deepspin.surrogate.distribute import STRATEGIES
+from deepspin.surrogate.targets import TARGETS
 
 
-def _quiet_tensorflow() -> None:
-    import os
+#: Learning rate of the command line when neither --learning-rate nor --preset sets it, by --arch
+#: (Adam; the extensive model's rate is the one docs/surrogate.md trains it with).
+DEFAULT_LEARNING_RATE = {"paper": 1e-3, "extensive": 1e-2}
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+def keras_verbosity(quiet: bool) -> int:
+    """Keras' ``verbose``: 0 with --quiet, a progress bar (1) on a terminal, else one line per epoch (2),
+    so a redirected log holds no progress-bar control codes."""
+    return 0 if quiet else 1 if sys.stdout.isatty() else 2
 
 
 def _load_split(path, split: str):
-    from deepspin import datasets  # written by the datasets issue; imported lazily
+    """The ``split`` of a dataset file; an empty one is an error (training or metrics on nothing)."""
+    from deepspin import datasets
 
-    return datasets.load(path, split=split)
+    data = datasets.load(path, split=split)
+    if len(data["spins"]) == 0:
+        total = data["meta"].get("size", {}).get("total", "?")
+        raise ValueError(f"the {split} split of {path} is empty ({total} configurations in all, test_fraction "
+                         f"{data['meta'].get('test_fraction')}); regenerate it with more configurations or another "
+                         "--test-fraction" + ("" if split == "all" else ", or pick another --split where offered"))
+    return data
 
 
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,7 +52,9 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=("paper",), help="paper: Adadelta, lr 1e-3, batch 800, zero padding")
     p.add_argument("--padding", choices=("periodic", "zero"), help="convolution padding (default periodic)")
     p.add_argument("--optimizer", choices=("adam", "adadelta", "sgd"), help="default adam")
-    p.add_argument("--learning-rate", type=float, help="default 1e-3")
+    p.add_argument("--learning-rate", type=float,
+                   help=f"default {DEFAULT_LEARNING_RATE['paper']:g}; {DEFAULT_LEARNING_RATE['extensive']:g} for --arch "
+                   "extensive, whose summed per-site output underfits at 1e-3")
     p.add_argument("--batch-size", type=int, help="global batch (default 800, the paper's)")
     p.add_argument("--epochs", type=int, help="epoch limit (default 100)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a lower validation loss (default 10)")
@@ -55,6 +67,7 @@ def config_from_args(args):
     from deepspin.surrogate.train import PRESETS, TrainConfig
 
     values = {"target": args.target, **(PRESETS[args.preset] if args.preset else {})}
+    values.setdefault("learning_rate", DEFAULT_LEARNING_RATE[args.arch or "paper"])
     for field in dataclasses.fields(TrainConfig):
         value = getattr(args, field.name, None)
         if value is not None:
@@ -63,7 +76,6 @@ def config_from_args(args):
 
 
 def run_train(args) -> int:
-    _quiet_tensorflow()
     from deepspin.surrogate import model_io
     from deepspin.surrogate.targets import labels
     from deepspin.surrogate.distribute import tf_config_workers
@@ -72,15 +84,16 @@ def run_train(args) -> int:
     output = Path(args.output)
     if output.suffix != ".keras":
         raise ValueError(f"-o must name a .keras file, got {output}")
-    check_output_paths(output=output, workdir=Path(args.workdir) / "last.keras" if args.workdir else None)
+    chief = tf_config_workers()[1] == 0  # only the chief writes (and locks) the outputs
+    claim_outputs(inputs={"dataset": args.dataset, "init": args.init}, lock=chief, output=output,
+                  workdir=Path(args.workdir) / "last.keras" if args.workdir else None)
     config = config_from_args(args)
     data = _load_split(args.dataset, "train")
     y = labels(data, config.target)
     workdir = Path(args.workdir) if args.workdir else output.with_name(output.name + ".work")
-    chief = tf_config_workers()[1] == 0
     # The chief keeps its backup until the model is written: a kill in between loses nothing.
     model, history = fit(data["spins"], y, config, workdir=workdir, resume=args.resume, init=args.init,
-                         verbose=0 if args.quiet else 1, keep_backup=chief)
+                         verbose=keras_verbosity(args.quiet), keep_backup=chief)
     meta = training_metadata(config, data["meta"], len(y), history, source=str(args.dataset))
     if chief:
         model_io.save(model, output, meta)
@@ -157,6 +170,11 @@ def report_metrics(op_target: str, L: int, truth, predicted, args, title: str, u
     from deepspin.observables import class_to_energy
     from deepspin.surrogate import evaluate
 
+    bad = ~np.isfinite(np.asarray(predicted, dtype=np.float64))
+    if bad.any():
+        raise ValueError(f"{title}: the model predicts a non-finite value for {int(bad.sum()):,} of {bad.size:,} "
+                         f"configurations (the first at row {int(np.flatnonzero(bad)[0])}); its weights are damaged "
+                         "or it diverged in training")
     result = evaluate.metrics(op_target, truth, predicted, L, units=units)
     lines = [f"{title}: n = {result['n']:,}"]
     if op_target == "class":
@@ -180,11 +198,11 @@ def report_metrics(op_target: str, L: int, truth, predicted, args, title: str, u
 
 
 def run_evaluate(args) -> int:
-    _quiet_tensorflow()
     from deepspin.surrogate import load
 
     plots = [f"{args.plots}_parity.png", f"{args.plots}_classes.png", f"{args.plots}_errors.png"] if args.plots else []
-    check_output_paths(json=args.json, **{f"plots ({p})": p for p in plots})
+    claim_outputs(inputs={"model": args.model, "dataset": args.dataset}, json=args.json,
+                  **{f"plots ({p})": p for p in plots})
     op = load(args.model, batch_size=args.batch_size)
     if args.all_configs:
         if args.dataset:
@@ -216,7 +234,6 @@ def _report_per_site(op, data, truth, predicted, args, title: str) -> int:
 
 
 def run_learning_curve(args) -> int:
-    _quiet_tensorflow()
     from deepspin.io import write_text
     from deepspin.surrogate import evaluate
     from deepspin.surrogate.operator import operator
@@ -224,7 +241,8 @@ def run_learning_curve(args) -> int:
     from deepspin.surrogate.train import fit, training_metadata
 
     config = config_from_args(args)
-    check_output_paths(output=args.output, plot=args.plot or str(Path(args.output).with_suffix(".png")))
+    claim_outputs(inputs={"dataset": args.dataset}, output=args.output,
+                  plot=args.plot or str(Path(args.output).with_suffix(".png")))
     train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
     y_train, y_test = labels(train, config.target), labels(test, config.target)
     L = model_of(train["meta"])["L"]
@@ -236,7 +254,7 @@ def run_learning_curve(args) -> int:
     for n in sizes:
         print(f"training on {n:,} configurations", file=sys.stderr)
         keep = np.sort(order[:n])
-        model, history = fit(train["spins"][keep], y_train[keep], config, verbose=0 if args.quiet else 1)
+        model, history = fit(train["spins"][keep], y_train[keep], config, verbose=keras_verbosity(args.quiet))
         op = operator(model, training_metadata(config, train["meta"], n, history))
         result = evaluate.metrics(config.target, y_test, op.predict(test["spins"]), L)
         result.pop("per_class", None)
@@ -252,9 +270,9 @@ def run_learning_curve(args) -> int:
 
 
 def run_export(args) -> int:
-    _quiet_tensorflow()
     from deepspin.surrogate.export import export
 
+    claim_outputs(inputs={"model": args.model}, output=args.output)
     path = export(args.model, args.output, args.format)
     print(f"wrote {path} ({args.format})")
     return 0
@@ -264,7 +282,9 @@ def run_baselines(args) -> int:
     from deepspin.surrogate import baselines
     from deepspin.surrogate.targets import check_target, labels, model_of
 
-    check_output_paths(json=args.json)
+    plots = [f"{args.plots}_{name}_{kind}.png" for name in ("krr", "random_forest") for kind in ("parity", "classes", "errors")] \
+        if args.plots else []
+    claim_outputs(inputs={"dataset": args.dataset}, json=args.json, **{f"plots ({p})": p for p in plots})
     train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
     check_target(args.target, train["meta"])
     L = model_of(train["meta"])["L"]
@@ -295,7 +315,8 @@ def run_baselines(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train the paper's CNN on a dataset's train split",
+    p = sub.add_parser("train", help="train a surrogate (the paper's CNN, or the size-extensive model) on a "
+                       "dataset's train split",
                        description="Train a surrogate on DATASET's train split (the test split is never "
                        "read). Example: deepspin train ising4.h5 --target class -o ising4.keras")
     p.add_argument("dataset", help="dataset file (deepspin.datasets format)")
@@ -332,13 +353,21 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=run_learning_curve)
 
-    p = sub.add_parser("export", help="export a model as a TensorFlow SavedModel or ONNX")
+    p = sub.add_parser("export", help="export a model as a TensorFlow SavedModel or ONNX",
+                       description="Write MODEL for serving without deepspin: a TensorFlow SavedModel folder (endpoint "
+                       "'serve') or one ONNX file, taking float32 (B, L, L) configurations and returning what the Keras "
+                       "model returns. OUTPUT must not exist. Example: deepspin export ising4.keras --format onnx "
+                       "-o ising4.onnx")
     p.add_argument("model", help="trained model (.keras)")
     p.add_argument("--format", required=True, choices=("saved_model", "onnx"))
     p.add_argument("-o", "--output", required=True, help="SavedModel folder or .onnx file")
     p.set_defaults(handler=run_export)
 
-    p = sub.add_parser("baselines", help="kernel ridge regression and random forest on the same split")
+    p = sub.add_parser("baselines", help="kernel ridge regression and random forest on the same split",
+                       description="Fit the paper's non-neural baselines, RBF kernel ridge regression (on at most "
+                       "--krr-max configurations: O(n^2) memory) and a 100-tree random forest, on DATASET's train split "
+                       "and report their errors on its test split, as `evaluate` does for a network. Example: "
+                       "deepspin baselines ising4.h5 --target energy --json baselines.json")
     p.add_argument("dataset", help="dataset file")
     p.add_argument("--target", default="energy", choices=TARGETS, help="default energy")
     p.add_argument("--krr-max", type=int, default=10_000, help="cap on KRR's training set (O(n^2) memory)")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -117,12 +118,22 @@ def write(path, arrays: dict, meta: dict) -> Path:
         checksum=checksum(arrays),
     )
     path = Path(path)
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    # HDF5 builds the file in memory and Python writes its bytes: a full disk is then a plain OSError
+    # (ENOSPC) of that write. HDF5 writing to disk itself would fail inside its close, and the
+    # half-closed file, freed later with the exception's traceback, crashed the process (exit 139).
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
         f.attrs["schema_version"] = SCHEMA_VERSION
         f.attrs["meta"] = json.dumps(meta, sort_keys=True)
         for name, array in arrays.items():
             options = {"chunks": True, "compression": "gzip", "compression_opts": 4, "shuffle": True} if array.size else {}
             f.create_dataset(name, data=array, **options)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            handle.write(buffer.getbuffer())
+    except OSError as exc:  # e.g. ENOSPC: say which file and how large (nothing is left behind)
+        raise OSError(exc.errno, f"cannot write {path} ({buffer.getbuffer().nbytes / 1e6:.1f} MB): "
+                                 f"{exc.strerror}") from None
     return path
 
 
@@ -150,7 +161,77 @@ def read(path) -> tuple[dict, dict]:
             raise DatasetError(f"{path}: cannot read the data (truncated or corrupted file?): {exc}") from None
     if checksum(arrays) != meta.get("checksum"):
         raise DatasetError(f"{path}: content checksum mismatch (file corrupted or modified after writing)")
+    check_arrays(arrays, meta, path)
     return arrays, meta
+
+
+#: dtype kind and shape after the batch axis of every array a dataset may hold (``"L"``: the lattice size).
+ARRAY_LAYOUT = {"energy": ("f", ()), "magnetization": ("f", ()), "test": ("b", ()), "class": ("i", ()),
+                "temperature": ("f", ()), "chain": ("iu", ()), "bin": ("iu", ())}
+
+
+def _rows(mask) -> str:
+    rows = np.flatnonzero(mask)
+    return f"{len(rows)} rows, the first {rows[:5].tolist()}"
+
+
+def check_arrays(arrays: dict, meta: dict, path) -> None:
+    """Raise :class:`DatasetError` unless every array agrees with the metadata and with each other.
+
+    The checksum only says the file is as some writer left it (anyone can recompute it); this checks
+    what the content must be: ``spins`` ``(B, L, L)`` of the metadata's ``L`` (int8 +1/-1, or finite
+    float64 angles); each other array one value per configuration with its dtype; ``size`` equal to
+    the counts; ``magnetization`` and ``class`` equal to their definitions on the spins; and ``test``
+    equal to the SHA3 split re-derived from the stored configurations (SPEC section 4), so a hand-
+    edited split that would put test configurations into training is refused, naming the rows.
+    """
+    def fail(message):
+        raise DatasetError(f"{path}: {message} (the file was edited or written by other code; regenerate it)")
+
+    spins = arrays["spins"]
+    L = meta["hamiltonian"]["L"]
+    kind = spin_kind_of(meta)
+    if spins.ndim != 3 or spins.shape[1:] != (L, L):
+        fail(f"spins have shape {spins.shape}, the metadata says L = {L}: expected (B, {L}, {L})")
+    B = spins.shape[0]
+    if kind == "angles":
+        if spins.dtype != np.float64 or not np.isfinite(spins).all():
+            fail(f"angle configurations must be finite float64; got {spins.dtype}")
+    elif spins.dtype != np.int8 or not np.isin(spins, (-1, 1)).all():
+        bad = ~np.isin(spins, (-1, 1)).reshape(B, -1).any(axis=1) if spins.dtype == np.int8 else None
+        fail(f"spins must be int8 +1/-1; got {spins.dtype}" + (f" with other values in {_rows(bad)}" if bad is not None
+                                                                 else ""))
+    for name, array in arrays.items():
+        if name == "spins":
+            continue
+        kinds, tail = ARRAY_LAYOUT.get(name, (None, None))
+        if array.shape[:1] != (B,) or (tail is not None and array.shape[1:] != tail):
+            fail(f"array {name!r} has shape {array.shape}; expected ({B},) (one value per configuration)")
+        if kinds is not None and array.dtype.kind not in kinds:
+            fail(f"array {name!r} has dtype {array.dtype}; expected {'bool' if kinds == 'b' else kinds}")
+    for name in ("energy", "magnetization"):
+        bad = ~np.isfinite(arrays[name])
+        if bad.any():
+            fail(f"{name} is not finite in {_rows(bad)}")
+    size = meta.get("size")
+    counts = {"total": B, "test": int(arrays["test"].sum()), "train": int((~arrays["test"]).sum())}
+    if size is not None and size != counts:
+        fail(f"the metadata's size {size} disagrees with the arrays {counts}")
+    try:
+        split = split_mask(spins, meta["test_fraction"], kind="angles" if kind == "angles" else "spins")
+    except ValueError as exc:
+        fail(f"the metadata's {exc}")
+    wrong = split != arrays["test"]
+    if wrong.any():
+        fail(f"the stored train/test split disagrees with the SHA3 split of the stored configurations at "
+             f"test_fraction {meta['test_fraction']} in {_rows(wrong)}")
+    wrong = ~np.isclose(arrays["magnetization"], magnetization(spins, kind), rtol=0, atol=1e-12)
+    if wrong.any():
+        fail(f"the stored magnetization is not that of the stored configurations in {_rows(wrong)}")
+    if "class" in arrays and has_classes(meta) and B:
+        wrong = arrays["class"] != ising_class(spins)
+        if wrong.any():
+            fail(f"the stored Ising class is not that of the stored configurations in {_rows(wrong)}")
 
 
 def load(path, split: str = "train") -> dict:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -240,7 +241,7 @@ POLICY_RECORD_KEYS = ("surrogate_acceptance", "exact_acceptance", "exact_evaluat
 def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps: int = 2000,
         burn_in: int | None = None, interval: int = 1, seed: int | None = 0, backend: str = "auto",
         magnetization=None, start: str = "auto", timeseries: bool = False, checkpoint=None,
-        checkpoint_every: float = 60.0, progress: bool = False, surrogate=None, accept: str = "metropolis",
+        checkpoint_every: float = 60.0, progress: bool | None = None, surrogate=None, accept: str = "metropolis",
         surrogate_sweeps: int = 1) -> MCResult:
     """Run ``chains`` independent Metropolis chains at each temperature and return their statistics.
 
@@ -278,8 +279,8 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         fingerprint of the run (operator, e.g. a hash of a surrogate's weights; parameters; seed;
         temperatures exactly; deepspin version) and a checksum of the state: any mismatch is a
         ValueError naming the field (:mod:`deepspin.mc.checkpoint`).
-    progress : bool
-        Show a progress bar (tqdm).
+    progress : bool or None
+        Show a progress bar (tqdm) on stderr; ``None`` (default): when stderr is a terminal.
     surrogate : optional
         A cheap energy beside the exact ``model``: a ``.keras`` file (:func:`deepspin.surrogate.load`),
         a deepspin Hamiltonian (e.g. a fitted pair model), an object with ``.energy`` or a callable
@@ -350,6 +351,8 @@ def _advance(state: ChainState, total: int, checkpoint, every: float, config: di
     if state.rule.min_chunk_attempts:
         chunk = max(math.ceil(total / 100), math.ceil(state.rule.min_chunk_attempts / state.spins.size))
     last_save = time.monotonic()
+    if progress is None:
+        progress = sys.stderr.isatty()
     with tqdm(total=total, initial=state.sweeps_done, unit="sweep", disable=not progress, leave=False,
               desc=f"Metropolis ({state.rule.name}, {state.rule.backend})") as bar:
         while state.sweeps_done < total:

@@ -218,8 +218,46 @@ def parse_overrides(profile: str, assignments) -> dict:
         path = tuple(dotted.split("."))
         current = _current_value(PROFILES[profile][stage], path, f"--set {text!r}: stage {stage!r} of profile "
                                  f"{profile!r}")
-        out.setdefault(stage, {})[path] = _same_type(raw, current, f"--set {text!r}: {dotted}")
+        value = _same_type(raw, current, f"--set {text!r}: {dotted}")
+        check_value(path[-1], value, current, f"--set {text!r}")
+        out.setdefault(stage, {})[path] = value
     return out
+
+
+#: Parameters that may be 0 where the profile has them positive (no burn-in; seed 0).
+MAY_BE_ZERO = ("burn_in", "seed")
+#: Parameters that are fractions, in (0, 1].
+FRACTIONS = ("test_fraction",)
+
+
+def check_value(key: str, value, current, where: str) -> None:
+    """Refuse, before any stage runs, a value the stage could not use: a count, size or rate that the
+    profile has positive must stay positive (``>= 0`` for :data:`MAY_BE_ZERO`), a fraction must lie in
+    (0, 1], temperatures must parse, a Hamiltonian must be known (``epochs=0`` would otherwise fail
+    inside the stage, after the stages before it ran)."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if current:
+                check_value(key, item, current[min(i, len(current) - 1)], where)
+        return
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(current, (int, float)):
+        if key in FRACTIONS and not 0 < value <= 1:
+            raise ValueError(f"{where}: {key} must lie in (0, 1], got {value!r}")
+        if current > 0 and (value < 0 if key in MAY_BE_ZERO else value <= 0):
+            bound = ">= 0" if key in MAY_BE_ZERO else "> 0"
+            raise ValueError(f"{where}: {key} must be {bound} (the profile has {current!r}), got {value!r}")
+    elif key == "T" and isinstance(value, str):
+        from ..mc.temperatures import parse_temperatures
+
+        try:
+            parse_temperatures(value)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    elif key == "hamiltonian" and isinstance(value, str):
+        from ..hamiltonians import HAMILTONIANS
+
+        if value not in HAMILTONIANS:
+            raise ValueError(f"{where}: hamiltonian must be one of {', '.join(HAMILTONIANS)}, got {value!r}")
 
 
 def _current_value(params: dict, path: tuple, where: str):

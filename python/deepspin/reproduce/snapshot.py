@@ -9,6 +9,11 @@ deepspin never reads back because it loads networks uncompiled); each copied art
 (``<file>.seconds``), so a report rendered from the copy still counts what its artefacts cost.
 Datasets are left out (tens to hundreds of MB, and minutes to regenerate). Copying ``DEST`` back into
 a report folder lets a later run reuse whatever its code still hashes to (:mod:`.code`).
+
+``DEST`` is replaced only if it is new, empty, or an earlier snapshot: every file in it has a
+snapshot's name (:data:`SNAPSHOT_FILE`) and its README.md is a deepspin report. A folder holding
+anything else (a user's files, the report folder itself or a parent of it) is refused, naming a
+file, and nothing is deleted.
 """
 from __future__ import annotations
 
@@ -17,16 +22,42 @@ import shutil
 from pathlib import Path
 
 _STAGE_FILES = ("results.json", "*.png")
+#: Relative paths a snapshot writes (a 16-hex-digit cache key names each stage run and artefact).
+SNAPSHOT_FILE = re.compile(r"README\.md|summary\.json|stages/[\w.-]+/[0-9a-f]{16}/(results\.json|[^/]+\.png)"
+                           r"|cache/mc/[0-9a-f]{16}\.json(\.seconds)?|cache/model/[0-9a-f]{16}\.keras(\.seconds)?")
+
+
+#: The first line of every report's README.md (:mod:`.report`).
+REPORT_TITLE = "# Mills & Tamblyn (2018), re-run by deepspin"
+
+
+def check_destination(out: Path, dest: Path) -> None:
+    """Raise a ValueError unless ``dest`` may be (re)written as a snapshot of ``out`` (see the module doc)."""
+    out_real, dest_real = out.resolve(), dest.resolve()
+    if dest_real == out_real or dest_real in out_real.parents:
+        raise ValueError(f"--snapshot {dest} holds the report folder {out}: replacing it would delete the report; "
+                         "give a folder outside it")
+    if not dest.exists():
+        return
+    if not dest.is_dir():
+        raise ValueError(f"--snapshot {dest} is a file, not a folder; give a new or empty folder")
+    files = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if not p.is_dir())
+    foreign = [name for name in files if not SNAPSHOT_FILE.fullmatch(name)]
+    readme = dest / "README.md"
+    if files and not foreign and not (readme.is_file() and readme.read_text(errors="replace").startswith(REPORT_TITLE)):
+        foreign = ["README.md" if readme.exists() else files[0]]
+    if foreign:
+        raise ValueError(f"--snapshot {dest} holds files that no snapshot wrote (e.g. {foreign[0]}; {len(foreign)} "
+                         "in all): it is replaced only when new, empty or an earlier snapshot; give a new folder")
 
 
 def snapshot(out, dest, *, models: bool = False) -> dict:
-    """Copy the committable part of report folder ``out`` into ``dest`` (replacing what it held);
-    returns ``{"files": n, "bytes": total}``."""
+    """Copy the committable part of report folder ``out`` into ``dest`` (replacing an earlier snapshot,
+    never anything else: :func:`check_destination`); returns ``{"files": n, "bytes": total}``."""
     out, dest = Path(out), Path(dest)
     if not (out / "README.md").exists():
         raise ValueError(f"{out} holds no report (README.md); run deepspin reproduce --report-only -o {out} first")
-    if dest.resolve() == out.resolve():
-        raise ValueError(f"the snapshot folder must differ from the report folder {out}")
+    check_destination(out, dest)
     files = [out / "README.md", out / "summary.json"]
     reported = set(re.findall(r"cache key `([0-9a-f]{16})`", (out / "README.md").read_text()))
     for results in sorted(out.glob("stages/*/*/results.json")):
@@ -38,7 +69,9 @@ def snapshot(out, dest, *, models: bool = False) -> dict:
     timings = [path.with_name(path.name + ".seconds") for path in artefacts]
     files += artefacts + [path for path in timings if path.exists()]  # build times, for the report's tally
     staging = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
+    if staging.exists():  # a killed snapshot's staging folder, or a user's: removed only if a snapshot's
+        check_destination(out, staging)
+        shutil.rmtree(staging)
     for path in files:
         target = staging / path.relative_to(out)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +79,9 @@ def snapshot(out, dest, *, models: bool = False) -> dict:
             network_without_optimizer(path, target)
         else:
             shutil.copy2(path, target)
-    shutil.rmtree(dest, ignore_errors=True)
+    if dest.exists():
+        check_destination(out, dest)  # again, just before replacing it
+        shutil.rmtree(dest)
     staging.rename(dest)  # the snapshot appears whole or not at all
     return {"files": len(files), "bytes": sum((dest / path.relative_to(out)).stat().st_size for path in files)}
 
