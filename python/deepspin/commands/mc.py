@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..hamiltonians import Ising
+from ..hamiltonians import CallableHamiltonian, Ising, load_callable
 from ..io import check_output_paths, write_text
 from ..mc import backends, default_start, exact_reference, is_local, run
 from ..mc import exact as exact_mod
+from ..mc.policies import POLICIES
 from ..mc.temperatures import parse_temperatures
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
 
@@ -29,46 +30,63 @@ def _records_csv(records: list[dict], keys) -> str:
     return buffer.getvalue()
 
 
-def check_operator_model(operator, H, path) -> None:
+def check_operator_model(operator, H, path, option: str = "--operator") -> None:
     """Raise a ValueError unless the surrogate was trained on ``H``'s model (name and parameters).
 
-    A model file without that metadata cannot be checked and is refused: its results would be
-    compared with the exact values of a model it may not have learned.
+    The name is the registry name, or for an energy function its import path ``package.module:function``
+    (what datasets record). A model file without that metadata cannot be checked and is refused:
+    its results would be compared with the exact values of a model it may not have learned.
     """
+    name = H.path if isinstance(H, CallableHamiltonian) else H.name
     metadata = getattr(operator, "metadata", {}) or {}
     trained = metadata.get("hamiltonian")
     if trained is None:
-        raise ValueError(f"--operator {path} does not say which model it was trained on (no 'hamiltonian' in its "
-                         f"metadata), so it cannot be checked against --hamiltonian {H.name}")
-    if trained != H.name:
-        raise ValueError(f"--operator {path} was trained on {trained}, but --hamiltonian is {H.name}; "
+        raise ValueError(f"{option} {path} does not say which model it was trained on (no 'hamiltonian' in its "
+                         f"metadata), so it cannot be checked against --hamiltonian {name}")
+    if trained != name:
+        raise ValueError(f"{option} {path} was trained on {trained}, but --hamiltonian is {name}; "
                          f"pass --hamiltonian {trained} (with its parameters) or another model file")
     params = metadata.get("params") or {}
     differ = {k: (v, H.params.get(k)) for k, v in params.items() if k in H.params and H.params[k] != v}
     if differ:
         details = ", ".join(f"{k}={a!r} (model) vs {b!r} (--{k})" for k, (a, b) in differ.items())
-        raise ValueError(f"--operator {path} was trained on {trained} with other parameters: {details}")
+        raise ValueError(f"{option} {path} was trained on {trained} with other parameters: {details}")
 
 
-def _load_operator(path: str, H):
+def _load_operator(path: str, H, option: str = "--operator"):
     """Load a trained surrogate through ``deepspin.surrogate.load`` (imported only when asked for)."""
     if not Path(path).exists():
-        raise FileNotFoundError(f"--operator: no such file: {path}")
+        raise FileNotFoundError(f"{option}: no such file: {path}")
     try:
         from ..surrogate import load
     except ImportError as exc:
         raise ValueError(
-            f"--operator {path} needs deepspin.surrogate.load, which could not be imported ({exc}); "
-            "install the surrogate extra (pip install 'deepspin[surrogate]') or use --operator exact"
+            f"{option} {path} needs deepspin.surrogate.load, which could not be imported ({exc}); "
+            "install the surrogate extra (pip install 'deepspin[surrogate]')"
         ) from None
     operator = load(path)
-    check_operator_model(operator, H, path)
+    check_operator_model(operator, H, path, option)
     op_L = getattr(operator, "L", None)
     L = H.L
     if op_L is not None and op_L != L and not is_local(operator):
-        raise ValueError(f"--operator {path} was trained for L={op_L}, but --L is {L} (only an extensive "
+        raise ValueError(f"{option} {path} was trained for L={op_L}, but --L is {L} (only an extensive "
                          "surrogate, --arch extensive, predicts other sizes)")
     return operator
+
+
+def _load_surrogate(spec: str, H):
+    """``--surrogate``: a ``.keras`` model file (checked against ``H``) or an energy function ``package.module:function``.
+
+    A function with a true ``thermal`` attribute is called ``f(configs, T)``; any other becomes a
+    :class:`~deepspin.hamiltonians.CallableHamiltonian` (its import path identifies it in checkpoints).
+    """
+    if Path(spec).suffix == ".keras":
+        return _load_operator(spec, H, "--surrogate")
+    if ":" not in spec:
+        raise ValueError(f"--surrogate takes a .keras model file or an energy function package.module:function, "
+                         f"got {spec!r}")
+    f = load_callable(spec)
+    return f if getattr(f, "thermal", False) else CallableHamiltonian(H.L, f, spin_kind=H.spin_kind, path=spec)
 
 
 def run_mc(args) -> int:
@@ -84,7 +102,19 @@ def run_mc(args) -> int:
                                          "output (checkpoint)": checkpoint}, timeseries=args.timeseries)
     if args.start == "auto":
         args.start = default_start(H)
-    if args.operator == "exact":
+    surrogate, accept = None, args.accept
+    if args.surrogate is not None and args.operator != "exact":
+        raise ValueError("--surrogate and --operator MODEL exclude each other: --operator replaces the energy, "
+                         "--surrogate assists the exact one (--accept metropolis runs it alone, like --operator)")
+    if args.surrogate is None and accept != "metropolis":
+        raise ValueError(f"--accept {accept} corrects a surrogate with the exact energy: pass --surrogate "
+                         "MODEL.keras or package.module:function")
+    if args.surrogate is not None:
+        model, surrogate = H, _load_surrogate(args.surrogate, H)
+        label = {"metropolis": "learned Metropolis", "delayed": "delayed acceptance",
+                 "cumulative": f"cumulative updates, n = {args.surrogate_sweeps}"}[accept]
+        label += f" ({Path(args.surrogate).name if Path(args.surrogate).suffix == '.keras' else args.surrogate})"
+    elif args.operator == "exact":
         model, label = H, "Metropolis (exact energies)"
     else:
         model, label = _load_operator(args.operator, H), f"Metropolis ({Path(args.operator).name})"
@@ -93,7 +123,8 @@ def run_mc(args) -> int:
     result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
                  interval=args.interval, seed=args.seed, start=args.start, backend=args.backend,
                  timeseries=args.timeseries is not None, checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
-                 progress=not args.no_progress)
+                 progress=not args.no_progress, surrogate=surrogate, accept=accept,
+                 surrogate_sweeps=args.surrogate_sweeps)
     records = result.records()
     reference = exact_reference(H)
     write_text(output, json.dumps(records, indent=1) + "\n")
@@ -110,19 +141,28 @@ def run_mc(args) -> int:
     phase_diagram(records, output.with_suffix(".png"), reference, title=title, label=label)
     checkpoint.unlink(missing_ok=True)
     _print_table(records, reference(temperatures) if reference else None, result.acceptance)
+    if result.policy is not None:
+        print(f"{label}: {int(result.policy['exact_evaluations'].sum())} exact energy evaluations, "
+              f"{result.policy['exact_time_share']:.0%} of the time", file=sys.stderr)
     print(f"wrote {output}, {output.with_suffix('.csv')} and {output.with_suffix('.png')}"
           f" ({result.rule} rule on {result.backend}, seed {result.seed})", file=sys.stderr)
     return 0
 
 
 def _print_table(records, exact, acceptance) -> None:
+    """The results by temperature; with an exact-correction policy also the acceptance of its stages."""
+    policy = "exact_acceptance" in records[0]
     head = f"{'T':>7} {'E/N':>10} {'err':>8} {'C/N':>9} {'err':>8} {'<|m|>':>8} {'err':>8} {'accept':>7}"
+    if policy:
+        head += f" {'surr.acc':>8} {'exact.acc':>9}"
     if exact is not None:
         head += f" {'exact E/N':>10} {'exact C/N':>9}"
     print(head)
     for i, r in enumerate(records):
         line = (f"{r['T']:7.4g} {r['E_per_site']:10.5f} {r['E_per_site_err']:8.1e} {r['C_per_site']:9.5f} "
                 f"{r['C_per_site_err']:8.1e} {r['absm']:8.5f} {r['absm_err']:8.1e} {acceptance[i]:7.4f}")
+        if policy:
+            line += f" {r['surrogate_acceptance']:8.4f} {r['exact_acceptance']:9.4f}"
         if exact is not None:
             line += f" {exact['E_per_site'][i]:10.5f} {exact['C_per_site'][i]:9.5f}"
         print(line)
@@ -180,6 +220,17 @@ def register(sub) -> None:
                    "(Ising J > 0, Potts J < 0), else random")
     p.add_argument("--operator", default="exact",
                    help="'exact' (compiled exact energies) or a trained model file loaded by deepspin.surrogate.load")
+    p.add_argument("--surrogate", metavar="MODEL_OR_FUNCTION",
+                   help="a cheap energy beside the exact --hamiltonian: a .keras model file (checked against the "
+                   "Hamiltonian) or an energy function package.module:function; see --accept")
+    p.add_argument("--accept", default="metropolis", choices=POLICIES,
+                   help="with --surrogate: metropolis (the surrogate alone, biased), delayed (the surrogate "
+                   "pre-screens each flip, the exact energy corrects the survivors) or cumulative (--surrogate-sweeps "
+                   "sweeps under the surrogate, then one exact accept/reject); delayed and cumulative sample the "
+                   "exact Boltzmann distribution (default metropolis)")
+    p.add_argument("--surrogate-sweeps", type=int, default=1,
+                   help="--accept cumulative: surrogate sweeps per exact decision (default 1); --sweeps counts "
+                   "these cumulative steps")
     p.add_argument("--backend", default="auto", choices=backends(),
                    help="exact operator: compiled cpu/cuda or the generic batched rule; learned operator: local "
                    "(sublattice-parallel, for extensive models) or generic; further registered backends "

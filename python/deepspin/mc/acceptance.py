@@ -1,15 +1,26 @@
-"""The Metropolis acceptance rule and the random-number protocol shared by every proposal rule.
+"""Every acceptance rule of the Monte Carlo core, and the random-number protocol shared by the proposal rules.
 
-A proposal rule draws, for attempt ``i`` of sweep ``t`` of chain ``g``, a site, possibly a new
-value, and a uniform 32-bit word ``r`` from the chain's Philox streams (:mod:`.philox`); the move,
-with energy change ``dE``, is accepted iff
+Rules propose, this module decides. A proposal rule draws, for attempt ``i`` of sweep ``t`` of chain
+``g``, a site, possibly a new value, and a uniform 32-bit word ``r`` from the chain's Philox streams
+(:mod:`.philox`); the move, with energy change ``dE``, is accepted iff
 
     r + 0.5 < 2^32 min(1, exp(-beta dE))
 
 which is ``min(1, exp(-beta dE))`` to within ``2^-33``: Metropolis-Hastings for a symmetric
-proposal. This module is the only Python statement of that rule; the compiled kernels state it
-once in ``csrc/metropolis_chain.hpp::metropolis_accept`` (the Ising kernels read it from the table
-of :func:`ising_thresholds`).
+proposal (:func:`accept`). The compiled kernels state it once in
+``csrc/metropolis_chain.hpp::metropolis_accept``, the Ising kernels read it from the table of
+:func:`ising_thresholds`, and the multispin kernels from :func:`multispin_thresholds`.
+
+With a surrogate energy ``Ê`` beside the exact ``E`` (:mod:`.policies`), the exact stage accepts
+with the same rule applied to the *residual* energy change ``dE - dÊ``:
+
+- delayed acceptance (Christen & Fox 2005): a single-site move passes stage 1 with
+  ``min(1, exp(-beta dÊ))`` (:func:`accept`) and stage 2 with ``min(1, exp(-beta (dE - dÊ)))``
+  (:func:`delayed_second_stage`); the product of the two is Metropolis-Hastings for
+  ``exp(-beta E)``;
+- cumulative updates (self-learning Monte Carlo, Liu et al. 2017): ``n`` sweeps under ``Ê`` carry
+  ``s`` to ``s'``; the end state is accepted with ``min(1, exp(-beta [(E' - E) - (Ê' - Ê)]))``
+  (:func:`cumulative_correction`).
 """
 from __future__ import annotations
 
@@ -28,6 +39,27 @@ def accept(words, beta, dE) -> np.ndarray:
     return np.asarray(words, dtype=np.float64) + 0.5 < acceptance_scale(beta, dE)
 
 
+def delayed_second_stage(words, beta, dE, dE_surrogate) -> np.ndarray:
+    """Stage 2 of delayed acceptance: accept a stage-1 survivor with ``min(1, exp(-beta (dE - dE_surrogate)))``.
+
+    With stage 1 ``min(1, exp(-beta dÊ))`` under the surrogate, the two-stage probability
+    ``a(s -> s') = min(1, e^{-beta dÊ}) min(1, e^{-beta (dE - dÊ)})`` satisfies
+    ``e^{-beta E(s)} a(s -> s') = e^{-beta E(s')} a(s' -> s)`` for a symmetric proposal (both sides
+    are ``min`` of the same products), whatever ``Ê`` is: detailed balance for the exact energy.
+    """
+    return accept(words, beta, np.asarray(dE) - np.asarray(dE_surrogate))
+
+
+def cumulative_correction(words, beta, dE, dE_surrogate) -> np.ndarray:
+    """The exact decision of a cumulative update ``s -> s'``: ``min(1, exp(-beta [(E' - E) - (Ê' - Ê)]))``.
+
+    ``dE = E(s') - E(s)``, ``dE_surrogate = Ê(s') - Ê(s)``. If the inner chain's kernel ``P`` is
+    reversible w.r.t. ``exp(-beta Ê)``, then ``P(s -> s') / P(s' -> s) = exp(-beta dÊ)`` and this is
+    Metropolis-Hastings with proposal ``P^n`` for ``exp(-beta E)`` (:mod:`.policies`).
+    """
+    return accept(words, beta, np.asarray(dE) - np.asarray(dE_surrogate))
+
+
 def ising_thresholds(betas: np.ndarray, J: float) -> np.ndarray:
     """Acceptance table ``(T, 5)`` uint64 of the compiled Ising kernels.
 
@@ -36,6 +68,23 @@ def ising_thresholds(betas: np.ndarray, J: float) -> np.ndarray:
     """
     dE = J * (4.0 * np.arange(5) - 8.0)
     return np.ceil(acceptance_scale(np.asarray(betas)[:, None], dE[None, :]) - 0.5).astype(np.uint64)
+
+
+#: Bits per random threshold of the multispin kernels (and most random words per decision).
+THRESHOLD_BITS = 32
+
+
+def multispin_thresholds(betas, J: float) -> np.ndarray:
+    """``(len(betas), 2)`` uint64 thresholds of the multispin kernels (:mod:`.multispin`).
+
+    ``round(2^32 exp(-4 beta |J| k))`` for ``k = 1, 2`` (column ``k - 1``: ``c = k + 2`` bad
+    neighbours, ``dE = 4 |J| k``), clipped to ``2^32 - 1``; a move with ``c <= 2`` (``dE <= 0``) is
+    always accepted. A uniform 32-bit ``U`` below the threshold accepts: the Metropolis probability
+    to within ``2^-32``.
+    """
+    betas = np.asarray(betas, dtype=np.float64)
+    p = np.exp(-4.0 * abs(J) * betas[:, None] * np.array([1.0, 2.0]))
+    return np.minimum(np.floor(2.0**THRESHOLD_BITS * p + 0.5), 2.0**THRESHOLD_BITS - 1).astype(np.uint64)
 
 
 def random_sites(words: np.ndarray, L: int) -> np.ndarray:

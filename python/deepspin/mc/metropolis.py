@@ -35,6 +35,7 @@ from . import checkpoint as ckpt
 from .acceptance import initial_configurations
 from .observables import thermodynamics
 from .operators import as_operator
+from .policies import POLICIES, PolicyRule, build_policy, surrogate_operator
 from .rules import select_rule
 from .state import ChainState, Ensemble, measurement_count
 
@@ -57,7 +58,7 @@ def default_start(model) -> str:
 
 def init(model, temperatures, *, chains: int = 400, seed: int | None = 0, start: str = "auto", burn_in: int = 0,
          interval: int = 1, series: int = 0, backend: str = "auto", L: int | None = None,
-         magnetization=None) -> ChainState:
+         magnetization=None, surrogate=None, accept: str = "metropolis", surrogate_sweeps: int = 1) -> ChainState:
     """A :class:`ChainState` of ``chains`` chains per temperature at sweep 0, with its proposal rule chosen.
 
     ``model``: a Hamiltonian, an energy operator or a callable (:func:`~deepspin.mc.operators.as_operator`,
@@ -65,6 +66,8 @@ def init(model, temperatures, *, chains: int = 400, seed: int | None = 0, start:
     see ``state.ensemble.seed``). ``burn_in``/``interval``: when :func:`sweep` measures; ``series``: how
     many measurements of ``E`` and ``m`` to keep per chain. ``backend``: ``"auto"`` or a name of
     :func:`deepspin.mc.rules.backends` (``cpu``, ``cuda``, ``generic``, ``local``, ...).
+    ``surrogate``, ``accept``, ``surrogate_sweeps``: an acceptance policy with a surrogate energy
+    (:func:`run`, :mod:`deepspin.mc.policies`); the state's rule is then the policy.
     """
     temperatures = check_temperatures(temperatures)
     chains = check_count("chains", chains)
@@ -76,10 +79,21 @@ def init(model, temperatures, *, chains: int = 400, seed: int | None = 0, start:
         raise ValueError(f"start must be one of {', '.join(map(repr, STARTS))}; got {start!r}")
     if chains * len(temperatures) >= 2**32:
         raise ValueError(f"chains x temperatures = {chains * len(temperatures)} exceeds the 2^32 - 1 Philox chain indices")
+    if accept not in POLICIES:
+        raise ValueError(f"accept must be one of {', '.join(map(repr, POLICIES))}; got {accept!r}")
+    if accept != "metropolis" and surrogate is None:
+        raise ValueError(f"accept={accept!r} corrects a surrogate with the exact model: pass surrogate=...")
     operator = as_operator(model, L, magnetization)
     ensemble = Ensemble(temperatures=temperatures, chains=chains, L=operator.L, seed=seed, burn_in=burn_in,
                         interval=interval, series=series)
-    rule = select_rule(operator, ensemble, backend)
+    if surrogate is None:
+        rule = select_rule(operator, ensemble, backend)
+    elif accept == "metropolis":  # plain learned Metropolis: the surrogate alone (biased)
+        learned = surrogate_operator(surrogate, operator.L)
+        rule = select_rule(dataclasses.replace(learned, magnetization=operator.magnetization), ensemble, backend)
+    else:
+        rule = build_policy(accept, operator, surrogate_operator(surrogate, operator.L), ensemble, backend,
+                            surrogate_sweeps)
     start = default_start(model) if start == "auto" else start
     return _fresh_state(rule, ensemble, start, operator.spin_kind)
 
@@ -133,6 +147,9 @@ class MCResult:
     configs: np.ndarray  # (T, chains, L, L) final configurations
     series_energy: np.ndarray | None = None  # (T, chains, measurements) when timeseries=True
     series_magnet: np.ndarray | None = None
+    accept: str = "metropolis"  # the acceptance policy (deepspin.mc.policies)
+    surrogate: str | None = None  # label of the surrogate, if any
+    policy: dict | None = None  # delayed/cumulative: PolicyRule.stats (per-temperature acceptance of both stages, timing)
 
     @property
     def N(self) -> int:
@@ -145,23 +162,35 @@ class MCResult:
 
     @property
     def acceptance(self) -> np.ndarray:
-        """Fraction of accepted moves per temperature, ``(T,)``."""
-        return self.accepted.sum(-1) / (self.chains * self.N * (self.burn_in + self.sweeps))
+        """Fraction of accepted moves per temperature, ``(T,)`` (cumulative updates: of the exact steps)."""
+        per_sweep = 1 if self.accept == "cumulative" else self.N
+        return self.accepted.sum(-1) / (self.chains * per_sweep * (self.burn_in + self.sweeps))
 
     def observables(self) -> dict:
         """``T``, ``E_per_site``, ``C_per_site``, ``absm`` and their ``_err`` standard errors, ``(T,)`` each."""
         return thermodynamics(self.moments, self.measurements, self.temperatures, self.N)
 
     def records(self) -> list[dict]:
-        """One dict per temperature with the keys of :meth:`observables` (the ``-o run.json`` format)."""
+        """One dict per temperature with the keys of :meth:`observables` (the ``-o run.json`` format).
+
+        With an exact-correction policy also ``surrogate_acceptance``, ``exact_acceptance`` and
+        ``exact_evaluations`` (:func:`deepspin.mc.policies.policy_stats`).
+        """
         obs = self.observables()
+        if self.policy is not None:
+            obs.update({k: self.policy[k] for k in POLICY_RECORD_KEYS})
         return [{k: float(v[i]) for k, v in obs.items()} for i in range(len(self.temperatures))]
+
+
+#: Per-temperature policy statistics in :meth:`MCResult.records`.
+POLICY_RECORD_KEYS = ("surrogate_acceptance", "exact_acceptance", "exact_evaluations")
 
 
 def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps: int = 2000,
         burn_in: int | None = None, interval: int = 1, seed: int | None = 0, backend: str = "auto",
         magnetization=None, start: str = "auto", timeseries: bool = False, checkpoint=None,
-        checkpoint_every: float = 60.0, progress: bool = False) -> MCResult:
+        checkpoint_every: float = 60.0, progress: bool = False, surrogate=None, accept: str = "metropolis",
+        surrogate_sweeps: int = 1) -> MCResult:
     """Run ``chains`` independent Metropolis chains at each temperature and return their statistics.
 
     Parameters
@@ -200,6 +229,18 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         ValueError naming the field (:mod:`deepspin.mc.checkpoint`).
     progress : bool
         Show a progress bar (tqdm).
+    surrogate : optional
+        A cheap energy beside the exact ``model``: a ``.keras`` file (:func:`deepspin.surrogate.load`),
+        a deepspin Hamiltonian (e.g. a fitted pair model), an object with ``.energy`` or a callable
+        (:func:`deepspin.mc.policies.surrogate_operator`).
+    accept : {"metropolis", "delayed", "cumulative"}
+        ``metropolis``: the model's Metropolis, or with a surrogate plain learned Metropolis (the
+        surrogate alone: biased). ``delayed``/``cumulative``: exact for ``model`` whatever the
+        surrogate (:mod:`deepspin.mc.policies`); ``result.policy`` holds the acceptance of both stages,
+        the exact evaluations and their time share. With ``cumulative`` a sweep is one cumulative step
+        of ``surrogate_sweeps`` surrogate sweeps, and ``backend`` chooses the surrogate's rule.
+    surrogate_sweeps : int
+        Surrogate sweeps per cumulative step (``n``).
     """
     sweeps = check_count("sweeps", sweeps)
     burn_in = sweeps // 4 if burn_in is None else check_count("burn_in", burn_in, minimum=0)
@@ -209,13 +250,16 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
     total = burn_in + sweeps
     state = init(model, temperatures, chains=chains, seed=seed, start=start, burn_in=burn_in, interval=interval,
                  series=measurement_count(total, burn_in, interval) if timeseries else 0, backend=backend, L=L,
-                 magnetization=magnetization)
+                 magnetization=magnetization, surrogate=surrogate, accept=accept, surrogate_sweeps=surrogate_sweeps)
     ens, rule = state.ensemble, state.rule
     start = default_start(model) if start == "auto" else start
     config = {"model": rule.operator.label, "operator": ckpt.operator_fingerprint(model), "rule": rule.name,
               "backend": rule.backend, "L": ens.L, "temperatures": [float.hex(t) for t in ens.temperatures.tolist()],
               "chains": ens.chains, "sweeps": sweeps, "burn_in": burn_in, "interval": interval, "seed": str(ens.seed),
               "start": start, "timeseries": bool(timeseries), "deepspin_version": __version__}
+    if surrogate is not None:
+        config.update(accept=accept, surrogate=ckpt.operator_fingerprint(surrogate),
+                      surrogate_sweeps=surrogate_sweeps if accept == "cumulative" else None)
     if checkpoint is not None and Path(checkpoint).exists():
         saved, arrays = ckpt.load(checkpoint)
         ckpt.check_matches(checkpoint, saved, config)
@@ -230,7 +274,13 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
                     interval=interval, seed=ens.seed, backend=rule.backend, rule=rule.name, model=rule.operator.label,
                     start=start, moments=state.moments.reshape(T, chains, -1),
                     accepted=state.accepted.reshape(T, chains), configs=state.spins.reshape(T, chains, ens.L, ens.L),
-                    **series)
+                    accept=accept, surrogate=None if surrogate is None else _surrogate_label(rule),
+                    policy=rule.stats(state) if isinstance(rule, PolicyRule) else None, **series)
+
+
+def _surrogate_label(rule) -> str:
+    """The surrogate's label in a result: the policy's operator, or (learned Metropolis) the rule's."""
+    return rule.surrogate.label if isinstance(rule, PolicyRule) else rule.operator.label
 
 
 def _advance(state: ChainState, total: int, checkpoint, every: float, config: dict, progress: bool) -> None:

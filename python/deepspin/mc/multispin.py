@@ -36,13 +36,13 @@ import numpy as np
 
 from ..backends.compiled import _core, cuda_status, num_threads
 from ..errors import BackendUnavailableError
+from .acceptance import THRESHOLD_BITS
+from .acceptance import multispin_thresholds as acceptance_thresholds
 
 #: SIMD levels of the CPU kernel, as ``DEEPSPIN_SIMD`` names them, and their kernel codes.
 SIMD_LEVELS = {"scalar": 0, "avx2": 1, "avx512": 2}
 #: ``backend="auto"`` takes the multispin rule for Ising from this many chains per temperature on.
 AUTO_MIN_CHAINS = 64
-#: Bits per random threshold (and most random words per decision).
-THRESHOLD_BITS = 32
 
 
 def supported_simd() -> list[str]:
@@ -66,16 +66,6 @@ def simd_level(name: str | None = None) -> str:
 def word_count(replicas: int) -> int:
     """Words per site for ``replicas`` replicas: ``ceil(replicas / 64)``."""
     return -(-replicas // 64)
-
-
-def acceptance_thresholds(betas, J: float) -> np.ndarray:
-    """``(len(betas), 2)`` uint64: ``round(2^32 exp(-4 beta |J| k))`` for ``k = 1, 2``, clipped to ``2^32 - 1``.
-
-    Column ``k - 1`` is for ``c = k + 2`` bad neighbours, ``dE = 4 |J| k``.
-    """
-    betas = np.asarray(betas, dtype=np.float64)
-    p = np.exp(-4.0 * abs(J) * betas[:, None] * np.array([1.0, 2.0]))
-    return np.minimum(np.floor(2.0**THRESHOLD_BITS * p + 0.5), 2.0**THRESHOLD_BITS - 1).astype(np.uint64)
 
 
 def acceptance_masks(thresholds: np.ndarray) -> np.ndarray:

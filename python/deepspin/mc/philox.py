@@ -3,7 +3,8 @@
 Counter-based random numbers (Salmon et al., SC11): word block ``b`` of stream ``(seed, chain,
 purpose)`` is Philox4x32-10 of the counter ``(b mod 2^32, b >> 32, chain, purpose)`` under the key
 ``(seed mod 2^32, seed >> 32)``; ``csrc/philox.hpp`` is the compiled twin. The purposes
-(:data:`SWEEP_STREAM` ...) keep the streams of one chain apart.
+(:data:`SWEEP_STREAM` ...) keep the streams of one chain apart; 4 and 5 are drawn only in Python
+(the exact stages of :mod:`.policies`).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ SWEEP_STREAM = 0  # single flips: (site, acceptance) word pairs, two attempts pe
 INITIAL_STREAM = 1  # random initial configurations
 LOCAL_STREAM = 2  # sublattice rule: one acceptance word per site and sweep
 ANGLE_STREAM = 3  # angle moves: one block (site, angle hi, angle lo, acceptance) per attempt
+DELAYED_STREAM = 4  # delayed acceptance, stage 2: one word per attempt, ceil(N / 4) blocks per sweep
+CUMULATIVE_STREAM = 5  # cumulative updates: one exact decision (word 0 of block t) per step t
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85

@@ -8,13 +8,16 @@ Every step proposes one single-site move per walker, all walkers at once:
   uniformly from ``[0, pi)``.
 
 Both proposals are symmetric, so a sampler's acceptance rule alone decides the stationary law
-(Metropolis). The energy change of a proposal is computed locally where the model allows it:
+(Metropolis). The energy change of a proposal is computed locally where the model allows it, by
+the Monte Carlo core's statement of each move (:mod:`deepspin.mc.rules`):
 
-- :class:`IsingWalkers`: ``dE = 2 J s_a sum_{b nn a} s_b`` from the 4 neighbours;
+- :class:`IsingWalkers`: ``dE = 2 J s_a sum_{b nn a} s_b`` from the 4 neighbours
+  (:func:`deepspin.mc.rules.ising.flip_energy_change`);
 - :class:`PairWalkers`: with the dense matrix ``M`` of the folded kernel ``K`` (SPEC section 2)
-  and the local fields ``h = M s``, flipping ``a`` changes ``E = (J/2) s^T M s`` by
-  ``dE = -2 J s_a (h_a - M_aa s_a)``: the self-image term ``M_aa = K[0, 0]`` does not change;
-- :class:`PottsWalkers`: ``dE = J sum_{b nn a} [cos(t'_a - t_b) - cos(t_a - t_b)]``;
+  and the local fields ``h = M s``, ``dE = -2 J s_a (h_a - M_aa s_a)``
+  (:func:`deepspin.mc.rules.pair.flip_energy_change`, fields by :func:`~deepspin.mc.rules.pair.field_change`);
+- :class:`PottsWalkers`: ``dE = J sum_{b nn a} [cos(t'_a - t_b) - cos(t_a - t_b)]``
+  (:func:`deepspin.mc.rules.potts.angle_energy_change`);
 - :class:`BatchWalkers` (any :class:`~deepspin.hamiltonians.Hamiltonian`, including user energy
   functions): the whole batch of proposed configurations is evaluated in one call and
   ``dE = E(proposed) - E(current)``.
@@ -33,6 +36,9 @@ import numpy as np
 from ..backends.numpy_backend import ising_energy, potts_energy
 from ..hamiltonians import Hamiltonian, Ising, PairPotential, PlanarPotts
 from ..lattice import pair_matrix
+from ..mc.rules import ising as ising_rule
+from ..mc.rules import pair as pair_rule
+from ..mc.rules import potts as potts_rule
 
 #: Largest number of sites for which pair models keep the dense N x N matrix (8 MiB at N = 1024).
 DENSE_MAX_SITES = 1024
@@ -132,7 +138,7 @@ class IsingWalkers(Walkers):
 
     def delta(self, move):
         field = self.states[self.rows[:, None], self._nb[move.sites]].sum(axis=1, dtype=np.int64)
-        return 2.0 * self.H.J * (-move.values) * field
+        return ising_rule.flip_energy_change(self.H.J, -move.values, field)
 
     def resync(self):
         self.energies = ising_energy(np, self.configs(), self.H.J)
@@ -148,12 +154,10 @@ class PairWalkers(Walkers):
 
     def delta(self, move):
         s_a = (-move.values).astype(np.float64)
-        h_a = self._h[self.rows, move.sites]
-        return -2.0 * self.H.J * s_a * (h_a - self._self * s_a)
+        return pair_rule.flip_energy_change(self.H.J, s_a, self._h[self.rows, move.sites], self._self)
 
     def _update_fields(self, w, sites, values):
-        # s_a goes from -value to value: h_b changes by M[b, a] * 2 * value (M is symmetric).
-        self._h[w] += (2.0 * values.astype(np.float64))[:, None] * self._M[sites]
+        self._h[w] += pair_rule.field_change(self._M, sites, values)
 
     def resync(self):
         s = self.states.astype(np.float64)
@@ -170,9 +174,7 @@ class PottsWalkers(Walkers):
 
     def delta(self, move):
         t_nb = self.states[self.rows[:, None], self._nb[move.sites]]
-        old = self.states[self.rows, move.sites]
-        change = np.cos(move.values[:, None] - t_nb) - np.cos(old[:, None] - t_nb)
-        return self.H.J * change.sum(axis=1)
+        return potts_rule.angle_energy_change(self.H.J, self.states[self.rows, move.sites], move.values, t_nb)
 
     def resync(self):
         self.energies = potts_energy(np, self.configs(), self.H.J)

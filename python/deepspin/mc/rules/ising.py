@@ -16,6 +16,15 @@ from .base import CompiledRule, compiled_accepts, compiled_device, initial_magne
 from .registry import RuleSpec, register_rule
 
 
+def flip_energy_change(J: float, s_a, neighbour_sum) -> np.ndarray:
+    """``dE = 2 J s_a sum_{b nn a} s_b`` of flipping spin ``s_a`` with neighbour sum ``neighbour_sum`` (arrays broadcast).
+
+    The compiled kernel indexes its acceptance table by ``s_a * neighbour_sum``; the targeted
+    sampler's walkers (:mod:`deepspin.sampling.walkers`) call this function.
+    """
+    return 2.0 * J * s_a * neighbour_sum
+
+
 class IsingFlip(CompiledRule):
     name = "ising"
 

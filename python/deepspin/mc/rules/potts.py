@@ -8,10 +8,19 @@ angles at every measurement.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ...backends.compiled import _core, num_threads
 from ...hamiltonians import PlanarPotts
 from .base import CompiledRule, compiled_accepts, compiled_device, initial_magnet
 from .registry import RuleSpec, register_rule
+
+
+def angle_energy_change(J: float, old, new, neighbours) -> np.ndarray:
+    """``dE = J sum_b [cos(new - t_b) - cos(old - t_b)]`` of a new angle at a site: ``old``/``new`` ``(k,)``,
+    ``neighbours`` ``(k, 4)`` the angles of its four nearest neighbours (the targeted sampler's walkers call this)."""
+    change = np.cos(np.asarray(new)[:, None] - neighbours) - np.cos(np.asarray(old)[:, None] - neighbours)
+    return J * change.sum(axis=1)
 
 
 class PottsAngleMove(CompiledRule):
