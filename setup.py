@@ -92,7 +92,7 @@ setup(
     package_data={"deepspin": ["py.typed", "_core.pyi"]},
     ext_modules=[CMakeExtension("deepspin._core")],
     cmdclass={"build_ext": CMakeBuild},
-    install_requires=["numpy>=1.24", "h5py>=3.8", "tqdm>=4.60", "matplotlib>=3.6"],
+    install_requires=["numpy>=1.24", "h5py>=3.8", "tqdm>=4.60", "matplotlib>=3.6", "threadpoolctl>=3.1"],
     extras_require={
         "cuda": ["cupy-cuda13x>=13"],
         # Keras 3 comes with TensorFlow; TensorBoard for the training logs; scikit-learn for the baselines;

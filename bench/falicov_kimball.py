@@ -11,7 +11,7 @@
    (:func:`deepspin.effective.fit_pair_model`) fitted for every number of shells, with its RMS
    residual on the fitted samples and on held-out ones (even/odd chains).
 
-Prints tables and writes ``bench/out/falicov-kimball-<host>.json`` naming the machine
+Prints tables and writes ``bench/out/falicov-kimball-L<L>-T<T>-<host>.json`` naming the machine
 (``--fit-L 0``: throughput only, ``falicov-kimball-throughput-<host>.json``).
 """
 from __future__ import annotations
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
                        "records": args.records, "every": args.every, "samples": len(configs),
                        "sampling_seconds": seconds, "energy_std": float(energies.std()),
                        "mean_abs_staggered": float(ms.mean()), "fits": fits}}
-    path = harness.write_results(f"falicov-kimball-{info['hostname']}", payload, args.out)
+    path = harness.write_results(f"falicov-kimball-L{L}-T{T:g}-{info['hostname']}", payload, args.out)
     print(f"wrote {path}")
     return 0
 

@@ -133,16 +133,17 @@ def test_bad_parameters():
         deepspin.hamiltonian("falicov-kimball", 4, J=1.0)
 
 
-def test_registry_equality_and_refusals():
+def test_registry_equality_and_refusals(monkeypatch):
     H = deepspin.hamiltonian("falicov-kimball", 4, U=3.0, t=0.5)
     assert H == FalicovKimball(4, U=3.0, t=0.5) != FalicovKimball(4)
     assert H.thermal and H.mu == 1.5
     with pytest.raises(ValueError, match="needs about .* GiB"):
         FalicovKimball(160).energy(np.ones((160, 160), np.int8), T=0.1)
+    monkeypatch.setenv("DEEPSPIN_NUM_THREADS", "1")
     with warnings.catch_warnings():
         warnings.simplefilter("error", LongComputationWarning)  # fires before any eigenvalue problem
         with pytest.raises(LongComputationWarning, match="predicted to take about"):
-            FalicovKimball(64).energy(np.ones((40, 64, 64), np.int8), T=0.1, backend="numpy")
+            FalicovKimball(64).energy(np.ones((1000, 64, 64), np.int8), T=0.1, backend="numpy")
 
 
 def test_staggered_magnetization():
@@ -206,3 +207,17 @@ def test_thermal_sampler_labels_at_the_sampling_temperature():
     np.testing.assert_allclose(samples.energy, expected, rtol=1e-10)
     with pytest.raises(ValueError, match="only the thermal sampler"):
         deepspin.sampling.uniform(H, 4, seed=0)
+
+
+def test_cli_generate_labels_thermal_samples_and_refuses_other_samplers(tmp_path, capsys):
+    out = tmp_path / "fk.h5"
+    assert main(["generate", "--hamiltonian", "falicov-kimball", "--L", "2", "--U", "3", "--sampler", "thermal",
+                 "--temperatures", "0.15,0.4", "--chains", "2", "--samples", "3", "--burn-in", "2", "--thin", "1",
+                 "--seed", "1", "--quiet", "-o", str(out)]) == 0
+    data = deepspin.datasets.load(out, split="all")
+    expected = [determinant_energy(s, 3.0, 1.0, T) for s, T in zip(data["spins"], data["temperature"])]
+    np.testing.assert_allclose(data["energy"], expected, rtol=1e-10)
+    assert data["meta"]["sampler_params"]["temperatures"] == [0.15, 0.4]
+    assert main(["generate", "--hamiltonian", "falicov-kimball", "--L", "2", "--sampler", "uniform", "--n", "4",
+                 "--seed", "1", "-o", str(tmp_path / "u.h5")]) == 2
+    assert "use --sampler thermal" in capsys.readouterr().err

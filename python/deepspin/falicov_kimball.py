@@ -15,11 +15,14 @@ docs/conventions.md, section "Falicov–Kimball model".
 from __future__ import annotations
 
 import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
 import numpy as np
 
 from .backends import resolve
+from .backends.compiled import num_threads
 from .backends.cupy_backend import cupy_status
 from .errors import BackendUnavailableError
 from .hamiltonians import Hamiltonian
@@ -34,8 +37,8 @@ CHUNK_BYTES = 64 << 20
 MAX_BYTES = 8 << 30
 #: Bytes per matrix element in the working-memory estimate: the matrix, LAPACK's work copy, slack.
 BYTES_PER_ELEMENT = 3 * 8
-#: Seconds per ``N^3`` of one ``eigvalsh`` on one thread (measured on a 2-core AMD EPYC: 2.6e-9 to
-#: 5.3e-9 s N^3 with both threads at N = 64 to 1024).
+#: Seconds per ``N^3`` of one ``eigvalsh`` on one thread (measured on a 2-core AMD EPYC, both threads:
+#: 1e-9 to 5e-9 s N^3 at N = 64 to 1024; bench/falicov_kimball.py).
 SECONDS_PER_N3 = 1e-8
 
 
@@ -168,7 +171,8 @@ class FalicovKimball(Hamiltonian):
         return matrices
 
     def _energies(self, xp, spins, temperatures, chemical: bool):
-        eps = xp.linalg.eigvalsh(self._matrices(xp, spins)) - self.mu
+        matrices = self._matrices(xp, spins)
+        eps = (host_eigvalsh(matrices) if xp is np else xp.linalg.eigvalsh(matrices)) - self.mu
         T = temperatures[:, None]
         # T * logaddexp(0, -eps/T) = max(0, -eps) + T log1p(exp(-|eps|/T)): no overflow at any T > 0.
         F = -(xp.maximum(0.0, -eps) + T * xp.log1p(xp.exp(-xp.abs(eps) / T))).sum(axis=1)
@@ -176,6 +180,29 @@ class FalicovKimball(Hamiltonian):
             return F
         heavy = (spins.reshape(spins.shape[0], -1).astype(xp.int64).sum(axis=1) + self.N) / 2
         return F - self.mu * heavy
+
+
+def host_eigvalsh(matrices: np.ndarray) -> np.ndarray:
+    """Eigenvalues ``(B, N)`` of symmetric ``(B, N, N)`` matrices: single-threaded LAPACK, threads over the batch.
+
+    A multithreaded BLAS inside each small ``N x N`` problem gains little and, on a loaded machine,
+    oversubscribes the cores: at N = 256 on a busy 2-core AMD EPYC it ran 44x slower (3.2 against
+    140 matrices/s). So BLAS is held to one thread (threadpoolctl) and the batch is split over
+    ``DEEPSPIN_NUM_THREADS`` threads (default: all cores; NumPy releases the GIL in LAPACK).
+    """
+    threads = min(num_threads() or os.cpu_count() or 1, len(matrices))
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        if threads <= 1:
+            return np.linalg.eigvalsh(matrices)
+        with ThreadPoolExecutor(threads) as pool:
+            return np.concatenate(list(pool.map(np.linalg.eigvalsh, np.array_split(matrices, threads))))
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def hopping_matrix(L: int, t: float) -> np.ndarray:
