@@ -101,6 +101,34 @@ def test_exact_boltzmann_distribution_whatever_the_surrogate(accept, n, quality)
     assert min(p_values(result)) > 1e-3, p_values(result)
 
 
+class LocalIsing:
+    """The poor surrogate as per-site energies ``e_i = -J s_i (s_right + s_down)`` (a local operator, R = 1)."""
+
+    L, receptive_radius, J = L, 1, -0.05
+
+    def site_energies(self, spins):
+        s = spins.astype(np.float64)
+        return -self.J * s * (np.roll(s, -1, 1) + np.roll(s, -1, 2))
+
+    def energy(self, spins):
+        return self.site_energies(spins).sum(axis=(1, 2))
+
+
+@pytest.mark.parametrize("surrogate,inner", [
+    (LocalIsing(), "sublattice"), (deepspin.PairPotential(L, lambda d: 0.05 * np.exp(-d), rcut=1.5), "pair"),
+    (lambda configs: POOR.energy(configs, backend="numpy"), "batch"), (POOR, "ising"),
+], ids=["local", "pair", "callable", "ising"])
+def test_cumulative_runs_the_surrogate_with_its_fastest_rule(surrogate, inner):
+    """The inner chain takes the rule select_rule gives the surrogate (never multispin), and stays exact."""
+    pytest.importorskip("scipy")
+    state = init(FalicovKimball3(), TEMPERATURES, chains=1000, seed=3, start="random", surrogate=surrogate,
+                 accept="cumulative", surrogate_sweeps=2)
+    assert state.rule.inner.name == inner
+    if inner in ("sublattice", "pair"):
+        result = corrected(surrogate, "cumulative", 2, chains=1000, sweeps=30, seed=3)
+        assert min(p_values(result)) > 1e-3, p_values(result)
+
+
 def test_plain_learned_metropolis_with_the_poor_surrogate_is_biased():
     """Without the exact stage the chains sample the surrogate's distribution: the chi-square must fail."""
     pytest.importorskip("scipy")

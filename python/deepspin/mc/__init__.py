@@ -8,8 +8,11 @@
     state = init(Ising(8), [2.27], chains=64)   # the same engine one step at a time
     sweep(state, 10)
 
+    run(exact_model, temperatures, surrogate=cheap, accept="cumulative", surrogate_sweeps=8)  # exact, faster
+
 Layers: :mod:`.operators` (what an energy must provide), :mod:`.rules` (proposal rules and their
-registry), :mod:`.acceptance` (the one Metropolis rule and the random-number protocol),
+registry), :mod:`.acceptance` (every acceptance rule and the random-number protocol),
+:mod:`.policies` (delayed acceptance and cumulative updates: a surrogate proposes, the exact energy corrects),
 :mod:`.state` (ensemble and chain state), :mod:`.metropolis` (``init``/``sweep``/``run``),
 :mod:`.checkpoint`, :mod:`.observables`, :mod:`.exact`. Importing it needs no compiled core: without
 ``deepspin._core`` the NumPy rules run on NumPy Philox streams.
@@ -24,6 +27,7 @@ from .exact import (
 )
 from .metropolis import MCResult, default_start, init, run, sweep
 from .operators import EnergyOperator, LocalEnergyOperator, Operator, as_operator, is_local
+from .policies import POLICIES, timed_steps
 from .rules import RuleSpec, backends, register_rule, select_rule
 from .state import ChainState, Ensemble
 from .temperatures import parse_temperatures
@@ -35,6 +39,7 @@ __all__ = [
     "LocalEnergyOperator",
     "MCResult",
     "Operator",
+    "POLICIES",
     "RuleSpec",
     "T_CRITICAL",
     "as_operator",
@@ -52,4 +57,5 @@ __all__ = [
     "select_rule",
     "specific_heat_peak",
     "sweep",
+    "timed_steps",
 ]

@@ -35,7 +35,7 @@ from . import checkpoint as ckpt
 from .acceptance import initial_configurations
 from .observables import thermodynamics
 from .operators import as_operator
-from .policies import POLICIES, PolicyRule, build_policy, surrogate_operator
+from .policies import POLICIES, PolicyRule, build_policy, load_surrogate, surrogate_operator
 from .rules import select_rule
 from .state import ChainState, Ensemble, measurement_count
 
@@ -248,6 +248,7 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
     if interval > sweeps:
         raise ValueError(f"interval={interval} exceeds sweeps={sweeps}: no measurement would be taken")
     total = burn_in + sweeps
+    surrogate = load_surrogate(surrogate)  # once: the checkpoint fingerprints the loaded weights
     state = init(model, temperatures, chains=chains, seed=seed, start=start, burn_in=burn_in, interval=interval,
                  series=measurement_count(total, burn_in, interval) if timeseries else 0, backend=backend, L=L,
                  magnetization=magnetization, surrogate=surrogate, accept=accept, surrogate_sweeps=surrogate_sweeps)

@@ -68,24 +68,28 @@ _NEVER = 2**62
 COUNTERS = ("surrogate_proposed", "surrogate_accepted", "exact_proposed", "exact_accepted", "exact_evaluations")
 
 
+def load_surrogate(surrogate):
+    """``surrogate`` itself, or for a ``.keras`` file (path or str) the model loaded by :func:`deepspin.surrogate.load`."""
+    if not isinstance(surrogate, (str, Path)):
+        return surrogate
+    path = Path(surrogate)
+    if path.suffix != ".keras":
+        raise ValueError(f"surrogate {surrogate!r}: a file surrogate is a .keras model; pass a Hamiltonian, an "
+                         "object with .energy or a callable otherwise")
+    if not path.exists():
+        raise FileNotFoundError(f"surrogate: no such model file: {path}")
+    from ..surrogate import load
+
+    return load(path)
+
+
 def surrogate_operator(surrogate, L: int) -> Operator:
     """The surrogate as an :class:`Operator` of lattice size ``L``.
 
-    ``surrogate``: a ``.keras`` file (path or str; loaded by :func:`deepspin.surrogate.load`), a
-    deepspin Hamiltonian, an object with ``.energy`` (optionally local or thermal), or a callable
-    ``configs -> (B,)`` energies.
+    ``surrogate``: a ``.keras`` file (path or str; :func:`load_surrogate`), a deepspin Hamiltonian,
+    an object with ``.energy`` (optionally local or thermal), or a callable ``configs -> (B,)`` energies.
     """
-    if isinstance(surrogate, (str, Path)):
-        path = Path(surrogate)
-        if path.suffix != ".keras":
-            raise ValueError(f"surrogate {surrogate!r}: a file surrogate is a .keras model; pass a Hamiltonian, an "
-                             "object with .energy or a callable otherwise")
-        if not path.exists():
-            raise FileNotFoundError(f"surrogate: no such model file: {path}")
-        from ..surrogate import load
-
-        surrogate = load(path)
-    return as_operator(surrogate, L)
+    return as_operator(load_surrogate(surrogate), L)
 
 
 class PolicyRule(NumpyRule):
