@@ -7,10 +7,13 @@
 // spin a of replica g = 64 w + r is -1. Consecutive words of one site are contiguous, so SIMD lanes
 // (CPU) and neighbouring threads (CUDA) read consecutive words.
 //
-// A sweep is N attempts; attempt i of sweep t updates site a = (x * N) >> 32, x = word i % 4 of Philox
-// block t * ceil(N / 4) + i / 4 of the stream (seed, 0, kMultispinSiteStream): the same site in every
-// word, so all replicas share the site sequence (drawn independently of the state, so every attempt
-// satisfies detailed balance; SIMD lanes read the same sites). A fixed sweep order would not do:
+// A sweep is N attempts; attempt i of sweep t updates site a = (x * (N + 1)) >> 32, x = word i % 4 of
+// Philox block t * ceil(N / 4) + i / 4 of the stream (seed, 0, kMultispinSiteStream), and does nothing
+// when a = N (probability 1 / (N + 1), about one attempt per sweep): the same site in every word, so
+// all replicas share the site sequence (drawn independently of the state, so every attempt satisfies
+// detailed balance; SIMD lanes read the same sites). The empty slot makes the chain aperiodic: at
+// acceptance 1 (T -> inf) a sweep of exactly N flips would keep the parity of the down spins at every
+// measurement, so that a replica never left the parity class of its start. A fixed sweep order would not do:
 // Metropolis flips every spin with dE <= 0 that it visits, and row-major sweeps then reach only 504
 // of the 512 configurations of the 3x3 torus from all-up (12 of 16 on 2x2). At the site, with s the
 // site's word and n_b its four neighbours:
@@ -338,7 +341,8 @@ DS_MSI void multispin_block(uint64_t* base, const uint64_t* mask, int64_t W, int
             if ((i & 3) == 0)
                 philox_block(plan.seed, 0, kMultispinSiteStream,
                              static_cast<uint64_t>(sweep) * ((N + 3) / 4) + (i >> 2), sites);
-            const int a = static_cast<int>((static_cast<uint64_t>(sites[i & 3]) * N) >> 32);
+            const int a = static_cast<int>((static_cast<uint64_t>(sites[i & 3]) * (N + 1)) >> 32);
+            if (a == N) continue;  // the lazy slot: no site this attempt (see the header)
             const int row = a / L, col = a - row * L;
             const int up = (row == 0 ? L - 1 : row - 1) * L + col, down = (row == L - 1 ? 0 : row + 1) * L + col;
             const int left = row * L + (col == 0 ? L - 1 : col - 1), right = row * L + (col == L - 1 ? 0 : col + 1);

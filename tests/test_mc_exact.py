@@ -90,7 +90,7 @@ def test_enumeration_rereferencing_and_pair_models():
 
 
 def test_exact_dispatch_and_errors():
-    assert exact_thermodynamics(deepspin.Ising(8), [2.0])["absm"] is None
+    assert exact_thermodynamics(deepspin.Ising(9), [2.0])["absm"] is None  # Kaufman beyond the transfer's L <= 8
     assert exact_thermodynamics(deepspin.Ising(4), [2.0])["absm"] is not None
     with pytest.raises(ValueError, match="no exact reference"):
         exact_thermodynamics(deepspin.ScreenedCoulomb(8), [2.0])

@@ -93,7 +93,9 @@ def reference_run(spins0, L, J, betas, seed, sweeps):
     for sweep in range(sweeps):
         site_words = _core.philox_words(seed, np.array([0]), SITE_STREAM, sweep * (-(-N // 4)), -(-N // 4))[0]
         for i in range(N):
-            a = (int(site_words[i]) * N) >> 32
+            a = (int(site_words[i]) * (N + 1)) >> 32
+            if a == N:  # the lazy slot: no site this attempt
+                continue
             bad = (sign * s[:, [a]] * s[:, neighbours[a]] > 0).sum(axis=1)  # aligned (J > 0) / anti (J < 0)
             raw = _core.philox_words(seed, np.arange(W), SWEEP_STREAM, (sweep * N + i) * 16, 16).astype(np.int64)
             u = raw[:, 0::2] | (raw[:, 1::2] << 32)  # (W, 32) 64-bit words u_j
@@ -308,15 +310,30 @@ def test_cuda_equals_cpu_bit_for_bit(L):
 # ---- the Monte Carlo core: rule selection, run(), checkpoints, CLI -----------------------------------
 
 
-def test_auto_chooses_multispin_from_64_chains_and_records_it():
+@pytest.mark.skipif(cuda_status()[0], reason="checks the CPU crossover; the CUDA one is checked without a GPU below")
+def test_auto_chooses_multispin_from_the_cpu_crossover_and_records_it():
     from deepspin.mc import run
 
-    result = run(deepspin.Ising(4), [2.0, 3.0], chains=64, sweeps=20, seed=1)
-    assert (result.rule, result.backend) == ("multispin", "cpu" if not cuda_status()[0] else "cuda")
+    result = run(deepspin.Ising(4), [2.0, 3.0], chains=64, sweeps=20, seed=1)  # 128 chains in all
+    assert (result.rule, result.backend) == ("multispin", "cpu")
     assert result.moments.shape == (2, 64, 4)
-    assert run(deepspin.Ising(4), [2.0], chains=63, sweeps=20).rule == "ising"
+    assert run(deepspin.Ising(4), [2.0, 3.0], chains=63, sweeps=20).rule == "ising"
+    assert run(deepspin.Ising(4), [2.0], chains=64, sweeps=20).rule == "ising"  # below the measured crossover
     assert run(deepspin.Ising(4), [2.0], chains=64, sweeps=20, backend="cpu").rule == "ising"
     assert run(deepspin.ScreenedCoulomb(4), [2.0], chains=64, sweeps=2).rule != "multispin"
+
+
+def test_auto_on_cuda_keeps_the_per_chain_rule_below_the_h200_crossover(monkeypatch):
+    """On the H200 multispin ran 0.31x the per-chain rule at the paper's 400 chains x 50 T, and caught up
+    only at 6,400 x 50 (bench/results/gpu-h200-run1/mc.json): auto must not pick it below that."""
+    from deepspin.mc.rules import multispin as rule
+    from deepspin.mc.state import Ensemble
+
+    monkeypatch.setattr(rule, "compiled_device", lambda op, ens: "cuda")
+    paper = Ensemble(temperatures=np.linspace(0.5, 5, 46), chains=400, L=8, seed=0)
+    assert rule.auto_device(None, paper) is None
+    large = Ensemble(temperatures=np.linspace(0.5, 5, 50), chains=6400, L=8, seed=0)
+    assert rule.auto_device(None, large) == "cuda"
 
 
 def test_run_with_backend_multispin_is_the_engine_from_the_runs_initial_configurations():

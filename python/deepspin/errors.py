@@ -11,3 +11,7 @@ class DatasetError(ValueError):
 
 class LongComputationWarning(UserWarning):
     """A call is predicted to run for longer than an hour (issued before it starts)."""
+
+
+class EquilibrationWarning(UserWarning):
+    """Monte Carlo chains fail the equilibration diagnostics (R-hat or autocorrelation time): their records may be wrong."""

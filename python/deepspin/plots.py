@@ -119,8 +119,8 @@ def phase_diagram(records: list[dict], path, exact=None, *, title: str = "", lab
     differences = {}
     for col, (key, name) in enumerate(_PHASE_PANELS):
         ax = axes[0, col]
-        values = np.array([r[key] for r in records])
-        errors = np.array([r.get(f"{key}_err", np.nan) for r in records])
+        values = np.array([r[key] for r in records], dtype=np.float64)  # a null (None) becomes NaN
+        errors = np.array([r.get(f"{key}_err", np.nan) for r in records], dtype=np.float64)
         ax.errorbar(T, values, yerr=errors, fmt="o", ms=3, capsize=2, label=label)
         if curve is not None and curve.get(key) is not None:
             ax.plot(curve["T"], curve[key], "k-", lw=1, label="exact")

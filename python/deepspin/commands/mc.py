@@ -5,19 +5,22 @@ import csv
 import io
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..hamiltonians import CallableHamiltonian, Ising, load_callable
+from ..errors import EquilibrationWarning
 from ..io import check_output_paths, write_text
-from ..mc import backends, default_start, exact_reference, is_local, run
+from ..mc import backends, exact_reference, is_local, run
 from ..mc import exact as exact_mod
 from ..mc.policies import POLICIES
 from ..mc.temperatures import parse_temperatures
 from .engine import add_hamiltonian_arguments, hamiltonian_from_args
 
-MC_KEYS = ("T", "E_per_site", "E_per_site_err", "C_per_site", "C_per_site_err", "absm", "absm_err")
+MC_KEYS = ("T", "E_per_site", "E_per_site_err", "C_per_site", "C_per_site_err", "absm", "absm_err", "tau_int_E",
+           "rhat_E", "rhat_absm", "equilibrated")
 EXACT_KEYS = ("T", "E_per_site", "C_per_site", "absm")
 
 
@@ -100,8 +103,6 @@ def run_mc(args) -> int:
     check_output_paths(output=output, **{"output (CSV)": output.with_suffix(".csv"),
                                          "output (PNG)": output.with_suffix(".png"),
                                          "output (checkpoint)": checkpoint}, timeseries=args.timeseries)
-    if args.start == "auto":
-        args.start = default_start(H)
     surrogate, accept = None, args.accept
     if args.surrogate is not None and args.operator != "exact":
         raise ValueError("--surrogate and --operator MODEL exclude each other: --operator replaces the energy, "
@@ -120,14 +121,21 @@ def run_mc(args) -> int:
         model, label = _load_operator(args.operator, H), f"Metropolis ({Path(args.operator).name})"
     if checkpoint.exists():
         print(f"resuming from {checkpoint}", file=sys.stderr)
-    result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
-                 interval=args.interval, seed=args.seed, start=args.start, backend=args.backend,
-                 timeseries=args.timeseries is not None, checkpoint=checkpoint, checkpoint_every=args.checkpoint_every,
-                 progress=not args.no_progress, surrogate=surrogate, accept=accept,
-                 surrogate_sweeps=args.surrogate_sweeps)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EquilibrationWarning)
+        result = run(model, temperatures, L=H.L, chains=args.chains, sweeps=args.sweeps, burn_in=args.burn_in,
+                     interval=args.interval, seed=args.seed, start=args.start, backend=args.backend,
+                     timeseries=args.timeseries is not None, checkpoint=checkpoint,
+                     checkpoint_every=args.checkpoint_every, progress=not args.no_progress, surrogate=surrogate,
+                     accept=accept, surrogate_sweeps=args.surrogate_sweeps)
+    for w in caught:  # the diagnostics' warning as a plain line; any other warning as it came
+        if issubclass(w.category, EquilibrationWarning):
+            print(f"deepspin mc: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     records = result.records()
     reference = exact_reference(H)
-    write_text(output, json.dumps(records, indent=1) + "\n")
+    write_text(output, json.dumps(records, indent=1, allow_nan=False) + "\n")
     write_text(output.with_suffix(".csv"), _records_csv(records, MC_KEYS))
     if args.timeseries is not None:
         from ..io import atomic_path
@@ -149,23 +157,38 @@ def run_mc(args) -> int:
     return 0
 
 
+def _number(value, spec: str, width: int) -> str:
+    """``value`` formatted by ``spec``, or ``n/a`` (a null of the records) right-aligned in ``width``."""
+    return f"{'n/a':>{width}}" if value is None else f"{value:{width}{spec}}"
+
+
 def _print_table(records, exact, acceptance) -> None:
     """The results by temperature; with an exact-correction policy also the acceptance of its stages."""
     policy = "exact_acceptance" in records[0]
-    head = f"{'T':>7} {'E/N':>10} {'err':>8} {'C/N':>9} {'err':>8} {'<|m|>':>8} {'err':>8} {'accept':>7}"
+    head = (f"{'T':>7} {'E/N':>10} {'err':>8} {'C/N':>9} {'err':>8} {'<|m|>':>8} {'err':>8} {'accept':>7} "
+            f"{'tau_E':>6} {'Rhat_E':>6}")
     if policy:
         head += f" {'surr.acc':>8} {'exact.acc':>9}"
     if exact is not None:
         head += f" {'exact E/N':>10} {'exact C/N':>9}"
     print(head)
     for i, r in enumerate(records):
-        line = (f"{r['T']:7.4g} {r['E_per_site']:10.5f} {r['E_per_site_err']:8.1e} {r['C_per_site']:9.5f} "
-                f"{r['C_per_site_err']:8.1e} {r['absm']:8.5f} {r['absm_err']:8.1e} {acceptance[i]:7.4f}")
+        line = (f"{r['T']:7.4g} {_number(r['E_per_site'], '.5f', 10)} {_number(r['E_per_site_err'], '.1e', 8)} "
+                f"{_number(r['C_per_site'], '.5f', 9)} {_number(r['C_per_site_err'], '.1e', 8)} "
+                f"{_number(r['absm'], '.5f', 8)} {_number(r['absm_err'], '.1e', 8)} {acceptance[i]:7.4f} "
+                f"{_number(r.get('tau_int_E'), '.3g', 6)} {_number(r.get('rhat_E'), '.3f', 6)}")
         if policy:
-            line += f" {r['surrogate_acceptance']:8.4f} {r['exact_acceptance']:9.4f}"
+            line += f" {_number(r['surrogate_acceptance'], '.4f', 8)} {_number(r['exact_acceptance'], '.4f', 9)}"
         if exact is not None:
             line += f" {exact['E_per_site'][i]:10.5f} {exact['C_per_site'][i]:9.5f}"
         print(line)
+    missing = {}  # (key, reason) -> temperatures
+    for r in records:
+        for key, why in r.items():
+            if key.endswith("_reason"):
+                missing.setdefault((key[:-len("_reason")], why), []).append(f"{r['T']:.6g}")
+    for (key, why), temps in missing.items():
+        print(f"{key} is n/a at T = {', '.join(temps)}: {why}", file=sys.stderr)
 
 
 def run_exact(args) -> int:
@@ -181,12 +204,12 @@ def run_exact(args) -> int:
     for r in records:
         absm = "" if r["absm"] is None else f"{r['absm']:10.6f}"
         print(f"{r['T']:8.4g} {r['E_per_site']:14.10f} {r['C_per_site']:14.10f} {absm:>10}")
-    if isinstance(H, Ising):
+    if exact_mod.kaufman_refusal(H) is None:
         t_max, c_max = exact_mod.specific_heat_peak(H.L, H.J)
         print(f"specific-heat maximum of the {H.L}x{H.L} torus: T = {t_max:.6f} "
               f"(T/Tc = {t_max / (abs(H.J) * exact_mod.T_CRITICAL):.6f}), C/N = {c_max:.6f}")
     if args.json:
-        write_text(args.json, json.dumps(records, indent=1) + "\n")
+        write_text(args.json, json.dumps(records, indent=1, allow_nan=False) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)
     if args.dos:
         from ..mc.transfer import density_of_states_json
@@ -217,7 +240,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--start", default="auto", choices=("auto", "random", "ordered"),
                    help="initial configurations; auto: ordered (all +1, angles 0) for a ferromagnet "
-                   "(Ising J > 0, Potts J < 0), else random")
+                   "(Ising J > 0 below T_c = 2.269 J, Potts J < 0), else random")
     p.add_argument("--operator", default="exact",
                    help="'exact' (compiled exact energies) or a trained model file loaded by deepspin.surrogate.load")
     p.add_argument("--surrogate", metavar="MODEL_OR_FUNCTION",
@@ -251,8 +274,9 @@ def register(sub) -> None:
     add_hamiltonian_arguments(p, default="ising")
     p.add_argument("--T", required=True, help="temperatures: start:stop:step (stop included) or a comma list")
     p.add_argument("--method", default="auto", choices=exact_mod.METHODS,
-                   help="auto: enumeration for N <= 16 (gives <|m|>), else Kaufman for Ising; transfer: the Ising "
-                   "torus's exact g(E, M) by a transfer matrix, with <|m|> (L <= 11; seconds at L = 8)")
+                   help="auto: enumeration for N <= 16, the transfer matrix for Ising up to L = 8 (both give "
+                   "<|m|>), then Kaufman for Ising; transfer: the Ising torus's exact g(E, M) by a transfer matrix, "
+                   "with <|m|> (L <= 11; 21 s at L = 8 on a 2-core AMD EPYC)")
     p.add_argument("--dos", metavar="JSON", help="Ising: write the exact joint density of states g(E, M) "
                    "(transfer matrix) to this JSON file")
     p.add_argument("--json", help="write records (T, E_per_site, C_per_site, absm) to this JSON file")

@@ -13,11 +13,15 @@ rule follows one protocol, so the batch rule with an exact energy reproduces the
 - chain ``g = t * chains + c`` runs at temperature ``T_t``; its random words come from Philox4x32-10
   with key ``seed`` and counter ``(block, g, purpose)`` (:mod:`deepspin.mc.philox`);
 - the initial configuration is random (:func:`~deepspin.mc.acceptance.initial_configurations`)
-  or ordered (all +1, angles 0; :func:`default_start` says which ``start="auto"`` takes);
+  or ordered (all +1, angles 0; :func:`default_start` says which ``start="auto"`` takes at each
+  temperature);
 - a sweep is ``N`` attempts at random sites; a move is accepted by the one Metropolis rule of
   :mod:`deepspin.mc.acceptance`;
 - after ``burn_in`` sweeps, every ``interval``-th sweep is measured: ``E``, ``E^2`` and ``|m|``
-  (``m = sum(s) / N``; angles: ``|mean exp(i theta)|``) are accumulated per chain in float64.
+  (``m = sum(s) / N``; angles: ``|mean exp(i theta)|``) are accumulated per chain in float64;
+  :func:`run` also keeps them per batch of the measurements, for the equilibration diagnostics of
+  :mod:`.observables` (``tau_int_E``, ``rhat_E``, ``rhat_absm``; a :class:`~deepspin.errors.EquilibrationWarning`
+  when they fail).
 """
 from __future__ import annotations
 
@@ -32,8 +36,9 @@ from .._version import __version__
 from ..hamiltonians import Ising, PlanarPotts
 from ..validation import check_count, check_seed, check_temperatures
 from . import checkpoint as ckpt
+from .exact import T_CRITICAL
 from .acceptance import initial_configurations
-from .observables import thermodynamics
+from .observables import BATCHES, diagnostics, records, thermodynamics, warn_if_unequilibrated
 from .operators import as_operator
 from .policies import POLICIES, PolicyRule, build_policy, load_surrogate, surrogate_operator
 from .rules import select_rule
@@ -43,28 +48,50 @@ from .state import ChainState, Ensemble, measurement_count
 STARTS = ("auto", "random", "ordered")
 
 
-def default_start(model) -> str:
-    """``start="auto"``: ``"ordered"`` for a ferromagnet (Ising with ``J > 0``, planar Potts with ``J < 0``), else ``"random"``.
+def default_start(model, temperatures=None) -> str:
+    """``start="auto"``: which start each temperature gets, as the label a result records.
+
+    ``"ordered"`` for a planar Potts ferromagnet (``J < 0``); for the Ising ferromagnet (``J > 0``)
+    ``"ordered"`` below Onsager's ``T_c = 2.269 J`` and ``"random"`` from it on (the label
+    ``"ordered below T_c, random above"`` when ``temperatures`` hold both); else ``"random"``.
 
     A random start of a ferromagnet at low T freezes into long-lived domains that a short burn-in
-    does not remove; the ordered start is its ground state.
+    does not remove; the ordered start is its ground state. Above ``T_c`` a random start is near
+    equilibrium, and it makes the chains independent from the first sweep: at high T, where nearly
+    every move is accepted, chains from one ordered start stay alike for many sweeps (the multispin
+    replicas, which share their site sequence, identical).
     """
-    if isinstance(model, Ising):
-        return "ordered" if model.J > 0 else "random"
-    if isinstance(model, PlanarPotts):
-        return "ordered" if model.J < 0 else "random"
-    return "random"
+    if temperatures is None:
+        if isinstance(model, Ising) and model.J > 0:
+            return _MIXED
+        return "ordered" if isinstance(model, PlanarPotts) and model.J < 0 else "random"
+    ordered = _ordered_temperatures(model, np.asarray(temperatures, dtype=float))
+    return "ordered" if ordered.all() else "random" if not ordered.any() else _MIXED
+
+
+#: The label of ``start="auto"`` for the Ising ferromagnet at temperatures on both sides of ``T_c``.
+_MIXED = "ordered below T_c, random above"
+
+
+def _ordered_temperatures(model, temperatures: np.ndarray) -> np.ndarray:
+    """Per temperature: True where ``start="auto"`` takes the ordered start (:func:`default_start`)."""
+    if isinstance(model, Ising) and model.J > 0:
+        return temperatures < model.J * T_CRITICAL
+    return np.full(temperatures.shape, isinstance(model, PlanarPotts) and model.J < 0)
 
 
 def init(model, temperatures, *, chains: int = 400, seed: int | None = 0, start: str = "auto", burn_in: int = 0,
          interval: int = 1, series: int = 0, backend: str = "auto", L: int | None = None,
-         magnetization=None, surrogate=None, accept: str = "metropolis", surrogate_sweeps: int = 1) -> ChainState:
+         magnetization=None, surrogate=None, accept: str = "metropolis", surrogate_sweeps: int = 1,
+         batches: int = 0, measurements: int = 0) -> ChainState:
     """A :class:`ChainState` of ``chains`` chains per temperature at sweep 0, with its proposal rule chosen.
 
     ``model``: a Hamiltonian, an energy operator or a callable (:func:`~deepspin.mc.operators.as_operator`,
     with ``L`` and ``magnetization``). ``seed``: the Philox key, ``0 <= seed < 2^64`` (None draws one;
     see ``state.ensemble.seed``). ``burn_in``/``interval``: when :func:`sweep` measures; ``series``: how
-    many measurements of ``E`` and ``m`` to keep per chain. ``backend``: ``"auto"`` or a name of
+    many measurements of ``E`` and ``m`` to keep per chain; ``batches``: keep the sums of ``E``, ``E^2``
+    and ``|m|`` at the ends of this many batches of the first ``measurements`` measurements (the
+    diagnostics of :func:`run`). ``backend``: ``"auto"`` or a name of
     :func:`deepspin.mc.rules.backends` (``cpu``, ``cuda``, ``generic``, ``local``, ...).
     ``surrogate``, ``accept``, ``surrogate_sweeps``: an acceptance policy with a surrogate energy
     (:func:`run`, :mod:`deepspin.mc.policies`); the state's rule is then the policy.
@@ -74,6 +101,8 @@ def init(model, temperatures, *, chains: int = 400, seed: int | None = 0, start:
     burn_in = check_count("burn_in", burn_in, minimum=0)
     interval = check_count("interval", interval)
     series = check_count("series", series, minimum=0)
+    batches = check_count("batches", batches, minimum=0)
+    measurements = check_count("measurements", measurements, minimum=0)
     seed = check_seed(seed, bits=64)
     if start not in STARTS:
         raise ValueError(f"start must be one of {', '.join(map(repr, STARTS))}; got {start!r}")
@@ -85,7 +114,8 @@ def init(model, temperatures, *, chains: int = 400, seed: int | None = 0, start:
         raise ValueError(f"accept={accept!r} corrects a surrogate with the exact model: pass surrogate=...")
     operator = as_operator(model, L, magnetization)
     ensemble = Ensemble(temperatures=temperatures, chains=chains, L=operator.L, seed=seed, burn_in=burn_in,
-                        interval=interval, series=series)
+                        interval=interval, series=series, batches=min(batches, measurements),
+                        measurements=measurements)
     if surrogate is None:
         rule = select_rule(operator, ensemble, backend)
     elif accept == "metropolis":  # plain learned Metropolis: the surrogate alone (biased)
@@ -94,20 +124,24 @@ def init(model, temperatures, *, chains: int = 400, seed: int | None = 0, start:
     else:
         rule = build_policy(accept, operator, surrogate_operator(surrogate, operator.L), ensemble, backend,
                             surrogate_sweeps)
-    start = default_start(model) if start == "auto" else start
-    return _fresh_state(rule, ensemble, start, operator.spin_kind)
-
-
-def _fresh_state(rule, ensemble: Ensemble, start: str, spin_kind: str) -> ChainState:
-    G, L = ensemble.size, ensemble.L
-    if start == "random":
-        spins = initial_configurations(ensemble.seed, G, L, spin_kind)
+    if start == "auto":
+        ordered = _ordered_temperatures(model, temperatures)
     else:
-        spins = np.zeros((G, L, L)) if spin_kind == "angle" else np.ones((G, L, L), dtype=np.int8)
+        ordered = np.full(len(temperatures), start == "ordered")
+    return _fresh_state(rule, ensemble, np.repeat(ordered, chains), operator.spin_kind)
+
+
+def _fresh_state(rule, ensemble: Ensemble, ordered: np.ndarray, spin_kind: str) -> ChainState:
+    """The state at sweep 0: chain ``g`` starts ordered where ``ordered[g]``, else random."""
+    G, L = ensemble.size, ensemble.L
+    spins = initial_configurations(ensemble.seed, G, L, spin_kind)
+    spins[ordered] = 0 if spin_kind == "angle" else 1
     first = rule.start(spins)
     series = {}
     if ensemble.series:
         series = dict(series_energy=np.zeros((G, ensemble.series)), series_magnet=np.zeros((G, ensemble.series)))
+    if ensemble.batches:
+        series["batch_moments"] = np.zeros((G, ensemble.batches, 3))
     return ChainState(rule=rule, ensemble=ensemble, sweeps_done=0, spins=spins, energy=first["energy"],
                       magnet=first["magnet"], moments=np.zeros((G, 3)), accepted=np.zeros(G, dtype=np.int64),
                       cache=first["cache"], **series)
@@ -119,7 +153,11 @@ def sweep(state: ChainState, n_sweeps: int = 1) -> ChainState:
     ens = state.ensemble
     if ens.series and measurement_count(state.sweeps_done + n_sweeps, ens.burn_in, ens.interval) > ens.series:
         raise ValueError(f"{n_sweeps} more sweeps would take more than the {ens.series} measurements the series holds")
-    state.rule.advance(state, n_sweeps)
+    end = state.sweeps_done + n_sweeps
+    stops = [int(b) for b in ens.batch_ends() if state.sweeps_done < b < end] if ens.batches else []
+    for stop in stops + [end]:
+        state.rule.advance(state, stop - state.sweeps_done)
+        state.close_batch()
     return state
 
 
@@ -150,6 +188,7 @@ class MCResult:
     accept: str = "metropolis"  # the acceptance policy (deepspin.mc.policies)
     surrogate: str | None = None  # label of the surrogate, if any
     policy: dict | None = None  # delayed/cumulative: PolicyRule.stats (per-temperature acceptance of both stages, timing)
+    batch_moments: np.ndarray | None = None  # (T, chains, batches, 3): cumulative sums E, E^2, |m| per batch
 
     @property
     def N(self) -> int:
@@ -167,19 +206,31 @@ class MCResult:
         return self.accepted.sum(-1) / (self.chains * per_sweep * (self.burn_in + self.sweeps))
 
     def observables(self) -> dict:
-        """``T``, ``E_per_site``, ``C_per_site``, ``absm`` and their ``_err`` standard errors, ``(T,)`` each."""
-        return thermodynamics(self.moments, self.measurements, self.temperatures, self.N)
+        """``T``, ``E_per_site``, ``C_per_site``, ``absm`` and their ``_err`` standard errors, ``(T,)`` each
+        (``NaN`` where one cannot be computed: :meth:`records` says why)."""
+        return thermodynamics(self.moments, self.measurements, self.temperatures, self.N, self.batch_moments)
+
+    def diagnostics(self) -> dict:
+        """Equilibration diagnostics per temperature (:func:`deepspin.mc.observables.diagnostics`):
+        ``tau_int_E`` (sweeps), ``rhat_E``, ``rhat_absm``, ``equilibrated`` and the reasons."""
+        return diagnostics(self.moments, self.batch_moments, self.measurements, self.interval, self.sweeps)
 
     def records(self) -> list[dict]:
-        """One dict per temperature with the keys of :meth:`observables` (the ``-o run.json`` format).
+        """One dict per temperature (the ``-o run.json`` format): the keys of :meth:`observables` and of
+        :meth:`diagnostics`, with ``None`` (JSON null) and a ``<key>_reason`` where a value cannot be computed.
 
         With an exact-correction policy also ``surrogate_acceptance``, ``exact_acceptance`` and
         ``exact_evaluations`` (:func:`deepspin.mc.policies.policy_stats`).
         """
-        obs = self.observables()
+        out = records(self.observables(), self.diagnostics(), self.chains)
         if self.policy is not None:
-            obs.update({k: self.policy[k] for k in POLICY_RECORD_KEYS})
-        return [{k: float(v[i]) for k, v in obs.items()} for i in range(len(self.temperatures))]
+            for i, record in enumerate(out):
+                for key in POLICY_RECORD_KEYS:
+                    value = float(self.policy[key][i])
+                    record[key] = value if math.isfinite(value) else None
+                    if not math.isfinite(value):
+                        record[f"{key}_reason"] = "no move reached this stage"
+        return out
 
 
 #: Per-temperature policy statistics in :meth:`MCResult.records`.
@@ -249,11 +300,13 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
         raise ValueError(f"interval={interval} exceeds sweeps={sweeps}: no measurement would be taken")
     total = burn_in + sweeps
     surrogate = load_surrogate(surrogate)  # once: the checkpoint fingerprints the loaded weights
+    measurements = measurement_count(total, burn_in, interval)
     state = init(model, temperatures, chains=chains, seed=seed, start=start, burn_in=burn_in, interval=interval,
-                 series=measurement_count(total, burn_in, interval) if timeseries else 0, backend=backend, L=L,
-                 magnetization=magnetization, surrogate=surrogate, accept=accept, surrogate_sweeps=surrogate_sweeps)
+                 series=measurements if timeseries else 0, backend=backend, L=L, magnetization=magnetization,
+                 surrogate=surrogate, accept=accept, surrogate_sweeps=surrogate_sweeps, batches=BATCHES,
+                 measurements=measurements)
     ens, rule = state.ensemble, state.rule
-    start = default_start(model) if start == "auto" else start
+    start = default_start(model, ens.temperatures) if start == "auto" else start
     config = {"model": rule.operator.label, "operator": ckpt.operator_fingerprint(model), "rule": rule.name,
               "backend": rule.backend, "L": ens.L, "temperatures": [float.hex(t) for t in ens.temperatures.tolist()],
               "chains": ens.chains, "sweeps": sweeps, "burn_in": burn_in, "interval": interval, "seed": str(ens.seed),
@@ -271,12 +324,16 @@ def run(model, temperatures, *, L: int | None = None, chains: int = 400, sweeps:
     series = {}
     if timeseries:
         series = {k: getattr(state, k).reshape(T, chains, -1) for k in ("series_energy", "series_magnet")}
-    return MCResult(temperatures=ens.temperatures, L=ens.L, chains=chains, sweeps=sweeps, burn_in=burn_in,
-                    interval=interval, seed=ens.seed, backend=rule.backend, rule=rule.name, model=rule.operator.label,
-                    start=start, moments=state.moments.reshape(T, chains, -1),
-                    accepted=state.accepted.reshape(T, chains), configs=state.spins.reshape(T, chains, ens.L, ens.L),
-                    accept=accept, surrogate=None if surrogate is None else _surrogate_label(rule),
-                    policy=rule.stats(state) if isinstance(rule, PolicyRule) else None, **series)
+    result = MCResult(temperatures=ens.temperatures, L=ens.L, chains=chains, sweeps=sweeps, burn_in=burn_in,
+                      interval=interval, seed=ens.seed, backend=rule.backend, rule=rule.name,
+                      model=rule.operator.label, start=start, moments=state.moments.reshape(T, chains, -1),
+                      accepted=state.accepted.reshape(T, chains),
+                      configs=state.spins.reshape(T, chains, ens.L, ens.L),
+                      batch_moments=state.batch_moments.reshape(T, chains, ens.batches, 3), accept=accept,
+                      surrogate=None if surrogate is None else _surrogate_label(rule),
+                      policy=rule.stats(state) if isinstance(rule, PolicyRule) else None, **series)
+    warn_if_unequilibrated(result.temperatures, result.diagnostics())
+    return result
 
 
 def _surrogate_label(rule) -> str:

@@ -3,7 +3,8 @@
 Replica ``g`` (the run's chain index, ``g = t * chains + c`` at temperature ``T_t``) is bit ``g % 64``
 of the words of word-column ``w = g // 64``: ``words[a, w]`` (shape ``(N, W)``, ``W = ceil(G / 64)``)
 has bit ``r`` set iff spin ``a`` (``a = row * L + col``) of replica ``64 w + r`` is ``-1``. A sweep
-is ``N`` attempts at random sites, the same site sequence for every replica (drawn from the seed,
+is ``N`` attempts, each at one of ``N + 1`` equally likely slots: a site, or (one slot) none, which
+keeps the chain aperiodic at ``T -> inf``; the same site sequence for every replica (drawn from the seed,
 independently of the state; a fixed sweep order is not ergodic with Metropolis, which flips every
 visited spin with ``dE <= 0``: row-major sweeps reach only 504 of the 512 3x3 configurations).
 Each attempt is bitwise logic on whole words (``csrc/multispin.hpp``):
@@ -41,8 +42,12 @@ from .acceptance import multispin_thresholds as acceptance_thresholds
 
 #: SIMD levels of the CPU kernel, as ``DEEPSPIN_SIMD`` names them, and their kernel codes.
 SIMD_LEVELS = {"scalar": 0, "avx2": 1, "avx512": 2}
-#: ``backend="auto"`` takes the multispin rule for Ising from this many chains per temperature on.
-AUTO_MIN_CHAINS = 64
+#: ``backend="auto"`` takes the multispin rule for Ising from this many chains in all (temperatures x
+#: chains) on, per device: where it was measured to overtake the one-chain-per-thread Ising rule at
+#: L = 8. CPU (2-core AMD EPYC, end-to-end run(), 20,000 sweeps): 0.92x at 64 chains, 1.6x at 128,
+#: 3.2x at 256. CUDA (one H200, bench/results/gpu-h200-run1/mc.json): 0.31x at 400 x 50 = 20,000
+#: chains, 1.0-1.2x at 6,400 x 50 = 320,000 (the engine alone: 2.2e11 flips/s at 8.4 million).
+AUTO_MIN_REPLICAS = {"cpu": 128, "cuda": 320_000}
 
 
 def supported_simd() -> list[str]:

@@ -24,7 +24,9 @@ class Ensemble:
     """The fixed part of a run: ``chains`` chains at each of ``temperatures``, ``L x L`` sites, a seed and a plan.
 
     ``burn_in`` sweeps before the first measurement, then one every ``interval`` sweeps;
-    ``series`` measurements of ``E`` and ``m`` are kept per chain (0: none).
+    ``series`` measurements of ``E`` and ``m`` are kept per chain (0: none); ``batches``: the
+    ``measurements`` planned are split into this many consecutive batches whose per-chain sums are
+    kept for the equilibration diagnostics (0: none; :meth:`batch_ends`).
     """
 
     temperatures: np.ndarray
@@ -34,6 +36,13 @@ class Ensemble:
     burn_in: int = 0
     interval: int = 1
     series: int = 0
+    batches: int = 0
+    measurements: int = 0
+
+    def batch_ends(self) -> np.ndarray:
+        """Sweep counts ``(batches,)`` after which batch ``b`` ends: measurement ``(b + 1) n // batches`` (``n`` = ``measurements``)."""
+        last = (np.arange(1, self.batches + 1) * self.measurements) // max(self.batches, 1)
+        return self.burn_in + last * self.interval
 
     @property
     def N(self) -> int:
@@ -68,7 +77,8 @@ class ChainState:
     ``sum s`` for +1/-1 spins, float64 ``|sum exp(i theta)|`` for angles. ``moments`` ``(G, 3)``: sums
     of ``E``, ``E^2`` and ``|m|`` over the measurements; ``accepted`` ``(G,)`` accepted moves;
     ``series_*`` ``(G, series)`` every measurement of ``E`` and ``m`` (or None); ``cache`` the rule's
-    arrays. ``rule`` and ``ensemble`` are not arrays: a checkpoint stores the arrays and rebuilds
+    arrays; ``batch_moments`` ``(G, batches, 3)`` the sums of ``E``, ``E^2`` and ``|m|`` at the end of
+    each batch of the ensemble (cumulative; or None). ``rule`` and ``ensemble`` are not arrays: a checkpoint stores the arrays and rebuilds
     those two from the run's parameters.
     """
 
@@ -83,8 +93,9 @@ class ChainState:
     series_energy: np.ndarray | None = None
     series_magnet: np.ndarray | None = None
     cache: dict = dataclasses.field(default_factory=dict)
+    batch_moments: np.ndarray | None = None
 
-    ARRAYS = ("spins", "energy", "magnet", "moments", "accepted", "series_energy", "series_magnet")
+    ARRAYS = ("spins", "energy", "magnet", "moments", "accepted", "series_energy", "series_magnet", "batch_moments")
 
     def arrays(self) -> dict:
         """Every evolving array by name (the rule's cache as ``cache_<name>``), and ``sweeps_done``."""
@@ -99,6 +110,13 @@ class ChainState:
         values = {name: arrays.get(name) for name in cls.ARRAYS}
         cache = {k[len("cache_"):]: v for k, v in arrays.items() if k.startswith("cache_")}
         return cls(rule=rule, ensemble=ensemble, sweeps_done=int(arrays["sweeps_done"]), cache=cache, **values)
+
+    def close_batch(self) -> None:
+        """Keep the moment sums if ``sweeps_done`` ends a batch of the ensemble (:meth:`Ensemble.batch_ends`)."""
+        if self.batch_moments is None:
+            return
+        for b in np.flatnonzero(self.ensemble.batch_ends() == self.sweeps_done):
+            self.batch_moments[:, b] = self.moments[:, :3]
 
     def record(self, m: np.ndarray) -> None:
         """Add the current energies and the magnetizations per site ``m`` ``(G,)`` as one measurement."""

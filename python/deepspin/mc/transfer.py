@@ -181,14 +181,14 @@ def thermodynamics(dos: DensityOfStates, temperatures, J: float = 1.0) -> dict:
     log_g = np.array([[math.log(int(c)) if c else -np.inf for c in row] for row in dos.counts])
     out = {"T": T, "E_per_site": [], "C_per_site": [], "absm": [], "m2": []}
     for t in T:
-        log_w = log_g - E[:, None] / t
+        log_w = log_g - (E - E.min())[:, None] / t  # from the ground state up: no inf - inf as T -> 0
         w = np.exp(log_w - log_w.max())
         z = w.sum()
         pe = w.sum(axis=1) / z
         pm = w.sum(axis=0) / z
         mean_e = pe @ E
         out["E_per_site"].append(mean_e / dos.N)
-        out["C_per_site"].append((pe @ (E - mean_e) ** 2) / (t * t * dos.N))
+        out["C_per_site"].append((pe @ (E - mean_e) ** 2) / t / t / dos.N)  # t * t underflows for t < 1e-154
         out["absm"].append(pm @ m)
         out["m2"].append(pm @ m**2)
     return {k: (np.asarray(v, dtype=np.float64) if k != "T" else v) for k, v in out.items()}

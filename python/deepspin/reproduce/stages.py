@@ -134,7 +134,7 @@ def mc_records(ctx: Context, model, p: dict, name: str | None = None, **options)
         checkpoint = path.with_suffix(".checkpoint.npz")  # an interrupted run resumes from here, bit for bit
         result = mc_run(model, parse_temperatures(p["T"]), chains=p["chains"], sweeps=p["sweeps"], seed=p["seed"],
                         progress=ctx.progress, checkpoint=checkpoint, checkpoint_every=300.0, **options)
-        write_text(path, json.dumps(result.records(), indent=1) + "\n")
+        write_text(path, json.dumps(result.records(), indent=1, allow_nan=False) + "\n")
         checkpoint.unlink(missing_ok=True)
 
     return json.loads(ctx.artefact("mc", spec, build, ".json").read_text())

@@ -14,7 +14,7 @@ rule (file)               backends            proposes
 ========================  ==================  ========================================================
 
 ``backend="auto"`` takes a compiled rule (CUDA when available) for deepspin Hamiltonians that
-have one (for Ising with at least 64 chains per temperature, the multispin rule), the sublattice rule for local operators, and the batch rule otherwise. Adding a rule is
+have one (for Ising from the measured crossover in chains, the multispin rule), the sublattice rule for local operators, and the batch rule otherwise. Adding a rule is
 one new file here that subclasses :class:`~.base.Rule` and calls :func:`~.registry.register_rule`,
 plus its import below (docs/monte-carlo.md).
 """

@@ -3,7 +3,8 @@
 Backend ``"multispin"`` asks for it (on CUDA when our kernels can run, else the CPU;
 ``"multispin-cpu"`` and ``"multispin-cuda"`` name the device); ``"auto"``
 chooses it over the one-chain-per-thread Ising rule when there are at least
-:data:`~deepspin.mc.multispin.AUTO_MIN_CHAINS` chains per temperature. The result records it as
+:data:`~deepspin.mc.multispin.AUTO_MIN_REPLICAS` chains in all for the device (128 on the CPU,
+320,000 on CUDA: the measured crossovers). The result records it as
 ``rule="multispin"`` with the device as ``backend``. The rule's cache holds the packed words and the
 exact integer moment sums (so checkpoints resume bit for bit); the state's ``spins``, ``energy`` (the
 bond sum ``-sum s s'``), ``magnet`` and ``moments`` (``(G, 4)``: sums of ``E``, ``E^2``, ``|m|``,
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...hamiltonians import Ising
-from ..multispin import AUTO_MIN_CHAINS, MultispinEngine, MultispinState, pack_spins
+from ..multispin import AUTO_MIN_REPLICAS, MultispinEngine, MultispinState, pack_spins
 from .base import Rule, compiled_accepts, compiled_device, initial_magnet
 from .registry import RuleSpec, register_rule
 
@@ -57,8 +58,10 @@ class MultispinFlip(Rule):
 
 
 def auto_device(operator, ensemble) -> str | None:
-    """``backend="auto"``: the compiled rules' device from ``AUTO_MIN_CHAINS`` chains per temperature on, else None."""
-    return compiled_device(operator, ensemble) if ensemble.chains >= AUTO_MIN_CHAINS else None
+    """``backend="auto"``: the compiled rules' device where the ensemble has at least its
+    ``AUTO_MIN_REPLICAS`` chains in all, else None (the one-chain-per-thread Ising rule runs)."""
+    device = compiled_device(operator, ensemble)
+    return device if ensemble.size >= AUTO_MIN_REPLICAS[device] else None
 
 
 register_rule(RuleSpec(name=MultispinFlip.name, backends=("multispin", "multispin-cpu", "multispin-cuda"),
