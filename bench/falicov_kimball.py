@@ -33,12 +33,13 @@ from deepspin.mc import init, sweep  # noqa: E402
 BATCH = {4: 4096, 8: 1024, 16: 32, 32: 2}
 
 
-def throughput(L: int) -> dict:
+def throughput(L: int, backend: str = "numpy") -> dict:
     H = deepspin.FalicovKimball(L)
     batch = BATCH.get(L, 1)
     spins = np.random.default_rng(0).choice(np.array([-1, 1], np.int8), size=(batch, L, L))
-    timing = harness.measure(lambda: H.energy(spins, T=0.15, backend="numpy"), repeats=3)
-    return {"L": L, "batch": batch, "seconds": timing["median_s"], "configs_per_s": batch / timing["median_s"]}
+    timing = harness.measure(lambda: H.energy(spins, T=0.15, backend=backend), repeats=3)
+    return {"L": L, "backend": backend, "batch": batch, "seconds": timing["median_s"],
+            "configs_per_s": batch / timing["median_s"]}
 
 
 def thermal_samples(L: int, T: float, chains: int, burn_in: int, records: int, every: int, seed: int = 0):
@@ -61,6 +62,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--L", type=int, nargs="+", default=[4, 8, 16])
     parser.add_argument("--fit-L", type=int, default=8, help="0: throughput only")
+    parser.add_argument("--backends", nargs="+", default=["numpy"], help="energy backends to time (e.g. numpy cupy)")
     parser.add_argument("--T", type=float, default=0.15)
     parser.add_argument("--chains", type=int, default=32)
     parser.add_argument("--burn-in", type=int, default=100)
@@ -70,8 +72,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     info = harness.machine_info()
     print(harness.machine_label(info))
-    rates = [throughput(L) for L in args.L]
-    print(harness.format_table(["L", "batch", "configs/s"], [[r["L"], r["batch"], r["configs_per_s"]] for r in rates]))
+    rates = [throughput(L, backend) for backend in args.backends for L in args.L]
+    print(harness.format_table(["backend", "L", "batch", "configs/s"],
+                               [[r["backend"], r["L"], r["batch"], r["configs_per_s"]] for r in rates]))
 
     if not args.fit_L:
         path = harness.write_results(f"falicov-kimball-throughput-{info['hostname']}",

@@ -14,14 +14,17 @@
 # with room to copy the results back); a step with under 15 s left is skipped, and a failing step is
 # reported while the next one still runs. Steps:
 #   build, backends        the extension with CUDA (sm_90 only), and which backends work
+#   speedup                bench/speedup.py on the GPU (the client's headline: surrogates against the exact sum)
 #   tests                  pytest -m gpu (CUDA == CPU for every kernel)
+#   falicov-kimball        FK energies on CuPy and NumPy (bench/falicov_kimball.py --fit-L 0)
+#   surrogate-mc           exact surrogate-accelerated FK Monte Carlo, short rows (bench/surrogate_mc.py)
 #   multispin              its GPU tests and benchmark rows (flips/ns)
 #   inference              the fast inference path under JAX on the GPU (float32, device arrays)
 #   learned                the paper profile's learned 8x8 Metropolis (phase-8x8-learned) at 400 chains x
 #                          46 T with as many sweeps as fit LEARNED_BUDGET seconds (default 200;
 #                          bench/learned_sweeps.py measures the rate), on a copy of docs/reproduce-paper/
 #                          (its trained networks); the stage folder and its records come back archived
-#   mc, speedup, engine, extensive   the benchmarks (bench/*.py --device gpu)
+#   mc, engine, extensive  the benchmarks (bench/*.py --device gpu)
 #   reproduce              other paper-profile stages (REPRO_STAGES, default coulomb-regression)
 # The device tool sends at most 64 MiB of working tree; the checkout is about 30 MB (the committed
 # networks of docs/reproduce-paper/ hold no optimizer state), which leaves room for the .whl carry.
@@ -34,7 +37,7 @@ LOG="$RESULTS_DIR/gpu_check.log"
 : > "$SUMMARY"
 : > "$LOG"
 PY=${PYTHON:-python3}
-STEPS=${GPU_CHECK_STEPS:-"build backends tests multispin inference learned mc speedup engine extensive"}
+STEPS=${GPU_CHECK_STEPS:-"build backends speedup tests falicov-kimball surrogate-mc mc multispin inference learned engine extensive"}
 DEADLINE=${GPU_CHECK_DEADLINE:-540}
 export DEEPSPIN_CUDA=1 PYTHONUNBUFFERED=1 KERAS_BACKEND=jax
 export XLA_PYTHON_CLIENT_PREALLOCATE=false   # JAX allocates as it goes: the exact kernels share the GPU
@@ -105,14 +108,18 @@ run_step() {
     inference) run_limited inference 120 "$PY" -m pytest -q -rs -p no:cacheprovider -W default::DeprecationWarning \
       tests/test_surrogate_inference.py ;;
     learned) step_learned ;;
+    falicov-kimball) run_limited falicov-kimball 90 "$PY" bench/falicov_kimball.py --fit-L 0 --L 8 16 32 \
+      --backends cupy numpy --out "$RESULTS_DIR" ;;
+    surrogate-mc) run_limited surrogate-mc 150 "$PY" bench/surrogate_mc.py --L 16 --chains 8 --steps 120 \
+      --exact-max-L 0 --sweeps 16 --out "$RESULTS_DIR" ;;
     mc) run_limited mc 150 "$PY" bench/mc.py --device gpu --out "$RESULTS_DIR" ;;
     speedup) run_limited speedup 120 "$PY" bench/speedup.py --device gpu --out "$RESULTS_DIR" ;;
     engine) run_limited engine 180 "$PY" bench/engine.py --backends ${ENGINE_BACKENDS:-cuda cupy cpu} --repeats 3 \
       --out "$RESULTS_DIR" ;;
     extensive) run_limited extensive 180 "$PY" bench/extensive.py --device gpu --sizes 8,16,32,64 --out "$RESULTS_DIR" ;;
     reproduce) step_reproduce ;;
-    *) echo "== $1: unknown step (known: build backends tests multispin inference learned mc speedup engine" \
-         "extensive reproduce)" | tee -a "$SUMMARY" ;;
+    *) echo "== $1: unknown step (known: build backends speedup tests falicov-kimball surrogate-mc mc multispin" \
+         "inference learned engine extensive reproduce)" | tee -a "$SUMMARY" ;;
   esac
 }
 
