@@ -221,3 +221,16 @@ def test_cli_generate_labels_thermal_samples_and_refuses_other_samplers(tmp_path
     assert main(["generate", "--hamiltonian", "falicov-kimball", "--L", "2", "--sampler", "uniform", "--n", "4",
                  "--seed", "1", "-o", str(tmp_path / "u.h5")]) == 2
     assert "use --sampler thermal" in capsys.readouterr().err
+
+
+def test_the_ordered_start_is_the_checkerboard():
+    """start='ordered' begins every chain in the heavy particles' ordered phase, |m_s| = 1 (not all +1, the
+    filled lattice, which the chemical potential disfavours)."""
+    from deepspin.mc import init
+
+    H = deepspin.FalicovKimball(4)
+    state = init(H, [0.1], chains=3, start="ordered", backend="generic")
+    assert np.all(np.abs(deepspin.staggered_magnetization(state.spins)) == 1)
+    assert np.all(state.spins.sum(axis=(1, 2)) == 0)
+    filled = np.ones((1, 4, 4), np.int8)
+    assert H.energy(state.spins[:1], 0.1)[0] < H.energy(filled, 0.1)[0]

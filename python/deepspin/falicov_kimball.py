@@ -95,6 +95,12 @@ class FalicovKimball(Hamiltonian):
         """The Monte Carlo order parameter ``(B, L, L) -> (B,)``: the staggered magnetization (None for odd L)."""
         return None if self.L % 2 else staggered_magnetization
 
+    def ordered_configuration(self) -> np.ndarray:
+        """The checkerboard ``s[r, c] = (-1)^(r + c)`` ``(L, L)`` int8: the heavy particles' ordered phase
+        (the ``start="ordered"`` of :mod:`deepspin.mc`)."""
+        r, c = np.indices((self.L, self.L))
+        return np.where((r + c) % 2 == 0, 1, -1).astype(np.int8)
+
     def fermion_matrix(self, configs) -> np.ndarray:
         """``H_f(s)`` of each configuration: ``(B, N, N)`` float64 (``(N, N)`` for one configuration)."""
         spins, single = check_spins(configs.get() if is_cupy_array(configs) else configs, self.L)

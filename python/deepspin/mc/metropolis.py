@@ -13,7 +13,8 @@ rule follows one protocol, so the batch rule with an exact energy reproduces the
 - chain ``g = t * chains + c`` runs at temperature ``T_t``; its random words come from Philox4x32-10
   with key ``seed`` and counter ``(block, g, purpose)`` (:mod:`deepspin.mc.philox`);
 - the initial configuration is random (:func:`~deepspin.mc.acceptance.initial_configurations`)
-  or ordered (all +1, angles 0; :func:`default_start` says which ``start="auto"`` takes at each
+  or ordered (the model's ``ordered_configuration()`` where it has one, e.g. the Falicov–Kimball
+  checkerboard; else all +1, angles 0; :func:`default_start` says which ``start="auto"`` takes at each
   temperature);
 - a sweep is ``N`` attempts at random sites; a move is accepted by the one Metropolis rule of
   :mod:`deepspin.mc.acceptance`;
@@ -132,11 +133,19 @@ def init(model, temperatures, *, chains: int = 400, seed: int | None = 0, start:
     return _fresh_state(rule, ensemble, np.repeat(ordered, chains), operator.spin_kind)
 
 
+def ordered_configuration(operator, L: int, spin_kind: str) -> np.ndarray:
+    """The ordered start ``(L, L)``: the Hamiltonian's ``ordered_configuration()`` if it has one, else all +1 (angles 0)."""
+    own = getattr(operator.hamiltonian, "ordered_configuration", None)
+    if own is not None:
+        return own()
+    return np.zeros((L, L)) if spin_kind == "angle" else np.ones((L, L), dtype=np.int8)
+
+
 def _fresh_state(rule, ensemble: Ensemble, ordered: np.ndarray, spin_kind: str) -> ChainState:
-    """The state at sweep 0: chain ``g`` starts ordered where ``ordered[g]``, else random."""
+    """The state at sweep 0: chain ``g`` starts ordered (:func:`ordered_configuration`) where ``ordered[g]``, else random."""
     G, L = ensemble.size, ensemble.L
     spins = initial_configurations(ensemble.seed, G, L, spin_kind)
-    spins[ordered] = 0 if spin_kind == "angle" else 1
+    spins[ordered] = ordered_configuration(rule.operator, L, spin_kind)
     first = rule.start(spins)
     series = {}
     if ensemble.series:
