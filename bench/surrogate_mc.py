@@ -92,9 +92,14 @@ def observables(energy: np.ndarray, magnet: np.ndarray, N: int, T: float) -> dic
             "chi_s": float(chi(slice(None))), "chi_s_err": float(np.sqrt((chains - 1) / chains * ((jack - jack.mean()) ** 2).sum()))}
 
 
+#: Initial configurations of every row (``--start``): the checkerboard (Falicov–Kimball's ordered phase) by default.
+START = {"value": "ordered"}
+
+
 def run_row(H, temperatures, chains, steps, burn_in, seed, **policy) -> list[dict]:
     """One method at every temperature: timing, acceptance, ``tau_int`` of E and m_s, observables."""
-    state = init(H, temperatures, chains=chains, seed=seed, start="random", burn_in=burn_in, series=steps, **policy)
+    state = init(H, temperatures, chains=chains, seed=seed, start=START["value"], burn_in=burn_in, series=steps,
+                 **policy)
     timing = timed_steps(state, burn_in + steps)
     G, n_T = chains * len(temperatures), len(temperatures)
     per_chain_step = timing["seconds"] / (burn_in + steps) / G
@@ -131,14 +136,14 @@ def exact_cost_per_sweep(H, T: float, attempts: int, seed: int) -> float:
 def thermal_samples(H, T: float, chains: int, seed: int, pair_model=None) -> np.ndarray:
     """Exact samples for fitting the linear model: exact Metropolis (small L) or cumulative updates of a given model."""
     if pair_model is None:
-        state = init(H, [T], chains=chains, seed=seed, start="random", backend="generic")
+        state = init(H, [T], chains=chains, seed=seed, start=START["value"], backend="generic")
         timed_steps(state, 30)
         out = [state.spins.copy()]
         for _ in range(4):
             timed_steps(state, 5)
             out.append(state.spins.copy())
         return np.concatenate(out)
-    state = init(H, [T], chains=chains, seed=seed, start="random", surrogate=pair_model, accept="cumulative",
+    state = init(H, [T], chains=chains, seed=seed, start=START["value"], surrogate=pair_model, accept="cumulative",
                  surrogate_sweeps=8)
     timed_steps(state, 40)
     out = []
@@ -164,8 +169,11 @@ def main() -> None:
     parser.add_argument("--network-max-L", type=int, default=16, help="largest L with network rows")
     parser.add_argument("--learned-max-L", type=int, default=8, help="largest L with plain learned Metropolis")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--start", default="ordered", choices=("ordered", "random"),
+                        help="initial configurations of every row (ordered: the checkerboard)")
     parser.add_argument("--out", help="results folder (default bench/out, git-ignored)")
     args = parser.parse_args()
+    START["value"] = args.start
     out = Path(args.out) if args.out else ROOT / "bench" / "out"
     cache = out / "surrogate-mc"
     cache.mkdir(parents=True, exist_ok=True)
@@ -211,10 +219,12 @@ def main() -> None:
                 H, [T], args.chains, args.exact_steps, max(50, args.exact_steps // 6), args.seed,
                 surrogate=linear[T], accept="delayed")))
         if Path(args.model).exists() and L <= args.network_max_L:
-            for n in args.network_sweeps:
+            # the network's sweeps cost 0.2 s per chain at L = 16: past L = 8 only the first n, and half the steps
+            network_steps = args.network_steps if L <= 8 else args.network_steps // 2
+            for n in args.network_sweeps if L <= 8 else args.network_sweeps[:1]:
                 methods[f"cumulative-network-{n}"] = cached(
                     f"cumulative-network-{n}",
-                    lambda n=n: run_row(H, args.T, args.network_chains, args.network_steps, args.network_steps // 4,
+                    lambda n=n: run_row(H, args.T, args.network_chains, network_steps, network_steps // 4,
                                         args.seed, surrogate=args.model, accept="cumulative", surrogate_sweeps=n))
             if L <= args.learned_max_L:
                 methods["learned"] = cached("learned", lambda: run_row(H, args.T, args.chains, args.exact_steps,
