@@ -101,7 +101,7 @@ def run_row(H, temperatures, chains, steps, burn_in, seed, **policy) -> list[dic
     state = init(H, temperatures, chains=chains, seed=seed, start=START["value"], burn_in=burn_in, series=steps,
                  **policy)
     timing = timed_steps(state, burn_in + steps)
-    G, n_T = chains * len(temperatures), len(temperatures)
+    G = chains * len(temperatures)
     per_chain_step = timing["seconds"] / (burn_in + steps) / G
     rows = []
     for t, T in enumerate(temperatures):
