@@ -25,8 +25,10 @@ one batched run:
 Every exact-correction row prints its observables (``<E>/N``, ``<|m_s|>``, the staggered
 susceptibility ``chi_s = N (<m_s^2> - <|m_s|>^2) / T``) with standard errors over chains next to
 the exact Metropolis ones (or, where exact Metropolis is out of reach, next to the best exact row).
-Each (size, row) is cached in ``--out``/``surrogate-mc/`` as it finishes, so a killed run resumes.
-Results go to the git-ignored ``bench/out/`` unless ``--out`` says otherwise.
+Each (size, row) is cached as it finishes in the git-ignored ``bench/out/surrogate-mc/<key>/``, the key
+a hash of the options that change a row, so a killed run resumes and a run with other options never
+reuses a row. The results (``surrogate-mc-L<sizes>-<host>.json``) go to the git-ignored ``bench/out/``
+unless ``--out`` says otherwise.
 """
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ import harness  # noqa: E402
 import numpy as np  # noqa: E402
 
 import deepspin  # noqa: E402
-from deepspin.effective import fit_pair_model, shell_norms  # noqa: E402
+from deepspin.effective import fit_pair_model, shell_features, shell_norms  # noqa: E402
 from deepspin.io import write_text  # noqa: E402
 from deepspin.mc import init  # noqa: E402
 from deepspin.mc.policies import timed_steps  # noqa: E402
@@ -153,7 +155,7 @@ def thermal_samples(H, T: float, chains: int, seed: int, pair_model=None) -> np.
     return np.concatenate(out)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--L", type=int, nargs="+", default=[8, 16])
     parser.add_argument("--T", type=float, nargs="+", default=[0.13, 0.145, 0.16])
@@ -172,10 +174,14 @@ def main() -> None:
     parser.add_argument("--start", default="ordered", choices=("ordered", "random"),
                         help="initial configurations of every row (ordered: the checkerboard)")
     parser.add_argument("--out", help="results folder (default bench/out, git-ignored)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     START["value"] = args.start
     out = Path(args.out) if args.out else ROOT / "bench" / "out"
-    cache = out / "surrogate-mc"
+    cache = ROOT / "bench" / "out" / "surrogate-mc" / run_key(args)
     cache.mkdir(parents=True, exist_ok=True)
     info = harness.machine_info()
     print(f"machine: {harness.machine_label(info)}", flush=True)
@@ -234,9 +240,19 @@ def main() -> None:
         print(report(L, methods, args.T), flush=True)
 
     payload = {"machine": info, "args": vars(args), "results": {str(L): m for L, m in results.items()}}
-    path = out / f"surrogate-mc-{info['hostname']}.json"
+    path = out / f"surrogate-mc-L{'-'.join(map(str, args.L))}-{info['hostname']}.json"
     write_text(path, json.dumps(payload, indent=1, allow_nan=False) + "\n")
     print(f"wrote {path}")
+
+
+def run_key(args) -> str:
+    """The cache folder of a run: a hash of every option that changes a row (not ``--L`` or ``--out``)."""
+    import hashlib
+
+    options = {k: v for k, v in sorted(vars(args).items()) if k not in ("L", "out")}
+    model = Path(args.model)  # the network by its content, wherever the checkout is
+    options["model"] = hashlib.sha256(model.read_bytes()).hexdigest() if model.exists() else None
+    return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _per_T(temperatures, run_one) -> list[dict]:
@@ -245,9 +261,24 @@ def _per_T(temperatures, run_one) -> list[dict]:
 
 def _fit_record(H, T: float, seed: int) -> dict:
     spins = thermal_samples(H, T, 16, seed) if H.L <= 8 else _bootstrap_samples(H, T, seed)
-    model = fit_pair_model(spins, H.energy(spins, T), H.L, shells=min(SHELLS, len(shell_norms(H.L))))
+    shells = min(SHELLS, len(shell_norms(H.L)))
+    design = np.column_stack([np.ones(len(spins)), shell_features(spins, H.L, shells)])
+    if np.linalg.matrix_rank(design) <= shells:
+        # deep in the ordered phase the samples are near-perfect checkerboards, which cannot determine
+        # the couplings: add copies with random flips (labelled exactly like the rest)
+        spins = np.concatenate([spins, with_random_flips(spins, max(1, H.N // 32), seed)])
+    model = fit_pair_model(spins, H.energy(spins, T), H.L, shells=shells)
     return {"norms": list(model.norms), "couplings": model.couplings.tolist(), "E0": model.E0,
             "residual_std": model.residual_std, "samples": model.samples}
+
+
+def with_random_flips(spins: np.ndarray, flips: int, seed: int) -> np.ndarray:
+    """Copies of ``spins`` ``(B, L, L)`` with ``flips`` distinct random sites flipped in each."""
+    rng = np.random.default_rng(seed)
+    out = spins.reshape(len(spins), -1).copy()
+    for row in out:
+        row[rng.choice(row.size, flips, replace=False)] *= -1
+    return out.reshape(spins.shape)
 
 
 def _bootstrap_samples(H, T: float, seed: int) -> np.ndarray:
