@@ -94,14 +94,9 @@ def observables(energy: np.ndarray, magnet: np.ndarray, N: int, T: float) -> dic
             "chi_s": float(chi(slice(None))), "chi_s_err": float(np.sqrt((chains - 1) / chains * ((jack - jack.mean()) ** 2).sum()))}
 
 
-#: Initial configurations of every row (``--start``): the checkerboard (Falicov–Kimball's ordered phase) by default.
-START = {"value": "ordered"}
-
-
-def run_row(H, temperatures, chains, steps, burn_in, seed, **policy) -> list[dict]:
+def run_row(H, temperatures, chains, steps, burn_in, seed, start, **policy) -> list[dict]:
     """One method at every temperature: timing, acceptance, ``tau_int`` of E and m_s, observables."""
-    state = init(H, temperatures, chains=chains, seed=seed, start=START["value"], burn_in=burn_in, series=steps,
-                 **policy)
+    state = init(H, temperatures, chains=chains, seed=seed, start=start, burn_in=burn_in, series=steps, **policy)
     timing = timed_steps(state, burn_in + steps)
     G = chains * len(temperatures)
     per_chain_step = timing["seconds"] / (burn_in + steps) / G
@@ -135,17 +130,17 @@ def exact_cost_per_sweep(H, T: float, attempts: int, seed: int) -> float:
     return (time.perf_counter() - begin) / attempts * H.N / 2
 
 
-def thermal_samples(H, T: float, chains: int, seed: int, pair_model=None) -> np.ndarray:
+def thermal_samples(H, T: float, chains: int, seed: int, start: str, pair_model=None) -> np.ndarray:
     """Exact samples for fitting the linear model: exact Metropolis (small L) or cumulative updates of a given model."""
     if pair_model is None:
-        state = init(H, [T], chains=chains, seed=seed, start=START["value"], backend="generic")
+        state = init(H, [T], chains=chains, seed=seed, start=start, backend="generic")
         timed_steps(state, 30)
         out = [state.spins.copy()]
         for _ in range(4):
             timed_steps(state, 5)
             out.append(state.spins.copy())
         return np.concatenate(out)
-    state = init(H, [T], chains=chains, seed=seed, start=START["value"], surrogate=pair_model, accept="cumulative",
+    state = init(H, [T], chains=chains, seed=seed, start=start, surrogate=pair_model, accept="cumulative",
                  surrogate_sweeps=8)
     timed_steps(state, 40)
     out = []
@@ -179,7 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main() -> None:
     args = build_parser().parse_args()
-    START["value"] = args.start
     out = Path(args.out) if args.out else ROOT / "bench" / "out"
     cache = ROOT / "bench" / "out" / "surrogate-mc" / run_key(args)
     cache.mkdir(parents=True, exist_ok=True)
@@ -201,28 +195,27 @@ def main() -> None:
             write_text(path, json.dumps(value, indent=1, allow_nan=False) + "\n")
             return value
 
-        models = {}
+        linear = {}  # the fitted linear pair model of each temperature
         for T in args.T:
-            fitted = cached(f"pair_T{T}", lambda T=T: _fit_record(H, T, args.seed))
-            models[T] = _pair_hamiltonian(H.L, fitted)
-        linear = models
+            fitted = cached(f"pair_T{T}", lambda T=T: _fit_record(H, T, args.seed, args.start))
+            linear[T] = _pair_hamiltonian(H.L, fitted)
         methods["exact"] = cached("exact", lambda: run_row(H, args.T, args.chains, args.exact_steps,
-                                                            max(50, args.exact_steps // 6), args.seed, backend="generic")
+                                                            max(50, args.exact_steps // 6), args.seed, args.start, backend="generic")
                                   if L <= args.exact_max_L else
                                   [{"T": T, "seconds_per_step_per_chain": exact_cost_per_sweep(H, T, max(8, 2 * L), args.seed)}
                                    for T in args.T])
         methods["proxy"] = cached("proxy", lambda: [run_row(_fixed(linear[T]), [T], args.chains, args.exact_steps,
-                                                            max(50, args.exact_steps // 6), args.seed)[0]
+                                                            max(50, args.exact_steps // 6), args.seed, args.start)[0]
                                                     for T in args.T])
         for n in args.sweeps:
             methods[f"cumulative-linear-{n}"] = cached(
                 f"cumulative-linear-{n}",
-                lambda n=n: _per_T(args.T, lambda T: run_row(H, [T], args.chains, steps, burn, args.seed,
+                lambda n=n: _per_T(args.T, lambda T: run_row(H, [T], args.chains, steps, burn, args.seed, args.start,
                                                               surrogate=linear[T], accept="cumulative",
                                                               surrogate_sweeps=n)))
         if L <= args.exact_max_L:
             methods["delayed"] = cached("delayed", lambda: _per_T(args.T, lambda T: run_row(
-                H, [T], args.chains, args.exact_steps, max(50, args.exact_steps // 6), args.seed,
+                H, [T], args.chains, args.exact_steps, max(50, args.exact_steps // 6), args.seed, args.start,
                 surrogate=linear[T], accept="delayed")))
         if Path(args.model).exists() and L <= args.network_max_L:
             # the network's sweeps cost 0.2 s per chain at L = 16: past L = 8 only the first n, and half the steps
@@ -231,10 +224,10 @@ def main() -> None:
                 methods[f"cumulative-network-{n}"] = cached(
                     f"cumulative-network-{n}",
                     lambda n=n: run_row(H, args.T, args.network_chains, network_steps, network_steps // 4,
-                                        args.seed, surrogate=args.model, accept="cumulative", surrogate_sweeps=n))
+                                        args.seed, args.start, surrogate=args.model, accept="cumulative", surrogate_sweeps=n))
             if L <= args.learned_max_L:
                 methods["learned"] = cached("learned", lambda: run_row(H, args.T, args.chains, args.exact_steps,
-                                                                        max(50, args.exact_steps // 6), args.seed,
+                                                                        max(50, args.exact_steps // 6), args.seed, args.start,
                                                                         surrogate=args.model, accept="metropolis"))
         results[L] = methods
         print(report(L, methods, args.T), flush=True)
@@ -259,8 +252,8 @@ def _per_T(temperatures, run_one) -> list[dict]:
     return [run_one(T)[0] for T in temperatures]
 
 
-def _fit_record(H, T: float, seed: int) -> dict:
-    spins = thermal_samples(H, T, 16, seed) if H.L <= 8 else _bootstrap_samples(H, T, seed)
+def _fit_record(H, T: float, seed: int, start: str) -> dict:
+    spins = thermal_samples(H, T, 16, seed, start) if H.L <= 8 else _bootstrap_samples(H, T, seed, start)
     shells = min(SHELLS, len(shell_norms(H.L)))
     design = np.column_stack([np.ones(len(spins)), shell_features(spins, H.L, shells)])
     if np.linalg.matrix_rank(design) <= shells:
@@ -281,13 +274,13 @@ def with_random_flips(spins: np.ndarray, flips: int, seed: int) -> np.ndarray:
     return out.reshape(spins.shape)
 
 
-def _bootstrap_samples(H, T: float, seed: int) -> np.ndarray:
+def _bootstrap_samples(H, T: float, seed: int, start: str) -> np.ndarray:
     """Exact samples at a larger L: cumulative updates with the L = 8 fit's couplings (fitted now if needed)."""
     small = deepspin.FalicovKimball(8, U=H.U, t=H.t)
-    spins = thermal_samples(small, T, 16, seed)
+    spins = thermal_samples(small, T, 16, seed, start)
     model = fit_pair_model(spins, small.energy(spins, T), 8, shells=SHELLS)
     record = {"norms": list(model.norms), "couplings": model.couplings.tolist()}
-    return thermal_samples(H, T, 8, seed, _pair_hamiltonian(H.L, record))
+    return thermal_samples(H, T, 8, seed, start, _pair_hamiltonian(H.L, record))
 
 
 def _pair_hamiltonian(L: int, record: dict):
