@@ -13,11 +13,15 @@ def run_reproduce(args) -> int:
         from ..reproduce.snapshot import check_destination
 
         check_destination(Path(args.output), Path(args.snapshot))
+    from ..campaign.cli import client_for
+
     status = 0
     try:
-        path = reproduce(args.profile, out=args.output, only=args.only, force=args.force,
-                         progress=not args.no_progress, report_only=args.report_only, speedup=args.speedup,
-                         overrides=args.set)
+        with client_for(args) as client:
+            path = reproduce(args.profile, out=args.output, only=args.only, force=args.force,
+                             progress=not args.no_progress, report_only=args.report_only, speedup=args.speedup,
+                             overrides=args.set, client=client, retries=args.retries,
+                             summary=args.campaign_json)
     except StageFailure as failure:
         path, status = failure.path, 1
         print(f"deepspin reproduce: {failure}", file=sys.stderr)
@@ -59,4 +63,7 @@ def register(sub) -> None:
     p.add_argument("--snapshot-models", action="store_true", help="with --snapshot: also the trained models (~1 MB each)")
     p.add_argument("--speedup", default=SPEEDUP_JSON, metavar="JSON",
                    help=f"bench/speedup.py's JSON for the 1600x row (a glob: the newest match; default {SPEEDUP_JSON})")
+    from ..campaign.cli import add_arguments
+
+    add_arguments(p)
     p.set_defaults(handler=run_reproduce)

@@ -1,10 +1,11 @@
 """``report/README.md`` and ``report/summary.json``: the paper's claims against ours, readable in a minute.
 
-Layout: a header that states once the machine, the profile, the total stage time and our training
-protocol; the summary table (study | paper | ours | our size / paper's size | verdict, one line per
-claim of :data:`deepspin.reproduce.summary.CLAIMS`, "pending" where the stage has not finished); the
-missed and pending claims; one section per finished stage with every row, its command and figures;
-the wall time of each stage. The paper column comes from :data:`deepspin.reproduce.paper.PAPER`;
+Layout: a header that states once the machine, the profile, the versions of the numerical libraries,
+the total stage time and our training protocol; the summary tables (study | paper | ours | our size /
+paper's size | verdict), first the paper's claims (tallied), then the checks of our own code and our
+results beyond the paper (:data:`deepspin.reproduce.summary.CLAIMS`, "pending" where the stage has not
+finished); every claim not beaten or met with its cause; one section per finished stage with every
+row, its command and figures; the wall time of each stage. The paper column comes from :data:`deepspin.reproduce.paper.PAPER`;
 every other number is read from the stages' ``results.json`` files, i.e. from the run.
 """
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from ..io import write_text
 from .paper import PAPER
-from .summary import summary_rows
+from .stage import version_notes
+from .summary import KINDS, MIN_SEEDS, summary_rows
 
 PAPER_COLUMN = "Paper (Mills & Tamblyn 2018)"
 SUMMARY_HEADER = ("Study", PAPER_COLUMN, "Ours", "Our size / paper's size", "Verdict")
@@ -75,6 +77,9 @@ def _ours_cell(row: dict) -> str:
         return "—"
     unit = f" {row['unit']}" if row["unit"] else ""
     text = fmt(row["ours"]) + unit
+    if row.get("seeds"):
+        spread = f" ± {row['spread']:.2g}" if row.get("spread") is not None else ""
+        text = f"{fmt(row['ours'])}{spread}{unit} (mean{' ± sd' if spread else ''}, {row['seeds']} seeds)"
     if row["ratio"] is not None and row["unit"] == "%":  # accuracies: the difference in points says more
         text += f" ({row['difference']:+.3g} points)"
     elif row["ratio"] is not None:
@@ -86,7 +91,7 @@ def summary_table(rows: list[dict]) -> str:
     lines = []
     for row in rows:
         study = row["study"] + (f" — {row['metric']}" if row["metric"] else "")
-        verdict = f"**{row['verdict']}**" if row["verdict"] in ("missed", "pending") else row["verdict"]
+        verdict = row["verdict"] if row["verdict"] in ("beaten", "met") else f"**{row['verdict']}**"
         lines.append((study, row["paper_text"] or "—", _ours_cell(row), _size_cell(row), verdict))
     return _table(SUMMARY_HEADER, lines)
 
@@ -142,15 +147,37 @@ def _machines(all_results: list[dict]) -> str:
     return "; ".join(labels) or "—"
 
 
+def _versions(all_results: list[dict]) -> str:
+    """The numerical libraries' versions the finished stages were made with (each distinct set once)."""
+    seen = []
+    for results in all_results:
+        versions = {k: v for k, v in (results.get("versions") or {}).items() if v}
+        if versions and versions not in seen:
+            seen.append(versions)
+    return "; ".join(", ".join(f"{k} {v}" for k, v in sorted(versions.items())) for versions in seen) or "—"
+
+
+def version_lines(all_results: list[dict]) -> list[str]:
+    """How the libraries behind each finished stage and its artefacts differ from this machine's: a
+    difference is reported, never silently accepted, and does not invalidate a result."""
+    lines = []
+    for results in all_results:
+        lines += version_notes(results.get("versions"), f"stage {results['stage']}")
+        lines += results.get("version_notes") or []
+    return list(dict.fromkeys(lines))
+
+
 def render(all_results: list[dict], missing: list[str] | None = None, *, profile: str | None = None,
-           speedup: dict | None = None, failed: list[str] | None = None) -> str:
+           speedups: dict | None = None, failed: list[str] | None = None) -> str:
     """The whole README text for the finished stages ``all_results`` (in report order); ``missing``:
-    the stages not finished (their claims are "pending"); ``speedup``: the 1600x row
-    (:func:`deepspin.reproduce.summary.speedup_row`) or ``None``."""
+    the stages not finished (their claims are "pending"); ``speedups``: the 1600x rows
+    (:func:`deepspin.reproduce.summary.speedup_rows`)."""
     profiles = sorted({r["profile"] for r in all_results}) or ([profile] if profile else [])
     total = sum(r["wall_s"] for r in all_results)
-    rows = summary_rows(all_results, speedup)
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("beaten", "met", "missed", "not comparable", "pending")}
+    rows = summary_rows(all_results, speedups)
+    claims = [r for r in rows if r["kind"] == "claim"]
+    verdicts = ("beaten", "met", "missed", "not reproduced", "not comparable", "inconclusive", "pending")
+    counts = {v: sum(r["verdict"] == v for r in claims) for v in verdicts}
     text = [
         "# Mills & Tamblyn (2018), re-run by deepspin",
         "",
@@ -160,25 +187,31 @@ def render(all_results: list[dict], missing: list[str] | None = None, *, profile
         f"- **Machine**: {_machines(all_results)}.",
         f"- **Profile**: {', '.join(profiles) or '—'}; {len(all_results)} of {len(all_results) + len(missing or [])} "
         f"stages finished, {_duration(total)} of stage wall time in all{_artefact_total(all_results)}.",
+        f"- **Libraries**: {_versions(all_results)}.",
         f"- **Our training protocol**: {PROTOCOL}",
-        "- **Verdicts**: *beaten* / *met* / *missed* compare our number with the paper's at the paper's size and "
-        "metric (met: equal within the paper's rounding); *not comparable*: a different size or metric, or a "
-        "claim without a number; a claim decided by a statistical criterion says so in its metric. "
-        "*pending*: the stage has not finished. Ratios (×) only where sizes and metrics match.",
-        f"- **Tally**: {', '.join(f'{n} {v}' for v, n in counts.items() if n)}.",
-        "",
-        "## Summary",
-        "",
-        summary_table(rows),
+        "- **Verdicts** (paper claims only are tallied): *beaten* / *met* / *missed* compare our number with the "
+        "paper's at the paper's size and metric, met within the paper's rounding or our spread over training seeds "
+        f"(mean ± standard deviation of {MIN_SEEDS} or more seeds; fewer seeds: *inconclusive*); *not reproduced*: "
+        "our numbers contradict a qualitative claim; *not comparable*: a different size or metric, a parameter the "
+        "paper does not state, or a claim without a number; a claim decided by a statistical criterion says so in "
+        "its metric. *pending*: the stage has not finished. Ratios (×) only where sizes and metrics match. No size "
+        "is attributed to the paper unless the paper states it; ours are fixed in the profile before a run.",
+        f"- **Tally of the paper's claims**: {', '.join(f'{n} {v}' for v, n in counts.items() if n)}.",
         "",
     ]
-    speedup_source = (speedup or {}).get("source")
-    if speedup_source:
-        text += [f"The speed row is read from `{speedup_source}` (bench/speedup.py).", ""]
-    missed = [r for r in rows if r["verdict"] == "missed"]
-    if missed:
-        text += ["## Missed", ""] + [f"- {r['study']}: ours {_ours_cell(r)} ({r['detail']}); stage `{r['stage']}`."
-                                     for r in missed] + [""]
+    for line in version_lines(all_results):
+        text += [f"- **Warning**: {line}"]
+    titles = {"claim": "The paper's claims", "check": "Checks of our own code", "beyond": "Beyond the paper"}
+    for kind in KINDS:
+        text += [f"## {titles[kind]}", "", summary_table([r for r in rows if r["kind"] == kind]), ""]
+    if speedups:
+        text += ["The speed rows are read from bench/speedup.py's JSON files, named in the rows below.", ""]
+    pursued = [r for r in rows if r["verdict"] not in ("beaten", "met", "pending")]
+    if pursued:
+        text += ["## Misses, and what we cannot decide, with their causes", ""]
+        text += [f"- **{r['study']}** — {r['verdict']}: ours {_ours_cell(r)}"
+                 + (f" ({r['detail']})" if r["detail"] else "") + (f". {r['cause']}" if r["cause"] else "")
+                 + f" Stage `{r['stage']}`." for r in pursued] + [""]
     if failed:
         text += ["Stages that **failed** in this run (tracebacks in its log): " + ", ".join(f"`{m}`" for m in failed)
                  + ".", ""]
@@ -197,17 +230,19 @@ def render(all_results: list[dict], missing: list[str] | None = None, *, profile
     return "\n".join(text)
 
 
-def summary_json(all_results: list[dict], speedup: dict | None = None) -> list[dict]:
-    """The machine-readable summary: one dict per claim with ``key``, ``paper``, ``ours``, ``size_ours``,
-    ``size_paper``, ``metric``, ``verdict`` (and ``study``, ``unit``, ``stage``)."""
-    keep = ("key", "study", "paper", "ours", "unit", "size_ours", "size_paper", "metric", "verdict", "stage")
-    return [{k: row[k] for k in keep} for row in summary_rows(all_results, speedup)]
+def summary_json(all_results: list[dict], speedups: dict | None = None) -> list[dict]:
+    """The machine-readable summary: one dict per row with ``key``, ``kind`` (claim, check or beyond),
+    ``study``, ``paper``, ``ours``, ``spread`` and ``seeds`` (over training seeds), ``unit``, ``size_ours``,
+    ``size_paper``, ``metric``, ``verdict``, ``cause`` and ``stage``."""
+    keep = ("key", "kind", "study", "paper", "ours", "spread", "seeds", "unit", "size_ours", "size_paper", "metric",
+            "verdict", "cause", "stage", "detail")
+    return [{k: row[k] for k in keep} for row in summary_rows(all_results, speedups)]
 
 
 def write(out, all_results: list[dict], missing: list[str] | None = None, *, profile: str | None = None,
-          speedup: dict | None = None, failed: list[str] | None = None) -> Path:
+          speedups: dict | None = None, failed: list[str] | None = None) -> Path:
     """Write ``out/README.md`` and ``out/summary.json``; returns the README's path."""
     path = Path(out) / "README.md"
-    write_text(Path(out) / "summary.json", json.dumps(summary_json(all_results, speedup), indent=1) + "\n")
-    write_text(path, render(all_results, missing, profile=profile, speedup=speedup, failed=failed))
+    write_text(Path(out) / "summary.json", json.dumps(summary_json(all_results, speedups), indent=1) + "\n")
+    write_text(path, render(all_results, missing, profile=profile, speedups=speedups, failed=failed))
     return path
