@@ -35,7 +35,8 @@ def read_version() -> str:
 def csrc_hash() -> str:
     """SHA-256 of csrc/ and CMakeLists.txt by deepspin.provenance.csrc_tree_hash (that file loaded by
     path: the package itself is not importable before it is built)."""
-    spec = importlib.util.spec_from_file_location("_deepspin_provenance", ROOT / "python" / "deepspin" / "provenance.py")
+    path = ROOT / "python" / "deepspin" / "provenance.py"
+    spec = importlib.util.spec_from_file_location("_deepspin_provenance", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)

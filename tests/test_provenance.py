@@ -53,9 +53,12 @@ def fake(tmp_path, monkeypatch):
         "uses_name.py": "from fakepkg.sub import NAME\n",
         "uses_dotted.py": "import fakepkg.sub.x\n",
         "uses_dynamic.py": "import importlib\n\n\ndef load():\n    return importlib.import_module('fakepkg.d')\n",
-        "lazy/__init__.py": "_EXPORTS = {'fit': 'train'}\n\n\ndef __getattr__(name):\n    raise AttributeError(name)\n",
+        "lazy/__init__.py": "_EXPORTS = {'fit': 'train', 'load': 'load'}\n\n\ndef __getattr__(name):\n    raise "
+                            "AttributeError(name)\n",
         "lazy/train.py": "def fit():\n    return 0\n",
+        "lazy/load.py": "def load():\n    return 1\n",
         "uses_lazy.py": "def run():\n    from .lazy import fit\n    return fit()\n",
+        "uses_lazy_package.py": "from . import lazy\n\n\ndef run():\n    return lazy.fit()\n",
         "uses_core.py": "from ._core import energy\n",
         "broken.py": "from .missing import thing\n",
     })
@@ -105,6 +108,9 @@ def test_fake_parent_package_counts_only_when_a_name_of_it_is_imported(fake):
 def test_fake_lazy_exports_count_the_module_that_defines_the_name(fake):
     assert module_closure(["fakepkg.uses_lazy"], sources=fake) == (
         "fakepkg.lazy", "fakepkg.lazy.train", "fakepkg.uses_lazy")
+    # the package as a whole: any name of its table may be used
+    assert module_closure(["fakepkg.uses_lazy_package"], sources=fake) == (
+        "fakepkg.lazy", "fakepkg.lazy.load", "fakepkg.lazy.train", "fakepkg.uses_lazy_package")
 
 
 def test_fake_core_entry_hashes_as_the_core(fake, monkeypatch):

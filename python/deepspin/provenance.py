@@ -19,7 +19,9 @@ common here) or under ``if TYPE_CHECKING``:
 - ``from deepspin.a import b`` counts ``deepspin.a.b`` when that is a module (a file, a package or the
   compiled core), else ``deepspin.a`` (the name is defined in ``deepspin/a.py`` or ``deepspin/a/__init__.py``);
   a name that the package loads lazily through an ``_EXPORTS = {"name": "submodule"}`` table of its
-  ``__init__.py`` (PEP 562, as :mod:`deepspin.surrogate` does) also counts ``deepspin.a.submodule``;
+  ``__init__.py`` (PEP 562, as :mod:`deepspin.surrogate` does) also counts ``deepspin.a.submodule``, and
+  such a package imported as a whole (``import deepspin.a``, ``from deepspin import a``, ``from deepspin.a
+  import *``) counts every module of its table;
 - relative imports (``from . import a``, ``from ..mc import run``, ``from .x import y``) resolve against
   the importing module's package, then follow the two rules above;
 - ``importlib.import_module("literal")`` with a string literal counts that module (a name built at run
@@ -242,19 +244,34 @@ def _dependencies(module: str, sources: Sources) -> set:
         if target is None or target.split(".")[0] != sources.package:
             continue
         if names is None:  # import a.b.c / import_module("a.b.c")
-            found.add(_existing(target, sources, module))
+            found |= _as_module(_existing(target, sources, module), sources)
             continue
         for imported in names:
             submodule = f"{target}.{imported}"
             if imported != "*" and sources.kind(submodule) is not None:
-                found.add(submodule)
+                found |= _as_module(submodule, sources)
                 continue
             found.add(_existing(target, sources, module))
-            if sources.kind(target) == "package":
-                exports = dict(_module(target, sources).exports)
-                if imported in exports:
-                    found.add(_existing(f"{target}.{exports[imported]}", sources, target))
+            exports = _exports(target, sources)
+            if imported == "*":
+                found.update(exports.values())
+            elif imported in exports:
+                found.add(exports[imported])
     return found
+
+
+def _exports(package: str, sources: Sources) -> dict:
+    """Name -> module of the lazy-export table (``_EXPORTS``) of ``package``'s ``__init__.py`` ({} if none)."""
+    if sources.kind(package) != "package":
+        return {}
+    return {name: _existing(f"{package}.{target}", sources, package)
+            for name, target in _module(package, sources).exports}
+
+
+def _as_module(name: str, sources: Sources) -> set:
+    """A module imported as an object: with a lazy-export table, any of its names may be used later
+    (``import deepspin.surrogate as s; s.fit(...)``), so every module of the table counts."""
+    return {name, *_exports(name, sources).values()}
 
 
 def _check_roots(roots, sources: Sources) -> list:
