@@ -8,9 +8,12 @@ Environment variables read at build time:
   SASS plus compute_90 PTX for newer GPUs).
 - ``DEEPSPIN_BUILD_TYPE``: CMake build type, default ``Release``.
 
-The CUDA choice and the architectures are passed to CMake on *every* configure, so a stale
-CMake cache in ``build/`` never decides the build.
+The CUDA choice, the architectures and the hash of the core's sources (``csrc/`` and
+``CMakeLists.txt``, :func:`deepspin.provenance.csrc_tree_hash`, stored in the module as
+``deepspin._core.CSRC_SHA256``) are passed to CMake on *every* configure, so a stale CMake cache in
+``build/`` never decides the build and cached results name the sources the core was built from.
 """
+import importlib.util
 import os
 import re
 import shutil
@@ -27,6 +30,17 @@ ROOT = Path(__file__).resolve().parent
 def read_version() -> str:
     text = (ROOT / "python" / "deepspin" / "_version.py").read_text()
     return re.search(r'__version__ = "([^"]+)"', text).group(1)
+
+
+def csrc_hash() -> str:
+    """SHA-256 of csrc/ and CMakeLists.txt by deepspin.provenance.csrc_tree_hash (that file loaded by
+    path: the package itself is not importable before it is built)."""
+    path = ROOT / "python" / "deepspin" / "provenance.py"
+    spec = importlib.util.spec_from_file_location("_deepspin_provenance", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module.csrc_tree_hash(ROOT)
 
 
 def find_nvcc() -> str | None:
@@ -67,6 +81,7 @@ class CMakeBuild(build_ext):
             f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
             f"-DCMAKE_BUILD_TYPE={os.environ.get('DEEPSPIN_BUILD_TYPE', 'Release')}",
             f"-DDEEPSPIN_VERSION={read_version()}",
+            f"-DDEEPSPIN_CSRC_SHA256={csrc_hash()}",
             f"-DDEEPSPIN_CUDA={'ON' if with_cuda else 'OFF'}",
             f"-DCMAKE_CUDA_ARCHITECTURES={archs}",
         ]

@@ -254,6 +254,7 @@ void check_betas(const CArray<double>& betas, int64_t T) {
 PYBIND11_MODULE(_core, m) {
     m.doc() = "deepspin compiled core: exact energies of 2-D lattice spin models (CPU/OpenMP and CUDA)";
     m.attr("__version__") = DEEPSPIN_VERSION;
+    m.attr("CSRC_SHA256") = DEEPSPIN_CSRC_SHA256;
     m.attr("built_with_cuda") = kBuiltWithCuda;
     m.attr("RADIAL_SCREENED_COULOMB") = int(kScreenedCoulomb);
     m.attr("RADIAL_SINUSOIDAL_COULOMB") = int(kSinusoidalCoulomb);

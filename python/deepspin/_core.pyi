@@ -5,6 +5,8 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+#: SHA-256 of csrc/ and CMakeLists.txt at build time (deepspin.provenance.csrc_tree_hash).
+CSRC_SHA256: str
 built_with_cuda: bool
 RADIAL_SCREENED_COULOMB: int
 RADIAL_SINUSOIDAL_COULOMB: int
