@@ -67,7 +67,7 @@ class SurrogateOperator:
         Both are measured against the exact energies (the Hamiltonian named in the metadata) of
         ``n`` uniform random configurations; a ``ValueError`` gives both medians.
         """
-        import deepspin
+        from deepspin.hamiltonians import hamiltonian
 
         name, params = self.hamiltonian, dict(self.metadata.get("params") or {})
         L = self.L or int(self.metadata.get("L") or 0)
@@ -76,7 +76,7 @@ class SurrogateOperator:
                              f"Hamiltonian to check its accuracy against; this model has target {self.target!r}, "
                              f"hamiltonian {name!r}, L {L}")
         spins = np.random.default_rng(seed).choice(np.array([-1, 1], np.int8), size=(n, L, L))
-        exact = np.asarray(deepspin.hamiltonian(name, L, **params).energy(spins), dtype=np.float64)
+        exact = np.asarray(hamiltonian(name, L, **params).energy(spins), dtype=np.float64)
         reference = Predictor(self.model, batch_size=self.predictor.batch_size, runtime="keras")
         full = float(np.median(np.abs(reference(spins)[:, 0] - exact)))
         reduced = float(np.median(np.abs(self.predictor(spins)[:, 0] - exact)))

@@ -286,3 +286,54 @@ def test_numerical_versions_read_the_installed_distributions(monkeypatch):
     monkeypatch.delenv("KERAS_BACKEND")
     assert provenance.numerical_versions()["keras_backend"].split()[0] == "tensorflow"
     assert provenance.version_changes(provenance.numerical_versions()) == []
+
+
+def _other_pythons():
+    """Other CPython interpreters on this machine (pyenv's, or python3.X on the PATH), by version."""
+    import shutil
+
+    found = {}
+    for minor in range(10, 15):
+        if minor == sys.version_info[1]:
+            continue
+        path = shutil.which(f"python3.{minor}")
+        for candidate in sorted(Path.home().glob(f".pyenv/versions/3.{minor}.*/bin/python3")) + ([Path(path)] if path else []):
+            found.setdefault(f"3.{minor}", str(candidate))
+    return found
+
+
+_HASH_SCRIPT = (
+    "import importlib.util, json, sys\n"
+    "from pathlib import Path\n"
+    "spec = importlib.util.spec_from_file_location('provenance', sys.argv[1])\n"
+    "p = importlib.util.module_from_spec(spec); sys.modules['provenance'] = p; spec.loader.exec_module(p)\n"
+    "S = p.Sources(root=Path(sys.argv[2]))\n"
+    "names = [m for m in p.module_closure(sys.argv[3:], sources=S) if m != 'deepspin._core']\n"
+    "print(json.dumps(p.source_hashes(names, sources=S), sort_keys=True))\n"
+)
+
+
+def test_module_hashes_are_the_same_on_every_python():
+    """The keys hash a normal form of the syntax tree (Python 3.11's ``ast.dump``, written the same way on
+    3.12, which adds ``type_params=[]``, and 3.13, which drops empty lists), so a GPU machine's Python finds
+    the models trained here. Other interpreters are used where this machine has them."""
+    import ast
+    import json
+    import subprocess
+
+    package = Path(provenance.__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        if sys.version_info[:2] == (3, 11):
+            assert provenance._dump(tree) == ast.dump(tree), path
+    roots = ["deepspin.reproduce.learned", "deepspin.reproduce.learned_phases"]
+    here = json.dumps(provenance.source_hashes([m for m in provenance.module_closure(roots) if m != "deepspin._core"]),
+                      sort_keys=True)
+    others = _other_pythons()
+    for version, python in others.items():
+        out = subprocess.run([python, "-c", _HASH_SCRIPT, provenance.__file__, str(package), *roots],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert out.stdout.strip() == here, f"Python {version} hashes the code differently"
+    if not others:
+        pytest.skip("no other Python interpreter on this machine to compare with (the 3.11 format was checked)")

@@ -71,8 +71,6 @@ def test_artefacts_are_built_once(tmp_path):
     assert header == ", plus 30.0 s building the 2 datasets, models and Monte Carlo runs they used " \
                      "(each counted once; 1 not timed)"
     assert _artefact_total([{"artefacts": {}}]) == ""
-    with pytest.raises(ValueError, match="'thing' declares no code"):
-        ctx.artefact("thing", {"n": 1}, build, ".txt")
 
 
 def test_report_of_a_real_run(tmp_path):
@@ -341,7 +339,8 @@ def test_speedup_rows_split_the_papers_network_from_our_fast_surrogate(tmp_path)
     claims = text.split("## The paper's claims", 1)[1].split("## Checks", 1)[0]
     assert "| **missed** |" in claims and "8467" not in claims  # our other model is not the paper's claim
     beyond = text.split("## Beyond the paper", 1)[1].split("\n## ", 1)[0]
-    assert "8,467 x" in beyond and beyond.rstrip().endswith("| beaten |")
+    fast_row = next(line for line in beyond.splitlines() if "fast extensive" in line)
+    assert "8,467 x" in fast_row and fast_row.endswith("| beaten |")
     pending = sum(line.endswith("| **pending** |") for line in text.splitlines())
     assert pending == len([c for c in CLAIMS if c.stage != "bench/speedup.py"])
 
@@ -417,139 +416,93 @@ def test_every_profile_sizes_every_stage():
         assert set(sizes) == set(STAGES), name
 
 
-_STAGE_MODULE = '''
-def helper():
-    return {helper}
+def _stage_keys(profile="quick"):
+    from deepspin.reproduce import profiles
+
+    return {name: stage.key(profiles.params(profile, name)) for name, stage in STAGES.items()}
 
 
-def unrelated():
-    return {unrelated}
+def _users(module):
+    """The stages whose module reaches ``module`` through its imports."""
+    from deepspin import provenance
+
+    return {name for name, stage in STAGES.items() if module in provenance.module_closure([stage.run.__module__])}
 
 
-def run(ctx):
-    """{doc}"""
-    from deepspin.reproduce import Row
-    return [Row("answer", helper() + {offset})]  # {comment}
-'''
+@pytest.fixture
+def edited(monkeypatch):
+    """Edit deepspin's sources as the cache keys see them (no file is written), the core's hash included."""
+    from deepspin import provenance
+
+    monkeypatch.setattr(provenance, "core_source_hash", lambda: "0" * 64)
+
+    def edit(module=None, code="", core=None):
+        if core is not None:
+            monkeypatch.setattr(provenance, "core_source_hash", lambda: core)
+        if module is not None:
+            text = provenance.Sources().path(module).read_text() + code
+            monkeypatch.setattr(provenance, "_DEFAULT", provenance.Sources(overrides={module: text}))
+        return _stage_keys()
+    return edit
 
 
-def _write_stage_module(path, **changes):
-    values = {"helper": 1, "unrelated": 0, "doc": "A stage.", "offset": 0, "comment": "first", **changes}
-    path.write_text(_STAGE_MODULE.format(**values))
+@pytest.mark.parametrize("module", ["deepspin.surrogate.inference", "deepspin.mc.transfer"])
+def test_an_edit_invalidates_the_stages_that_import_it_and_only_those(edited, module):
+    """surrogate/inference.py, and mc/transfer.py (two imports away from the stages: stages -> mc.exact ->
+    mc.transfer), changed in code: exactly the stages whose imports reach them get new keys."""
+    before = edited()
+    after = edited(module, "\n\ndef _edited():\n    return 1\n")
+    changed = {name for name in STAGES if before[name] != after[name]}
+    assert changed == _users(module)
+    assert changed and changed != set(STAGES)  # a real subset: some stages do not use it
+    assert edited(module, "\n# a comment\n") == before  # a comment (or docstring) is not code
 
 
-def test_changed_stage_code_invalidates_its_cache_and_nothing_else_does(tmp_path, monkeypatch):
-    import importlib
-    import sys
-
-    from deepspin.reproduce.code import clear_cache
-
-    monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    monkeypatch.syspath_prepend(str(tmp_path / "src"))
-    (tmp_path / "src").mkdir()
-    source = tmp_path / "src" / "fake_stage_module.py"
-    out = tmp_path / "out"
-
-    def run(**changes):
-        _write_stage_module(source, **changes)
-        clear_cache()
-        importlib.invalidate_caches()
-        module = importlib.reload(sys.modules["fake_stage_module"]) if "fake_stage_module" in sys.modules \
-            else importlib.import_module("fake_stage_module")
-        stage = Stage("fake", "A stage of a module the test edits", module.run, code=("fake_stage_module:helper",))
-        results, ran = run_stage(stage, "test", {"n": 1}, out, progress=False)
-        return results["rows"][0]["ours"], ran
-
-    monkeypatch.delitem(sys.modules, "fake_stage_module", raising=False)
-    assert run() == (1, True)
-    assert run() == (1, False)  # same code: cached
-    assert run(doc="Reworded.", comment="edited") == (1, False)  # docstring and comment edits keep the cache
-    assert run(unrelated=5) == (1, False)  # an undeclared function of the same module is not a dependency
-    assert run(offset=1) == (2, True)  # the stage function changed: rerun
-    assert run(offset=1, helper=3) == (4, True)  # a declared dependency changed: rerun
-    assert run(offset=1, helper=3) == (4, False)
-    assert len(list((out / "stages" / "fake").glob("*/results.json"))) == 3
+def test_a_changed_compiled_core_invalidates_the_stages_that_use_it(edited):
+    before = edited()
+    after = edited(core="1" * 64)
+    assert {name for name in STAGES if before[name] != after[name]} == _users("deepspin._core") == set(STAGES)
 
 
-def test_artefact_key_follows_the_code_of_its_kind(tmp_path, monkeypatch):
-    from deepspin.reproduce import depends
+def test_artefact_keys_follow_the_code_of_their_builder(tmp_path, edited):
     from deepspin.reproduce.stage import Context
 
-    ctx = Context(Stage("fake", "", lambda c: []), {}, tmp_path)
-    built = []
-
     def build(path):
-        built.append(path)
         path.write_text("x")
 
-    first = ctx.artefact("model", {"n": 1}, build, ".txt")
-    monkeypatch.setitem(depends.ARTEFACTS, "model", depends.MODEL + ("deepspin.reproduce.stages:random_spin_absm",))
-    second = ctx.artefact("model", {"n": 1}, build, ".txt")
-    assert first != second and len(built) == 2
+    build.__module__ = "deepspin.reproduce.stages"
+    ctx = Context(Stage("fake", "", lambda c: []), {}, tmp_path)
+    edited()
+    first = ctx.artefact("dataset", {"n": 1}, build, ".txt")
+    assert ctx.artefact("dataset", {"n": 1}, build, ".txt") == first  # found again: built once
+    edited("deepspin.sampling.targeted", "\n\ndef _edited():\n    return 1\n")
+    assert ctx.artefact("dataset", {"n": 1}, build, ".txt") != first
+    assert json.loads(first.with_name(first.name + ".versions").read_text())["numpy"] == np.__version__
 
 
-def _other_pythons():
-    """Other CPython interpreters on this machine (pyenv's, or python3.X on the PATH), by version."""
-    import shutil
-    import sys
+def test_results_record_versions_and_a_difference_is_reported(tmp_path):
+    from deepspin.reproduce import report
 
-    found = {}
-    for minor in range(11, 15):
-        if minor == sys.version_info[1]:
-            continue
-        path = shutil.which(f"python3.{minor}")
-        for candidate in sorted(Path.home().glob(f".pyenv/versions/3.{minor}.*/bin/python3")) + ([Path(path)] if path else []):
-            found.setdefault(f"3.{minor}", str(candidate))
-    return found
-
-
-_HASH_SCRIPT = (
-    "import ast, importlib.util, sys\n"
-    "spec = importlib.util.spec_from_file_location('code', sys.argv[1])\n"
-    "code = importlib.util.module_from_spec(spec); spec.loader.exec_module(code)\n"
-    "print(code.code_hash(sys.argv[2:]))\n"
-)
+    reproduce("smoke", out=tmp_path, only=["dos-4x4"], progress=False, speedup=None)
+    path = next(tmp_path.glob("stages/dos-4x4/*/results.json"))
+    results = json.loads(path.read_text())
+    assert results["versions"]["numpy"] == np.__version__
+    assert report.version_lines([results]) == []
+    results["versions"]["numpy"] = "0.0.1"
+    path.write_text(json.dumps(results))
+    readme = reproduce("smoke", out=tmp_path, report_only=True, progress=False, speedup=None).read_text()
+    assert f"stage dos-4x4 was made with numpy 0.0.1 -> {np.__version__}" in readme
+    assert "### dos-4x4" in readme  # reported, still used: a version difference warns, it does not invalidate
 
 
-def test_code_hash_is_the_same_on_every_python():
-    """The cache keys hash a normal form of the syntax tree: Python 3.11's ``ast.dump``, written the same
-    way on 3.12 (which adds ``type_params=[]``) and 3.13 (which drops empty lists), so a GPU machine's
-    Python 3.12 finds the models trained here. Other interpreters are used where this machine has them."""
-    import ast
-    import subprocess
-    import sys
-
-    from deepspin.reproduce import code as code_module
-    from deepspin.reproduce.depends import ARTEFACTS
-
-    package = Path(code_module.__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*.py")):
-        tree = ast.parse(path.read_text())
-        if sys.version_info[:2] == (3, 11):
-            assert code_module._dump(tree) == ast.dump(tree), path
-    names = [name for name in ARTEFACTS["mc"] + ARTEFACTS["model"] if isinstance(name, str)]
-    here = code_module.code_hash(names)
-    others = _other_pythons()
-    for version, python in others.items():
-        out = subprocess.run([python, "-c", _HASH_SCRIPT, code_module.__file__, *names], capture_output=True,
-                             text=True, timeout=120)
-        assert out.returncode == 0, out.stderr[-2000:]
-        assert out.stdout.strip() == here, f"Python {version} hashes the code differently"
-    if not others:
-        pytest.skip("no other Python interpreter on this machine to compare with (the 3.11 format was checked)")
-
-
-def test_every_declared_dependency_resolves_without_importing_keras():
+def test_every_stage_key_is_computed_without_importing_keras():
     import subprocess
     import sys
 
     script = (
         "import sys\n"
-        "from deepspin.reproduce import STAGES\n"
-        "from deepspin.reproduce.code import code_hash\n"
-        "from deepspin.reproduce.depends import ARTEFACTS\n"
-        "keys = {kind: code_hash(code) for kind, code in ARTEFACTS.items()}\n"
-        "keys.update({name: stage.key({}) for name, stage in STAGES.items()})\n"
+        "from deepspin.reproduce import STAGES, profiles\n"
+        "keys = {name: stage.key(profiles.params('paper', name)) for name, stage in STAGES.items()}\n"
         "assert len(set(keys.values())) == len(keys), keys\n"
         "assert not [m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow', 'sklearn')]\n"
     )

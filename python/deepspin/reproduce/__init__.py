@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .. import campaign
+from ..io import folder_lock
 from . import profiles, report
 from .paper import PAPER, PaperValue
 from .profiles import PROFILES
@@ -63,8 +64,9 @@ def reproduce(profile: str = "quick", out="report", only=None, force: bool = Fal
     tasks = [StageTask(STAGES[name], profile, params(name), str(out), progress,
                        tuple(profiles.assignments(settings, name)), force) for name in names]
     if tasks:
-        campaign.run(tasks, out, client=client, retries=retries, progress=progress, summary=summary,
-                     name="reproduce")
+        with folder_lock(out, "another deepspin reproduce"):
+            campaign.run(tasks, out / "stages", client=client, retries=retries, progress=progress, summary=summary,
+                         name="reproduce")
     failed = [task.key for task in tasks if not task.output.exists()]
     finished, missing = [], []
     for name, stage in STAGES.items():

@@ -5,10 +5,11 @@
 links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
 learned operator); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
 each: the copy leaves out the optimizer's state, two thirds of a paper CNN's file under Adam, which
-deepspin never reads back because it loads networks uncompiled); each copied artefact's build time
-(``<file>.seconds``), so a report rendered from the copy still counts what its artefacts cost.
-Datasets are left out (tens to hundreds of MB, and minutes to regenerate). Copying ``DEST`` back into
-a report folder lets a later run reuse whatever its code still hashes to (:mod:`.code`).
+deepspin never reads back because it loads networks uncompiled); each copied artefact's build time and
+library versions (``<file>.seconds``, ``<file>.versions``), so a report rendered from the copy still counts
+what its artefacts cost and which versions made them. Datasets are left out (tens to hundreds of MB, and
+minutes to regenerate). Copying ``DEST`` back into a report folder lets a later run reuse whatever its
+code still hashes to (:mod:`deepspin.provenance`).
 
 ``DEST`` is replaced only if it is new, empty, or an earlier snapshot: every file in it has a
 snapshot's name (:data:`SNAPSHOT_FILE`) and its README.md is a deepspin report. A folder holding
@@ -24,7 +25,8 @@ from pathlib import Path
 _STAGE_FILES = ("results.json", "*.png")
 #: Relative paths a snapshot writes (a 16-hex-digit cache key names each stage run and artefact).
 SNAPSHOT_FILE = re.compile(r"README\.md|summary\.json|stages/[\w.-]+/[0-9a-f]{16}/(results\.json|[^/]+\.png)"
-                           r"|cache/mc/[0-9a-f]{16}\.json(\.seconds)?|cache/model/[0-9a-f]{16}\.keras(\.seconds)?")
+                           r"|cache/mc/[0-9a-f]{16}\.json(\.seconds|\.versions)?"
+                           r"|cache/model/[0-9a-f]{16}\.keras(\.seconds|\.versions)?")
 
 
 #: The first line of every report's README.md (:mod:`.report`).
@@ -66,8 +68,8 @@ def snapshot(out, dest, *, models: bool = False) -> dict:
         for pattern in _STAGE_FILES:
             files += sorted(results.parent.glob(pattern))
     artefacts = sorted(out.glob("cache/mc/*.json")) + (sorted(out.glob("cache/model/*.keras")) if models else [])
-    timings = [path.with_name(path.name + ".seconds") for path in artefacts]
-    files += artefacts + [path for path in timings if path.exists()]  # build times, for the report's tally
+    sides = [path.with_name(path.name + side) for path in artefacts for side in (".seconds", ".versions")]
+    files += artefacts + [path for path in sides if path.exists()]  # build times and library versions
     staging = dest.with_name(dest.name + ".partial")
     if staging.exists():  # a killed snapshot's staging folder, or a user's: removed only if a snapshot's
         check_destination(out, staging)

@@ -118,7 +118,7 @@ class Context:
         """
         path = self.out / "cache" / kind / f"{content_key(kind, params, (build.__module__,))}{suffix}"
         timing = path.with_name(path.name + ".seconds")
-        versions = path.with_name(path.name + ".versions.json")
+        versions = path.with_name(path.name + ".versions")
         path.parent.mkdir(parents=True, exist_ok=True)
         with _waiting_lock(path.with_name(path.name + ".lock")):
             if not path.exists():
