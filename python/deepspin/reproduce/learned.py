@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import enumeration
 from ..hamiltonians import Ising
+from ..mc.operators import TabulatedOperator  # noqa: F401 (moved to the library; the stages import it from here)
 from ..observables import energy_to_class
 from ..sampling import enumerate_all
 from .stage import Context, Row
@@ -62,20 +63,6 @@ def training_subset(train: np.ndarray, n_train: int | None, seed: int) -> np.nda
     keep = np.zeros_like(train)
     keep[np.random.default_rng([seed, n_train]).choice(rows, n_train, replace=False)] = True
     return keep
-
-
-class TabulatedOperator:
-    """A learned operator (energy or magnetization) of a lattice small enough to enumerate, evaluated
-    once on every configuration and then looked up (:func:`deepspin.enumeration.index`): the same values
-    as the network, without a network call per Metropolis step."""
-
-    def __init__(self, values: np.ndarray, L: int):
-        self.table, self.L = np.asarray(values, dtype=np.float64), L
-
-    def __call__(self, configs):
-        return self.table[enumeration.index(configs)]
-
-    energy = __call__
 
 
 def predict_all_4x4(path) -> np.ndarray:

@@ -16,24 +16,20 @@ import numpy as np
 
 from ..hamiltonians import Ising, hamiltonian
 from ..mc.temperatures import parse_temperatures
-from ..observables import class_to_energy
-from .figures import magnetization_curves, peak_temperature, phase_curves
+from ..mc.exact import parabola_peak as peak_temperature
+from ..mc.exact import reference_peak as exact_peak
+from ..observables import class_to_energy, random_spin_absm
+from .figures import magnetization_curves, phase_curves
 from .learned import (TabulatedOperator, ising_8x8_spec, metrics_text, predict_all_4x4, trained_model, training,
                       uniform_spec)
 from .stage import Context, Row
-from .stages import dataset, exact_curves, mc_records, peak_check, random_spin_absm, run_size, sampling_specs
+from .stages import dataset, exact_curves, mc_records, peak_check, run_size, sampling_specs
 
 EXACT = "exact operator"
 
 
 def _size(mc: dict, temperatures) -> str:
     return f"{mc['chains']} chains x {mc['sweeps']} sweeps x {len(temperatures)} temperatures"
-
-
-def exact_peak(reference, T) -> float:
-    """Temperature of the exact ``C/N`` maximum on a fine grid over the range of ``T``."""
-    fine = reference(np.linspace(min(T), max(T), 2001))
-    return float(fine["T"][np.argmax(fine["C_per_site"])])
 
 
 def _twin_arrays(learned: list[dict], twin: list[dict], key: str):
