@@ -23,6 +23,8 @@ from .stages import mc_records
 
 #: (lattice size, per-site MAE goal in J) of issue 9, per Hamiltonian.
 GOALS = {"ising": (64, 1e-3), "screened-coulomb": (32, 1e-2)}
+#: Hamiltonian names as a figure writes them.
+_DISPLAY = {"ising": "Ising", "screened-coulomb": "screened Coulomb"}
 _PAPER_ARCH = "n/a: the paper's CNN takes only its training L (upscaled to 16x16); retrain per L"
 
 
@@ -63,7 +65,8 @@ def size_transfer(ctx: Context) -> list[Row]:
     fig = "per_site_error.png"
     trained_on = "+".join(f"{L}x{L}" for L in operator.metadata.get("train_sizes", [operator.L]))
     _error_plot(errors, ctx.figure(fig), GOALS.get(name),
-                title=f"{name}, extensive surrogate (R = {operator.receptive_radius}) trained on {trained_on}")
+                title=f"{_DISPLAY.get(name, name)}, extensive surrogate (R = {operator.receptive_radius}) trained on "
+                      f"{trained_on}")
     label = f"{name} extensive surrogate (trained on {trained_on}, R = {operator.receptive_radius})"
     rows = []
     for L, by_kind in errors.items():

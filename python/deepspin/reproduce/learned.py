@@ -90,7 +90,8 @@ def classify_4x4(ctx: Context) -> list[Row]:
             from ..surrogate.evaluate import class_error_map
 
             class_error_map(truth, predicted, 4, ctx.figure(f"classes_{name}.png"),
-                            title=f"4x4 classifier trained on the {name} set, all 65,536 configurations")
+                            title="4x4 classifier trained on the " + ("uniform set" if name == "uniform" else "targeted set 1")
+                            + ", all 65,536 configurations")
     targeted = [s for name, s in scores.items() if name != "uniform"]
     n = len(targeted)
     rows += [
@@ -144,7 +145,7 @@ def uniform_regression(ctx: Context) -> list[Row]:
     label = f"{p['hamiltonian']} {p['L']}x{p['L']} regression"
     fig = "parity.png"
     parity_plot(data["energy"][test], predicted, ctx.figure(fig),
-                title=f"{label}: {int(test.sum()):,} test configurations\n{metrics_text(stats, 'J')}")
+                title=f"{ctx.stage.title}: {int(test.sum()):,} test configurations\n{metrics_text(stats, 'J')}")
     name = ctx.stage.name
     return [
         Row(f"{label}: {_METRICS[p['metric']]} on {int(test.sum()):,} test configurations", stats[p["metric"]],
