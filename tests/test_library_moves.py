@@ -8,9 +8,8 @@ import pytest
 
 import deepspin
 from deepspin.mc import as_operator, ising_torus, specific_heat_peak
-from deepspin.mc.exact import parabola_peak, parabola_peak_error, peak_agreement, reference_peak
+from deepspin.mc.exact import parabola_peak, parabola_peak_error, peak_agreement, random_spin_absm, reference_peak
 from deepspin.mc.operators import TabulatedOperator
-from deepspin.observables import random_spin_absm
 
 
 def _ising_energy_by_hand(configs):

@@ -443,7 +443,7 @@ def test_artefact_key_follows_the_code_of_its_kind(tmp_path, monkeypatch):
         path.write_text("x")
 
     first = ctx.artefact("model", {"n": 1}, build, ".txt")
-    monkeypatch.setitem(depends.ARTEFACTS, "model", depends.MODEL + ("deepspin.reproduce.stages:random_spin_absm",))
+    monkeypatch.setitem(depends.ARTEFACTS, "model", depends.MODEL + ("deepspin.mc.exact:random_spin_absm",))
     second = ctx.artefact("model", {"n": 1}, build, ".txt")
     assert first != second and len(built) == 2
 

@@ -1,11 +1,9 @@
 """Per-configuration observables and the Ising energy classes (SPEC sections 1 and 3)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .validation import check_count, check_lattice_size, check_spins
+from .validation import check_lattice_size, check_spins
 
 
 def magnetization(configs):
@@ -32,20 +30,6 @@ def staggered_magnetization(configs):
     sign = np.where(np.add.outer(np.arange(L), np.arange(L)) % 2, -1.0, 1.0)
     m = np.einsum("bij,ij->b", spins, sign, dtype=np.float64) / (L * L)
     return float(m[0]) if single else m
-
-
-def random_spin_absm(N: int) -> float:
-    """Mean ``|m|`` of ``N`` independent uniform +1/-1 spins, ``m = (1/N) sum_i s_i``: the infinite-temperature limit.
-
-    For even ``N``, ``E|S| = N C(N, N/2) / 2^N`` of the sum ``S``; for odd ``N`` the last spin adds one to
-    ``|S|`` where the other ``N - 1`` cancel and nothing on average elsewhere. So ``E|m| = C(M, M/2) / 2^M``
-    with ``M = N`` (even) or ``N - 1`` (odd), about ``sqrt(2 / (pi N))`` for large ``N``.
-    The ratio is taken of exact integers (rounded once), so it holds for every ``N``, where ``2.0**N``
-    would overflow from ``N = 1024`` (32x32) on.
-    """
-    N = check_count("N", N)
-    M = N - N % 2
-    return math.comb(M, M // 2) / (1 << M)
 
 
 def ising_energy_levels(L: int) -> np.ndarray:

@@ -17,6 +17,9 @@
   ``<E> = -d ln Z / d beta`` and ``C = beta^2 d^2 ln Z / d beta^2`` to rounding error at any ``L``.
 - :func:`specific_heat_peak`: the temperature of the specific-heat maximum of the ``L x L`` torus
   (the finite-size pseudo-critical temperature, ``gamma * Tc`` in the paper).
+- :func:`random_spin_absm`: ``<|m|>`` of ``N`` independent random spins, the ``T -> infinity`` limit.
+- :func:`parabola_peak`, :func:`parabola_peak_error`, :func:`peak_agreement`, :func:`reference_peak`:
+  where a curve sampled on a temperature grid (Monte Carlo or exact) peaks, with its standard error.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import numpy as np
 
 from .. import enumeration
 from ..hamiltonians import Hamiltonian, Ising
-from ..validation import check_lattice_size, check_real
+from ..validation import check_count, check_lattice_size, check_real
 from ..validation import check_temperatures
 
 #: Onsager's critical temperature of the infinite square lattice, ``2 J / ln(1 + sqrt 2)``.
@@ -422,6 +425,21 @@ def exact_reference(H: Hamiltonian):
     if isinstance(H, Ising) and kaufman_refusal(H) is None:
         return lambda T: exact_thermodynamics(H, T, method="kaufman")
     return None
+
+
+def random_spin_absm(N: int) -> float:
+    """Mean ``|m|`` of ``N`` independent uniform +1/-1 spins, ``m = (1/N) sum_i s_i``: the infinite-temperature limit.
+
+    For even ``N``, ``E|S| = N C(N, N/2) / 2^N`` of the sum ``S``; for odd ``N`` the last spin adds one to
+    ``|S|`` where the other ``N - 1`` cancel and nothing on average elsewhere. So ``E|m| = C(M, M/2) / 2^M``
+    with ``M = N`` (even) or ``N - 1`` (odd), about ``sqrt(2 / (pi N))`` for large ``N``.
+    The ratio is taken of exact integers (rounded once), so it holds for every ``N``, where ``2.0**N``
+    would overflow from ``N = 1024`` (32x32) on.
+    """
+    N = check_count("N", N)
+    M = N - N % 2
+    return math.comb(M, M // 2) / (1 << M)
+
 
 
 # --------------------------------------------------------------------------- locating a peak on a grid

@@ -13,10 +13,9 @@ import numpy as np
 
 from ..hamiltonians import Ising, hamiltonian
 from ..mc import ising_torus, specific_heat_peak
-from ..mc.exact import parabola_peak
+from ..mc.exact import parabola_peak, random_spin_absm
 from ..mc.temperatures import parse_temperatures
 from ..plots import _pyplot, _save
-from ..observables import random_spin_absm
 from .figures import phase_curves
 from .stage import Context, Row
 from .stages import mc_records

@@ -36,7 +36,7 @@ MC = (*PHYSICS, "deepspin.mc.metropolis", "deepspin.mc.acceptance", "deepspin.mc
       *(f"deepspin.mc.rules.{rule}" for rule in ("base", "batch", "ising", "pair", "potts", "sublattice", "registry",
                                                  "multispin")),
       "deepspin.mc.multispin",
-      "deepspin.reproduce.stages:mc_records", "deepspin.reproduce.learned:TabulatedOperator")
+      "deepspin.reproduce.stages:mc_records")
 
 DEMO_MODEL = (*PHYSICS, *(f"deepspin.surrogate.interpret:{name}" for name in (
     "DEMO_L", "DEMO_FILTERS", "DEMO_KERNEL", "DEMO_DENSE", "demo_model", "demo_data", "DemoRun", "train_demo")),

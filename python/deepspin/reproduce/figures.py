@@ -1,6 +1,8 @@
 """Figures and curve summaries of the reproduction that :mod:`deepspin.plots` does not already draw."""
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from ..mc.exact import parabola_peak as peak_temperature  # noqa: F401 (the name reproduce's tests import)
@@ -22,21 +24,41 @@ def _band(ax, T, values, errors, *, color, fmt: str = "o-", label: str | None = 
 def magnetization_curves(curves: dict, path, *, random_limit: float | None = None, title: str = "") -> None:
     """``<|m|>`` against ``T`` for each ``label -> records`` with a band of one standard error (``absm_err``)
     in the curve's colour, and the mean ``|m|`` of uniformly random spins as a dashed line (the paper's
-    Figs. 8 and 10)."""
+    Figs. 8 and 10). With two or more runs on the same temperatures a lower panel draws each run minus
+    the first, with the band of their combined standard error ``sqrt(se^2 + se_first^2)``, where the
+    differences (far smaller than ``<|m|>``) can be seen."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for i, (label, records) in enumerate(curves.items()):
-        T = np.array([r["T"] for r in records])
-        _band(ax, T, [r["absm"] for r in records], [r.get("absm_err", np.nan) for r in records], color=f"C{i}",
-              fmt="os^Dv"[i % 5] + "-", label=f"{label} (band: ± 1 standard error)", mfc="none")
+    labels = list(curves)
+    T = np.array([r["T"] for r in curves[labels[0]]])
+    compare = len(labels) > 1 and all(len(curves[label]) == len(T) for label in labels)
+    if compare:
+        fig, (ax, dax) = plt.subplots(2, 1, figsize=(6.5, 5.8), sharex=True, gridspec_kw={"height_ratios": [2, 1]},
+                                      layout="constrained")
+    else:
+        fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    first = np.array([r["absm"] for r in curves[labels[0]]])
+    first_err = np.array([r.get("absm_err", np.nan) for r in curves[labels[0]]], dtype=np.float64)
+    for i, label in enumerate(labels):
+        records = curves[label]
+        values = np.array([r["absm"] for r in records])
+        errors = np.array([r.get("absm_err", np.nan) for r in records], dtype=np.float64)
+        style = {"color": f"C{i}", "fmt": "os^Dv"[i % 5] + "-", "mfc": "none"}
+        _band(ax, [r["T"] for r in records], values, errors, label=label, **style)
+        if compare and i > 0:
+            _band(dax, T, values - first, np.hypot(errors, first_err), **style)
     if random_limit is not None:
         ax.axhline(random_limit, color="k", ls="--", lw=1, label=f"random spins ({random_limit:.4f})")
-    if T.min() > 0 and T.max() / T.min() > 50:  # a grid that reaches the random-spin limit: log T
-        ax.set_xscale("log")
-    ax.set_xlabel("$T$")
+    log_T = T.min() > 0 and T.max() / T.min() > 50  # a grid that reaches the random-spin limit: log T
+    for axis in (ax, dax) if compare else (ax,):
+        if log_T:
+            axis.set_xscale("log")
+        axis.grid(alpha=0.3)
+    (dax if compare else ax).set_xlabel("$T$")
     ax.set_ylabel(r"$\langle |m| \rangle$")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, title="bands: ± 1 standard error", title_fontsize=7)
+    if compare:
+        dax.axhline(0.0, color="k", lw=0.8)
+        dax.set_ylabel("\n".join(textwrap.wrap(f"run minus {labels[0]}", 24)), fontsize=8)
     ax.set_title(title)
     _save(fig, path)
 

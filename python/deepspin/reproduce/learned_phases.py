@@ -17,8 +17,9 @@ import numpy as np
 from ..hamiltonians import Ising, hamiltonian
 from ..mc.temperatures import parse_temperatures
 from ..mc.exact import parabola_peak as peak_temperature
+from ..mc.exact import random_spin_absm
 from ..mc.exact import reference_peak as exact_peak
-from ..observables import class_to_energy, random_spin_absm
+from ..observables import class_to_energy
 from .figures import magnetization_curves, phase_curves
 from .learned import (TabulatedOperator, ising_8x8_spec, metrics_text, predict_all_4x4, trained_model, training,
                       uniform_spec)

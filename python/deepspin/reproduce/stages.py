@@ -8,14 +8,14 @@ import numpy as np
 
 from .. import datasets, plots
 from ..mc import ising_torus
-from ..mc.exact import exact_reference, parabola_peak, peak_agreement
+from ..mc.exact import exact_reference, parabola_peak, peak_agreement, random_spin_absm
 from ..mc.transfer import MAX_L, ising_density_of_states, thermodynamics
 from ..hamiltonians import Ising, hamiltonian
 from ..io import write_text
 from ..mc import run as mc_run
 from ..mc import specific_heat_peak
 from ..mc.temperatures import parse_temperatures
-from ..observables import ising_energy_levels, random_spin_absm, staggered_magnetization
+from ..observables import ising_energy_levels, staggered_magnetization
 from ..sampling import uniform
 from .figures import coulomb_transition, phase_curves
 from .stage import Context, Row
