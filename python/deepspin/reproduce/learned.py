@@ -90,7 +90,7 @@ def classify_4x4(ctx: Context) -> list[Row]:
             from ..surrogate.evaluate import class_error_map
 
             class_error_map(truth, predicted, 4, ctx.figure(f"classes_{name}.png"),
-                            title="4x4 classifier trained on the " + ("uniform set" if name == "uniform" else "targeted set 1")
+                            title="4x4 classifier trained on " + ("the uniform set" if name == "uniform" else "targeted set 1")
                             + ", all 65,536 configurations")
     targeted = [s for name, s in scores.items() if name != "uniform"]
     n = len(targeted)
