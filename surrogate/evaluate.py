@@ -7,6 +7,8 @@ magnetization per site.
 """
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from deepspin.observables import class_to_energy, ising_energy_levels
@@ -59,22 +61,46 @@ def _mean(values) -> float:
 
 
 def parity_plot(truth, predicted, path, title: str = "", units: str = "J") -> None:
-    """Predicted against true values (paper Figs. 11-12): a log-count 2-D histogram and y = x."""
+    """Predicted against true values (paper Figs. 11-12), and below it the residual against the truth.
+
+    Top: a log-count 2-D histogram of (true, predicted) with ``y = x``. Bottom, on the same true-value
+    axis: ``predicted - true`` on its own vertical scale (up to four times the 99th percentile of
+    ``|error|``; rarer, larger errors are drawn at the edge and counted in the legend), so errors far
+    below the range of the values (0.1 J against energies of +-100 J) are visible; the dashed lines
+    are the median absolute error either side of zero.
+    """
     plt = _pyplot()
     from matplotlib.colors import LogNorm
 
     truth, predicted = np.asarray(truth, float), np.asarray(predicted, float)
+    residual = predicted - truth
     lo, hi = float(min(truth.min(), predicted.min())), float(max(truth.max(), predicted.max()))
     pad = 0.02 * (hi - lo or 1.0)
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    fig, (ax, ax_res) = plt.subplots(2, 1, figsize=(5.4, 6.4), sharex=True, layout="constrained",
+                                     gridspec_kw={"height_ratios": [3, 1.5]})
     bins = np.linspace(lo - pad, hi + pad, 120)
     *_, image = ax.hist2d(truth, predicted, bins=bins, norm=LogNorm(), cmap="viridis")
-    fig.colorbar(image, ax=ax, label="configurations")
     ax.plot([lo, hi], [lo, hi], "r-", lw=0.8, label="exact")
-    ax.set_xlabel(f"true ({units})")
     ax.set_ylabel(f"predicted ({units})")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
     ax.legend(loc="upper left")
+    size = np.abs(residual)
+    top = float(min(size.max(), 4 * np.quantile(size, 0.99))) * 1.05 or 1.0
+    outside = int(np.sum(size > top))
+    res_bins = (bins, np.linspace(-top, top, 81))
+    *_, res_image = ax_res.hist2d(truth, np.clip(residual, -top, top), bins=res_bins, norm=LogNorm(), cmap="viridis")
+    median = float(np.median(size))
+    ax_res.axhline(0.0, color="r", lw=0.8)
+    for sign in (1, -1):
+        ax_res.axhline(sign * median, color="k", ls="--", lw=0.7,
+                       label=f"± median |error| ({median:.3g} {units})" if sign > 0 else None)
+    if outside:
+        ax_res.plot([], [], " ", label=f"{outside:,} beyond ±{top:.2g} drawn at the edge (largest {size.max():.3g})")
+    ax_res.set_xlabel(f"true ({units})")
+    ax_res.set_ylabel(f"predicted - true ({units})")
+    ax_res.legend(loc="upper left", fontsize=7, framealpha=0.9)
+    fig.colorbar(image, ax=ax, label="configurations")
+    fig.colorbar(res_image, ax=ax_res, label="configurations")
     _save(fig, path)
 
 
@@ -93,8 +119,7 @@ def class_error_map(truth, predicted, L: int, path, title: str = "") -> None:
     n = levels.size
     counts = np.zeros((n, n))
     np.add.at(counts, (truth, predicted), 1)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 4.8))
-    fig.subplots_adjust(wspace=0.35)
+    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 5.4), layout="constrained")
     image = ax0.imshow(np.where(counts > 0, counts, np.nan), origin="lower", norm=LogNorm(), cmap="viridis")
     fig.colorbar(image, ax=ax0, label="configurations")
     ticks = np.unique(np.linspace(0, n - 1, min(n, 9)).round().astype(int))
@@ -119,9 +144,31 @@ def class_error_map(truth, predicted, L: int, path, title: str = "") -> None:
     ax1.set_xlabel("true class energy (J)")
     ax1.set_ylabel("configurations")
     ax1.legend(loc="upper right", fontsize=8)
-    ax1.set_title(f"per class: {int(np.sum(misses > 0))} of {len(rows)} classes have misses", fontsize=10)
-    fig.suptitle(title)
+    ax1.set_title(f"per class: {int(np.sum(misses > 0))} of the {len(rows)} classes present have misses", fontsize=10)
+    if title:
+        fig.suptitle("\n".join(textwrap.wrap(title, 110)), fontsize=11)
+    fig.supxlabel("\n".join(textwrap.wrap(class_caption(L, energies), 190)), fontsize=8, ha="left", x=0.01)
     _save(fig, path)
+
+
+def class_caption(L: int, present) -> str:
+    """Which Ising energy classes of the ``L x L`` torus exist, why, and which of them ``present`` (energies, J) holds.
+
+    A configuration with ``b`` unsatisfied bonds has ``E = -2N + 2b`` (``J = 1``, ``2N`` bonds). On the
+    torus every domain wall is closed, so ``b`` is even, and it is at least 4 (one flipped spin);
+    flipping one sublattice of an even torus maps ``b`` to ``2N - b``, so ``b = 2N - 2`` cannot occur
+    either: ``N - 1`` levels (:func:`deepspin.observables.ising_energy_levels`).
+    """
+    levels = np.asarray(ising_energy_levels(L), float)
+    N = L * L
+    present = np.unique(np.asarray(present, float))
+    absent = [f"{e:.0f}" for e in levels if e not in present]
+    text = (f"The {L}x{L} Ising torus has {levels.size} energy classes E = -2N + 2b = {levels[0]:.0f}, "
+            f"{levels[1]:.0f}, {levels[2]:.0f}, ..., {levels[-2]:.0f}, {levels[-1]:.0f} J (N = {N} sites, b "
+            f"unsatisfied bonds): b is even because every domain wall on the torus closes, b = 2 is impossible "
+            f"(one flipped spin breaks 4 bonds) and so, by flipping one sublattice, is b = 2N - 2. "
+            f"{present.size} of the {levels.size} classes occur among these configurations")
+    return text + (f"; absent: E = {', '.join(absent)} J." if absent else ".")
 
 
 def error_map(truth, predicted, path, title: str = "", units: str = "J") -> None:

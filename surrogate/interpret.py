@@ -11,7 +11,10 @@ show what it learned:
 - the input that excites a kernel most (Fig. 14): gradient ascent on the input, from random
   noise, of the mean output of one channel of the first convolution ("activation
   maximisation", Erhan et al. 2009; the paper cites Chollet's Keras blog post), with the option
-  to clamp a block of sites to chosen spins (:func:`maximize_activation`).
+  to clamp a block of sites to chosen spins (:func:`maximize_activation`). The paper's objective
+  (the activated output, stepped in the box ``[-1, 1]``) leaves noise wherever a ReLU is inactive on
+  the start; the pre-activation stepped in ``tanh`` space drives every free site to the kernel's
+  sign, a clean +1/-1 image (what the reproduction draws).
 
 Both tools work on any Keras 3 model whose first ``keras.layers.Conv2D`` is reachable from the
 model's input through a functional graph (the paper CNN's reshape/upsampling/periodic-padding
@@ -41,6 +44,8 @@ DEMO_DENSE = 1024
 DEMO_SAMPLES = 200_000
 
 OBJECTIVES = ("activation", "pre-activation")
+#: Where the ascent steps: on the input clipped to [-1, 1] (``box``), or on ``u`` with input ``tanh(u)`` (``tanh``).
+SPACES = ("box", "tanh")
 
 
 # --------------------------------------------------------------------------- demonstration model
@@ -304,6 +309,7 @@ class Maximization:
     layer: str
     filter: int
     objective: str
+    space: str               # "box" or "tanh" (see :func:`maximize_activation`)
     start: np.ndarray        # the initial noise (clamped sites already set)
     image: np.ndarray        # the optimised input, in [-1, 1]
     clamped: np.ndarray      # bool: sites held fixed
@@ -340,13 +346,12 @@ def parse_clamp(text: str) -> tuple[int, int, np.ndarray]:
 
 
 def maximize_activation(model: keras.Model, filter_index: int, steps: int = 100, step_size: float = 0.05,
-                        seed=None, clamp=(), objective: str = "activation") -> Maximization:
+                        seed=None, clamp=(), objective: str = "activation", space: str = "box") -> Maximization:
     """Gradient ascent on the input that maximises one channel of the first convolution (paper Fig. 14).
 
-    The input starts as uniform noise in ``[-1, 1]`` (the range of the spins) with the
-    ``clamp`` blocks set; each step moves the free sites along the normalised gradient,
-    ``x <- clip(x + step_size * g / rms(g), -1, 1)``, where ``g`` is the gradient of the mean
-    over positions of the channel's output. The reported activation is always that mean of the
+    The input starts as uniform noise in ``[-1, 1]`` (the range of the spins) with the ``clamp``
+    blocks set; ``g`` is the gradient of the objective (a mean over positions of the channel's
+    output) with respect to the free sites. The reported activation is always that mean of the
     channel's activated output (after the layer's nonlinearity, e.g. ReLU).
 
     Args:
@@ -360,6 +365,12 @@ def maximize_activation(model: keras.Model, filter_index: int, steps: int = 100,
             every position moves towards the pattern the kernel prefers; for a monotone
             nonlinearity and non-overlapping windows, as in the demonstration network, this
             maximises the activation of every position).
+        space: ``"box"`` (default): ``x <- clip(x + step_size * g / rms(g), -1, 1)``; a site whose
+            weight is small moves little and keeps part of its noise. ``"tanh"``: the input is
+            ``x = tanh(u)`` and ``u <- u + step_size * h / rms(h)`` with ``h = g (1 - x^2)``, the
+            gradient in ``u``: a saturated site stops taking the step, so the normalised step goes
+            to the sites still undecided and every site with a gradient ends near +1 or -1 (for the
+            pre-activation of non-overlapping windows, at the kernel's sign: the closed-form maximum).
     """
     layer = first_conv(model)
     if not isinstance(filter_index, (int, np.integer)) or not 0 <= filter_index < layer.filters:
@@ -367,6 +378,8 @@ def maximize_activation(model: keras.Model, filter_index: int, steps: int = 100,
                          f"got {filter_index!r}")
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {SPACES}, got {space!r}")
     check_count("steps", steps)
     if not (step_size > 0 and math.isfinite(step_size)):
         raise ValueError(f"step_size must be a positive finite number, got {step_size!r}")
@@ -377,6 +390,7 @@ def maximize_activation(model: keras.Model, filter_index: int, steps: int = 100,
     start = np.where(clamped, fixed, rng.uniform(-1.0, 1.0, size=shape)).astype(np.float32)
     gradient_of = value_and_grad(channel)
     x = start.copy()
+    u = np.arctanh(np.clip(start.astype(np.float64), -0.999, 0.999))  # the tanh-space coordinates
     activations = []
     for step in range(steps + 1):
         _, activation, gradient = gradient_of(x[None])
@@ -384,12 +398,19 @@ def maximize_activation(model: keras.Model, filter_index: int, steps: int = 100,
         if step == steps:
             break
         gradient = np.where(clamped, 0.0, gradient[0])
+        if space == "tanh":
+            gradient = gradient * (1.0 - x.astype(np.float64) ** 2)
         rms = float(np.sqrt(np.mean(gradient**2)))
-        if rms > 0.0:
+        if rms == 0.0:
+            continue
+        if space == "tanh":
+            u = u + step_size * gradient / rms
+            x = np.where(clamped, fixed, np.tanh(u)).astype(np.float32)
+        else:
             x = np.clip(x + step_size * gradient / rms, -1.0, 1.0).astype(np.float32)
     spins = np.where(x >= 0, 1, -1).astype(np.int8)
     _, spin_activation, _ = gradient_of(spins[None].astype(np.float32))
-    return Maximization(layer.name, int(filter_index), objective, start, x, clamped, np.asarray(activations),
+    return Maximization(layer.name, int(filter_index), objective, space, start, x, clamped, np.asarray(activations),
                         spins, spin_activation, _windows(layer, shape))
 
 
@@ -449,6 +470,9 @@ def _clamp_mask(shape, clamp) -> tuple[np.ndarray, np.ndarray]:
     return mask, values
 
 
+_OBJECTIVE_TEXT = {"activation": "mean activation", "pre-activation": "mean pre-activation (before the ReLU)"}
+
+
 def plot_maximizations(results, path) -> None:
     """One row per :class:`Maximization`: the optimised input and its activation per step.
 
@@ -474,16 +498,20 @@ def plot_maximizations(results, path) -> None:
                 ax_image.axhline(r - 0.5, color="0.5", linewidth=0.8)
             for c in range(result.windows[1], image.shape[1], result.windows[1]):
                 ax_image.axvline(c - 0.5, color="0.5", linewidth=0.8)
-        ax_image.set_title(f"{result.layer} filter {result.filter}")
+        ax_image.set_title(f"input maximising kernel {result.filter}")
         ax_image.set_xticks([])
         ax_image.set_yticks([])
+        if clamped.any():
+            ax_image.set_xlabel("outlined: clamped sites", fontsize=8)
         fig.colorbar(shown, ax=ax_image, fraction=0.046, pad=0.04)
         ax_curve.plot(np.arange(len(result.activations)), result.activations, color="C0")
         ax_curve.axhline(result.spin_activation, color="C3", linestyle="--",
                          label=f"sign(input): {result.spin_activation:.4g}")
         ax_curve.set_xlabel("gradient-ascent step")
         ax_curve.set_ylabel("mean channel activation")
-        ax_curve.set_title(f"objective: {result.objective}")
+        ax_curve.set_title(f"ascent on the {_OBJECTIVE_TEXT[result.objective]}"
+                           f"{', input = tanh(u)' if result.space == 'tanh' else ', input clipped to [-1, 1]'}",
+                           fontsize=10)
         ax_curve.legend(loc="lower right")
     fig.tight_layout()
     _save_figure(fig, path)

@@ -1,8 +1,6 @@
 """deepspin reproduce: content-addressed cache, resume, the report table, the CLI."""
 import json
-import math
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -11,11 +9,9 @@ import pytest
 from deepspin import cli
 from deepspin.observables import ising_energy_levels
 from deepspin.reproduce import STAGES, Row, Stage, content_key, reproduce
-from deepspin.reproduce.figures import peak_temperature
 from deepspin.reproduce.paper import PAPER
 from deepspin.reproduce.report import PAPER_COLUMN, fmt
 from deepspin.reproduce.stage import load_results, run_stage
-from deepspin.reproduce.stages import random_spin_absm
 
 
 def test_content_key_depends_on_kind_params_and_code():
@@ -110,17 +106,6 @@ def test_phase_stage_matches_enumeration(tmp_path):
     assert rows["4x4 Ising: C/N peak temperature of the exact torus (γTc)"] == pytest.approx(2.4390, abs=1e-4)
 
 
-def test_peak_temperature_and_random_limit():
-    T = np.linspace(1.0, 3.0, 11)
-    assert peak_temperature(T, -(T - 2.13) ** 2) == pytest.approx(2.13)
-    assert random_spin_absm(16) == pytest.approx(0.19638, abs=1e-5)
-    assert random_spin_absm(64) == pytest.approx(0.099347, abs=1e-6)
-    # 32x32 and 128x128: Stirling, sqrt(2 / (pi N)) (1 - 1/(4N) + 1/(32N^2)), where 2.0**N overflows
-    for N in (1024, 16384):
-        stirling = math.sqrt(2 / (math.pi * N)) * (1 - 1 / (4 * N) + 1 / (32 * N * N))
-        assert random_spin_absm(N) == pytest.approx(stirling, rel=1e-9)
-
-
 def test_cli_unknown_stage_is_a_one_line_error(tmp_path, capsys):
     assert cli.main(["reproduce", "--profile", "smoke", "--only", "nope", "-o", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
@@ -136,7 +121,7 @@ def test_enumeration_index_inverts_configurations():
 
 def test_tabulated_operator_gives_the_tabulated_energies(rng):
     from deepspin import Ising
-    from deepspin.reproduce.learned import TabulatedOperator
+    from deepspin.mc.operators import TabulatedOperator
     from deepspin.sampling import enumerate_all
 
     H = Ising(4)
@@ -188,7 +173,8 @@ def test_learned_stages_use_the_network(smoke_run):
     from deepspin.enumeration import configurations
     from deepspin.observables import class_to_energy
     from deepspin.reproduce import profiles
-    from deepspin.reproduce.learned import TabulatedOperator, predict_all_4x4, trained_model
+    from deepspin.mc.operators import TabulatedOperator
+    from deepspin.reproduce.learned import predict_all_4x4, trained_model
     from deepspin.reproduce.stage import Context
     from deepspin.reproduce.stages import sampling_specs
     from deepspin.surrogate import load
@@ -511,29 +497,18 @@ def test_every_stage_key_is_computed_without_importing_keras():
     subprocess.run([sys.executable, "-c", script], check=True)
 
 
-def test_staggered_magnetization_and_random_limit_temperature():
-    from deepspin.reproduce.stages import first_random_temperature, staggered_magnetization
+def test_random_limit_temperature():
+    from deepspin.reproduce.stages import first_random_temperature
 
-    checkerboard = np.where(np.add.outer(np.arange(4), np.arange(4)) % 2 == 0, 1, -1).astype(np.int8)
-    configs = np.stack([checkerboard, -checkerboard, np.ones((4, 4), dtype=np.int8)])
-    assert staggered_magnetization(configs).tolist() == [1.0, -1.0, 0.0]
     records = [{"T": t, "absm": a} for t, a in ((1, 0.05), (10, 0.097), (100, 0.0985), (300, 0.0999), (1000, 0.0993))]
     assert first_random_temperature(records, 0.099347) == 100  # within 1 % (0.00099) from T = 100 on
     assert first_random_temperature(records[:2] + [{"T": 100, "absm": 0.09}, *records[3:]], 0.099347) == 300
     assert first_random_temperature(records[:1], 0.099347) is None
 
 
-def test_peak_error_and_twin_deviation():
-    from deepspin.reproduce.figures import peak_temperature, peak_temperature_error
+def test_twin_deviation():
     from deepspin.reproduce.learned_phases import frozen_difference, twin_deviation
 
-    T = np.linspace(2.0, 3.0, 11)
-    C = 1 - (T - 2.43) ** 2
-    assert peak_temperature(T, C) == pytest.approx(2.43)
-    assert peak_temperature_error(T, C, np.zeros_like(T)) == 0.0
-    small, large = (peak_temperature_error(T, C, np.full_like(T, e)) for e in (1e-4, 1e-3))
-    assert 0 < small < large and large == pytest.approx(10 * small, rel=0.3)  # linear in the errors when small
-    assert np.isnan(peak_temperature_error(T, C, np.full_like(T, np.nan)))
     twin = [{"E_per_site": -1.0, "E_per_site_err": 0.03}, {"E_per_site": -0.5, "E_per_site_err": 0.04}]
     learned = [{"E_per_site": -0.96, "E_per_site_err": 0.04}, {"E_per_site": -0.5, "E_per_site_err": 0.03}]
     assert twin_deviation(learned, twin, "E_per_site") == pytest.approx(0.04 / 0.05)

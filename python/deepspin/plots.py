@@ -6,6 +6,8 @@
 - :func:`hash_buckets`: occupancy of the 4096 buckets of the 12-bit SHA3 split (paper, Fig. 15b).
 - :func:`phase_diagram`: Monte Carlo ``<E>/N``, ``C/N`` and ``<|m|>`` against ``T`` with the exact
   curves and the differences (paper, Figs. 7-10).
+- :func:`training_curves`: loss and accuracy against epoch of several trainings (Keras histories),
+  e.g. one per optimiser protocol.
 Each function writes the PNG atomically and returns the numbers it drew.
 """
 from __future__ import annotations
@@ -146,3 +148,64 @@ def phase_diagram(records: list[dict], path, exact=None, *, title: str = "", lab
     fig.tight_layout()
     _save(fig, path)
     return {"T": T.tolist(), "differences": {k: None if v is None else v.tolist() for k, v in differences.items()}}
+
+
+#: Keras history keys of a classifier's accuracy (``metrics=["accuracy"]``), then of a regressor's error.
+_SCORES = ("accuracy", "mean_absolute_error")
+
+
+def training_curves(histories: dict[str, dict], path, *, title: str = "") -> dict:
+    """Loss (log scale) and accuracy against epoch for several trainings, one colour per training.
+
+    ``histories``: ``label -> history``, each a Keras-style dict of equal-length lists, one value per
+    epoch (``keras.callbacks.History.history``): ``loss`` and ``val_loss``, and ``accuracy`` /
+    ``val_accuracy`` for a classifier (``mean_absolute_error`` / ``val_mean_absolute_error`` for a
+    regressor). Validation curves are solid, training curves dashed; a history without a key leaves
+    that line out. Returns, per label, ``epochs`` and the best ``val_loss`` with its epoch (1-based)
+    where there is one.
+    """
+    if not isinstance(histories, dict) or not histories:
+        raise ValueError(f"histories must be a non-empty dict label -> Keras history dict, got {histories!r}")
+    clean = {}
+    for label, history in histories.items():
+        if not isinstance(history, dict) or not ({"loss", "val_loss"} & set(history)):
+            keys = sorted(history) if isinstance(history, dict) else []
+            raise ValueError(f"history {label!r} must be a dict with at least 'loss' or 'val_loss' (lists per epoch), "
+                             f"got {type(history).__name__} with keys {keys}")
+        series = {key: np.asarray(values, dtype=np.float64) for key, values in history.items()}
+        lengths = {key: v.shape for key, v in series.items()}
+        if len(set(lengths.values())) != 1 or len(next(iter(lengths.values()))) != 1:
+            raise ValueError(f"history {label!r}: every key must hold a list of one value per epoch, "
+                             f"got shapes {lengths}")
+        clean[label] = series
+    score = next((key for key in _SCORES if any(key in h or f"val_{key}" in h for h in clean.values())), None)
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2 if score else 1, figsize=(11 if score else 6, 4), squeeze=False,
+                             layout="constrained")
+    axes = axes[0]
+    result = {}
+    for i, (label, h) in enumerate(clean.items()):
+        color = f"C{i}"
+        for ax, key in ((axes[0], "loss"), *(((axes[1], score),) if score else ())):
+            for name, style, tag in ((f"val_{key}", "-", "validation"), (key, "--", "training")):
+                if name in h:
+                    epochs = np.arange(1, len(h[name]) + 1)
+                    ax.plot(epochs, h[name] * (100 if key == "accuracy" else 1), style, color=color, lw=1.2,
+                            label=f"{label}, {tag}")
+        epochs = len(next(iter(h.values())))
+        result[label] = {"epochs": epochs}
+        if "val_loss" in h and np.isfinite(h["val_loss"]).any():
+            best = int(np.nanargmin(h["val_loss"]))
+            result[label].update(best_val_loss=float(h["val_loss"][best]), best_epoch=best + 1)
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("loss")
+    if score:
+        axes[1].set_ylabel("accuracy (%)" if score == "accuracy" else score.replace("_", " "))
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3, which="both")
+    axes[-1].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)
+    return result

@@ -17,6 +17,9 @@
   ``<E> = -d ln Z / d beta`` and ``C = beta^2 d^2 ln Z / d beta^2`` to rounding error at any ``L``.
 - :func:`specific_heat_peak`: the temperature of the specific-heat maximum of the ``L x L`` torus
   (the finite-size pseudo-critical temperature, ``gamma * Tc`` in the paper).
+- :func:`random_spin_absm`: ``<|m|>`` of ``N`` independent random spins, the ``T -> infinity`` limit.
+- :func:`parabola_peak`, :func:`parabola_peak_error`, :func:`peak_agreement`, :func:`reference_peak`:
+  where a curve sampled on a temperature grid (Monte Carlo or exact) peaks, with its standard error.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ import numpy as np
 
 from .. import enumeration
 from ..hamiltonians import Hamiltonian, Ising
-from ..validation import check_lattice_size, check_real
+from ..validation import check_count, check_lattice_size, check_real
 from ..validation import check_temperatures
 
 #: Onsager's critical temperature of the infinite square lattice, ``2 J / ln(1 + sqrt 2)``.
@@ -422,3 +425,103 @@ def exact_reference(H: Hamiltonian):
     if isinstance(H, Ising) and kaufman_refusal(H) is None:
         return lambda T: exact_thermodynamics(H, T, method="kaufman")
     return None
+
+
+def random_spin_absm(N: int) -> float:
+    """Mean ``|m|`` of ``N`` independent uniform +1/-1 spins, ``m = (1/N) sum_i s_i``: the infinite-temperature limit.
+
+    For even ``N``, ``E|S| = N C(N, N/2) / 2^N`` of the sum ``S``; for odd ``N`` the last spin adds one to
+    ``|S|`` where the other ``N - 1`` cancel and nothing on average elsewhere. So ``E|m| = C(M, M/2) / 2^M``
+    with ``M = N`` (even) or ``N - 1`` (odd), about ``sqrt(2 / (pi N))`` for large ``N``.
+    The ratio is taken of exact integers (rounded once), so it holds for every ``N``, where ``2.0**N``
+    would overflow from ``N = 1024`` (32x32) on.
+    """
+    N = check_count("N", N)
+    M = N - N % 2
+    return math.comb(M, M // 2) / (1 << M)
+
+
+
+# --------------------------------------------------------------------------- locating a peak on a grid
+
+
+def parabola_peak(T, values) -> float:
+    """Temperature of the maximum of ``values`` sampled at ``T`` (``(n,)`` each, distinct temperatures).
+
+    The vertex of the parabola through the largest sample and its two neighbours; the grid point
+    itself where the largest sample is at an end of the grid or the three points are not concave.
+    On a grid of spacing ``h`` the vertex is exact for a parabola and otherwise biased by
+    ``O(h^2)`` times the curve's asymmetry (its third derivative over its second).
+    """
+    T, values = _grid(T, values)
+    i = int(np.argmax(values))
+    if i == 0 or i == len(T) - 1:
+        return float(T[i])
+    a, b, _ = np.polyfit(T[i - 1:i + 2], values[i - 1:i + 2], 2)
+    return float(-b / (2 * a)) if a < 0 else float(T[i])
+
+
+def parabola_peak_error(T, values, errors, draws: int = 1000, seed: int = 0) -> float:
+    """Standard error of :func:`parabola_peak` from independent standard errors ``errors`` ``(n,)`` of ``values``.
+
+    The standard deviation of the peak over ``draws`` resamplings ``values + N(0, errors^2)``
+    (seeded by ``seed``); it grows linearly with the errors while they are small against the
+    curvature. NaN where an error is missing (NaN or infinite).
+    """
+    errors = np.asarray(errors, dtype=np.float64)
+    if errors.shape != np.shape(values):
+        raise ValueError(f"errors must have the shape of values {np.shape(values)}, got {errors.shape}")
+    T, values = np.asarray(T, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    _grid(T, values)
+    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 2:
+        raise ValueError(f"draws must be an integer >= 2, got {draws!r}")
+    if not np.all(np.isfinite(errors)):
+        return float("nan")
+    if np.any(errors < 0):
+        raise ValueError(f"errors must be >= 0 (standard errors), got a minimum of {errors.min()!r}")
+    if not errors.any():
+        return 0.0
+    rng = np.random.default_rng(seed)
+    noise = errors * rng.standard_normal((int(draws), len(values)))
+    return float(np.std([parabola_peak(T, values + row) for row in noise]))
+
+
+def peak_agreement(T, values, errors, exact_values, sigmas: float = 2.0) -> dict:
+    """Whether a measured curve (a Monte Carlo ``C/N``, say) peaks where the exact curve does.
+
+    ``values``, ``errors``: the measured curve and its standard errors at ``T``; ``exact_values``: the
+    exact curve at the same ``T``. Both peaks are located the same way (:func:`parabola_peak`), so the
+    grid's bias cancels. Returns ``peak``, ``error`` (:func:`parabola_peak_error`), ``exact`` and
+    ``agrees``: ``|peak - exact| <= sigmas * error`` (False where the error is NaN).
+    """
+    peak = parabola_peak(T, values)
+    error = parabola_peak_error(T, values, errors)
+    exact = parabola_peak(T, exact_values)
+    return {"peak": peak, "error": error, "exact": exact, "agrees": bool(abs(peak - exact) <= sigmas * error)}
+
+
+def reference_peak(reference, T, points: int = 2001, key: str = "C_per_site") -> float:
+    """Temperature of the maximum of an exact curve over the range of ``T``, on a fine grid.
+
+    ``reference``: a callable ``T -> dict`` such as :func:`exact_reference` returns; ``key``: the
+    curve (``C/N`` by default). The grid of ``points`` temperatures from ``min(T)`` to ``max(T)``
+    resolves the peak to ``(max(T) - min(T)) / (points - 1)``; for the Ising torus
+    :func:`specific_heat_peak` finds it to 1e-10.
+    """
+    T = np.asarray(T, dtype=np.float64)
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 3:
+        raise ValueError(f"points must be an integer >= 3, got {points!r}")
+    fine = reference(np.linspace(T.min(), T.max(), int(points)))
+    return float(fine["T"][np.argmax(fine[key])])
+
+
+def _grid(T, values) -> tuple[np.ndarray, np.ndarray]:
+    T, values = np.asarray(T, dtype=np.float64), np.asarray(values, dtype=np.float64)
+    if T.ndim != 1 or T.shape != values.shape or len(T) < 1:
+        raise ValueError(f"T and values must be 1-D arrays of one length, got shapes {T.shape} and {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"values must be finite, got {values[~np.isfinite(values)][:3].tolist()}")
+    order = np.argsort(T, kind="stable")
+    if np.any(np.diff(T[order]) <= 0):
+        raise ValueError("T must hold distinct temperatures")
+    return T[order], values[order]

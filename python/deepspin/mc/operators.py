@@ -7,7 +7,9 @@
   ``receptive_radius`` of site ``i`` (an extensive surrogate, or ``e_i = -J s_i (s_right + s_down)``).
 
 :func:`as_operator` turns any of these into an :class:`Operator`, the one form the proposal rules
-(:mod:`deepspin.mc.rules`) read, or says why an object does not qualify.
+(:mod:`deepspin.mc.rules`) read, or says why an object does not qualify. :class:`TabulatedOperator`
+is an :class:`EnergyOperator` of a lattice small enough to enumerate: any operator's values on all
+``2^(L*L)`` configurations, looked up by each configuration's index (:func:`deepspin.enumeration.index`).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
+from .. import enumeration
 from ..hamiltonians import Hamiltonian
 from ..validation import check_lattice_size
 
@@ -35,6 +38,42 @@ class LocalEnergyOperator(Protocol):
     receptive_radius: int
 
     def site_energies(self, configs: np.ndarray) -> np.ndarray: ...
+
+
+class TabulatedOperator:
+    """An operator (energy or magnetization) of an ``L x L`` lattice given by its value on every configuration.
+
+    ``values[i]`` is the value of configuration ``i`` of the enumeration order of SPEC section 5
+    (:func:`deepspin.enumeration.configurations`; site 0 is the most significant bit of ``i``), so a
+    network evaluated once on all ``2^(L*L)`` configurations is then looked up instead of called: the
+    same numbers, without a network call per Metropolis step. ``L*L <= 25``
+    (:data:`deepspin.enumeration.MAX_SITES`).
+
+    Calling it (or :meth:`energy`) maps +1/-1 configurations ``(B, L, L)`` to ``(B,)`` float64 values;
+    :func:`as_operator` takes it as an energy operator, and ``magnetization=`` of
+    :func:`deepspin.mc.run` as a magnetization operator.
+    """
+
+    def __init__(self, values, L: int):
+        L = check_lattice_size(L, minimum=1)
+        size = enumeration.count(L)
+        table = np.asarray(values, dtype=np.float64)
+        if table.shape != (size,):
+            raise ValueError(f"values must hold one number per configuration of the {L}x{L} lattice, i.e. shape "
+                             f"({size},) = 2^{L * L} in enumeration order; got shape {table.shape}")
+        self.table, self.L = table, L
+
+    def __call__(self, configs) -> np.ndarray:
+        configs = np.asarray(configs)
+        if configs.ndim != 3 or configs.shape[1:] != (self.L, self.L):
+            raise ValueError(f"configs must have shape (B, {self.L}, {self.L}) for this {self.L}x{self.L} table, "
+                             f"got {configs.shape}")
+        return self.table[enumeration.index(configs)]
+
+    energy = __call__
+
+    def __repr__(self) -> str:
+        return f"TabulatedOperator(L={self.L})"
 
 
 def is_local(obj) -> bool:

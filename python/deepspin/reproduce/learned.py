@@ -64,20 +64,6 @@ def training_subset(train: np.ndarray, n_train: int | None, seed: int) -> np.nda
     return keep
 
 
-class TabulatedOperator:
-    """A learned operator (energy or magnetization) of a lattice small enough to enumerate, evaluated
-    once on every configuration and then looked up (:func:`deepspin.enumeration.index`): the same values
-    as the network, without a network call per Metropolis step."""
-
-    def __init__(self, values: np.ndarray, L: int):
-        self.table, self.L = np.asarray(values, dtype=np.float64), L
-
-    def __call__(self, configs):
-        return self.table[enumeration.index(configs)]
-
-    energy = __call__
-
-
 def predict_all_4x4(path) -> np.ndarray:
     """What the 4x4 surrogate at ``path`` predicts (classes or values) for all 65,536 configurations,
     in enumeration order."""
@@ -103,7 +89,8 @@ def classify_4x4(ctx: Context) -> list[Row]:
             from ..surrogate.evaluate import class_error_map
 
             class_error_map(truth, predicted, 4, ctx.figure(f"classes_{name}.png"),
-                            title=f"4x4 classifier trained on the {name} set, all 65,536 configurations")
+                            title="4x4 classifier trained on " + ("the uniform set" if name == "uniform" else "targeted set 1")
+                            + ", all 65,536 configurations")
     targeted = [s for name, s in scores.items() if name != "uniform"]
     n = len(targeted)
     rows += [
@@ -157,7 +144,7 @@ def uniform_regression(ctx: Context) -> list[Row]:
     label = f"{p['hamiltonian']} {p['L']}x{p['L']} regression"
     fig = "parity.png"
     parity_plot(data["energy"][test], predicted, ctx.figure(fig),
-                title=f"{label}: {int(test.sum()):,} test configurations\n{metrics_text(stats, 'J')}")
+                title=f"{ctx.stage.title}: {int(test.sum()):,} test configurations\n{metrics_text(stats, 'J')}")
     name = ctx.stage.name
     return [
         Row(f"{label}: {_METRICS[p['metric']]} on {int(test.sum()):,} test configurations", stats[p["metric"]],

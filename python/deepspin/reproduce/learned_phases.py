@@ -16,24 +16,20 @@ import numpy as np
 
 from ..hamiltonians import Ising, hamiltonian
 from ..mc.temperatures import parse_temperatures
+from ..mc.exact import parabola_peak, random_spin_absm, reference_peak
 from ..observables import class_to_energy
-from .figures import magnetization_curves, peak_temperature, phase_curves
-from .learned import (TabulatedOperator, ising_8x8_spec, metrics_text, predict_all_4x4, trained_model, training,
+from .figures import magnetization_curves, phase_curves
+from ..mc.operators import TabulatedOperator
+from .learned import (ising_8x8_spec, metrics_text, predict_all_4x4, trained_model, training,
                       uniform_spec)
 from .stage import Context, Row
-from .stages import dataset, exact_curves, mc_records, peak_check, random_spin_absm, run_size, sampling_specs
+from .stages import dataset, exact_curves, mc_records, peak_check, run_size, sampling_specs
 
 EXACT = "exact operator"
 
 
 def _size(mc: dict, temperatures) -> str:
     return f"{mc['chains']} chains x {mc['sweeps']} sweeps x {len(temperatures)} temperatures"
-
-
-def exact_peak(reference, T) -> float:
-    """Temperature of the exact ``C/N`` maximum on a fine grid over the range of ``T``."""
-    fine = reference(np.linspace(min(T), max(T), 2001))
-    return float(fine["T"][np.argmax(fine["C_per_site"])])
 
 
 def _twin_arrays(learned: list[dict], twin: list[dict], key: str):
@@ -104,7 +100,7 @@ def comparison_rows(prefix: str, curves: dict, drawn: dict, fig: str, peak_paper
         differences = drawn[label]
         rows.append(Row(f"{prefix}, {label}: largest |<E>/N - exact|", float(np.max(np.abs(differences["E_per_site"]))),
                         unit="J", paper="ising.phase_match", figure=fig))
-        rows.append(Row(f"{prefix}, {label}: C/N peak temperature", peak_temperature(T, [r["C_per_site"] for r in records]),
+        rows.append(Row(f"{prefix}, {label}: C/N peak temperature", parabola_peak(T, [r["C_per_site"] for r in records]),
                         unit="J/k_B", paper=peak_paper.get(label), figure=fig))
         if label != EXACT or m_reference == "exact":
             rows.append(Row(f"{prefix}, {label}: largest |<|m|> - {m_reference}|",
@@ -136,7 +132,7 @@ def phase_4x4_learned(ctx: Context) -> list[Row]:
     rows = comparison_rows("4x4 Ising", curves, drawn, fig, {})
     rows.append(twin_verdict_row("4x4 Ising", "learned energy and magnetization", curves["learned energy and magnetization"],
                                  curves[EXACT], reference, mc, fig, "ising4.learned_phase", "ising.phase_match"))
-    rows.append(Row("4x4 Ising: C/N peak temperature of the exact torus", exact_peak(reference, T), unit="J/k_B",
+    rows.append(Row("4x4 Ising: C/N peak temperature of the exact torus", reference_peak(reference, T), unit="J/k_B",
                     figure=fig))
     return rows
 
@@ -165,7 +161,7 @@ def phase_8x8_learned(ctx: Context) -> list[Row]:
     rows = comparison_rows("8x8 Ising", curves, drawn, fig, claims)
     for label, key in claims.items():
         rows.append(twin_verdict_row("8x8 Ising", label, curves[label], curves[EXACT], reference, mc, fig, key, key))
-    rows.append(Row("8x8 Ising: C/N peak temperature of the exact torus (Kaufman)", exact_peak(reference, T),
+    rows.append(Row("8x8 Ising: C/N peak temperature of the exact torus (Kaufman)", reference_peak(reference, T),
                     unit="J/k_B", paper="ising.Tc", figure=fig))
     return rows
 

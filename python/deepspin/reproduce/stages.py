@@ -8,25 +8,17 @@ import numpy as np
 
 from .. import datasets, plots
 from ..mc import ising_torus
-from ..mc.exact import exact_reference
+from ..mc.exact import exact_reference, parabola_peak, peak_agreement, random_spin_absm
 from ..mc.transfer import MAX_L, ising_density_of_states, thermodynamics
 from ..hamiltonians import Ising, hamiltonian
 from ..io import write_text
 from ..mc import run as mc_run
 from ..mc import specific_heat_peak
 from ..mc.temperatures import parse_temperatures
-from ..observables import ising_energy_levels
+from ..observables import ising_energy_levels, staggered_magnetization
 from ..sampling import uniform
-from .figures import coulomb_transition, peak_temperature, peak_temperature_error, phase_curves
+from .figures import coulomb_transition, phase_curves
 from .stage import Context, Row
-
-
-def random_spin_absm(N: int) -> float:
-    """Mean ``|m|`` of ``N`` independent uniform +1/-1 spins (even ``N``): ``C(N, N/2) / 2^N``.
-
-    The ratio is taken of exact integers (Python rounds it once), so it holds for every lattice size,
-    where ``2.0**N`` would overflow from N = 1024 (32x32) on."""
-    return math.comb(N, N // 2) / (1 << N)
 
 
 def hash_uniformity(ctx: Context) -> list[Row]:
@@ -160,15 +152,13 @@ def run_size(mc: dict) -> str:
 
 
 def peak_check(records: list[dict], reference) -> dict:
-    """The ``C/N`` peak temperature of ``records`` (parabola vertex), its standard error, the exact curve's
-    peak found the same way on the same grid, and ``met`` if they agree within 2 standard errors."""
-    T = [r["T"] for r in records]
-    peak = peak_temperature(T, [r["C_per_site"] for r in records])
-    error = peak_temperature_error(T, [r["C_per_site"] for r in records], [r.get("C_per_site_err", np.nan)
-                                                                          for r in records])
-    exact = peak_temperature(T, reference(np.asarray(T))["C_per_site"])
-    return {"peak": peak, "error": error, "exact": exact,
-            "verdict": "met" if abs(peak - exact) <= 2 * error else "missed"}
+    """:func:`deepspin.mc.exact.peak_agreement` of the ``C/N`` of Metropolis ``records`` with the exact
+    curve ``reference`` on the same grid: ``peak``, ``error``, ``exact`` and ``verdict`` (``met`` within 2
+    standard errors)."""
+    T = np.array([r["T"] for r in records])
+    check = peak_agreement(T, [r["C_per_site"] for r in records], [r.get("C_per_site_err", np.nan) for r in records],
+                           reference(T)["C_per_site"])
+    return {**check, "verdict": "met" if check["agrees"] else "missed"}
 
 
 def phase_ising(ctx: Context) -> list[Row]:
@@ -198,15 +188,6 @@ def phase_ising(ctx: Context) -> list[Row]:
         rows.append(Row(f"{L}x{L} Ising, exact operator: largest |<|m|> - exact|",
                         float(np.max(np.abs(differences["absm"]))), paper="ising.phase_match", figure=fig))
     return rows
-
-
-def staggered_magnetization(configs) -> np.ndarray:
-    """Staggered magnetization ``m_s = (1/N) sum_i (-1)^(x_i + y_i) s_i`` of ``(B, L, L)`` configurations, ``(B,)``:
-    the order parameter of the checkerboard (Neel) state of an antiferromagnet."""
-    configs = np.asarray(configs)
-    L = configs.shape[-1]
-    sign = np.where(np.add.outer(np.arange(L), np.arange(L)) % 2 == 0, 1.0, -1.0)
-    return (configs * sign).mean(axis=(-2, -1))
 
 
 def first_random_temperature(records: list[dict], limit: float, tolerance: float = 0.01) -> float | None:
@@ -266,7 +247,7 @@ def coulomb_magnetization(ctx: Context) -> list[Row]:
         Row(f"Screened Coulomb, exact operator: staggered <|m_s|> at T = {cold['T']:g}", staggered[0]["absm"],
             figure=fig),
         Row(f"Screened Coulomb, exact operator: C/N peak temperature (the transition), over the equilibrated "
-            f"T >= {t_eq:g}", peak_temperature([r["T"] for r in warm], [r["C_per_site"] for r in warm]),
+            f"T >= {t_eq:g}", parabola_peak([r["T"] for r in warm], [r["C_per_site"] for r in warm]),
             unit="J/k_B", figure=fig),
         Row(f"Screened Coulomb, exact operator: temperatures left out as not equilibrated (T = {', '.join(frozen) or 'none'}"
             f": <|m_s|> more than 3 standard errors below its maximum, at a hotter T)", len(frozen), figure=fig),
