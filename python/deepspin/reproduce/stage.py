@@ -29,8 +29,9 @@ from .depends import ARTEFACTS, stage_code
 
 RESULTS = "results.json"
 #: How a number compares with the paper's: better, equal (within the stated rounding), worse, or not
-#: like for like (different size or metric); "pending" in the report while the stage has not finished.
-VERDICTS = ("beaten", "met", "missed", "not comparable")
+#: like for like (different size or metric), or undecided by the run (a training stopped before it
+#: converged); "pending" in the report while the stage has not finished.
+VERDICTS = ("beaten", "met", "missed", "not comparable", "inconclusive")
 
 
 def content_key(kind: str, params: dict, code=()) -> str:
@@ -53,6 +54,8 @@ class Row:
     on top of the report); ``size``: the size behind our number (training configurations, or a text
     such as chains x sweeps x temperatures); ``verdict``: one of :data:`VERDICTS`, where the stage
     itself decides the claim (a statistical criterion rather than a comparison of two numbers).
+    ``spread``: the standard deviation (ddof=1) over the ``seeds`` training seeds whose mean is
+    ``ours`` (``None`` for a number that is not averaged over seeds).
     """
 
     study: str
@@ -64,6 +67,8 @@ class Row:
     key: str | None = None
     size: float | int | str | None = None
     verdict: str | None = None
+    spread: float | None = None
+    seeds: int | None = None
 
     def __post_init__(self):
         if self.compare not in (None, "ratio", "difference"):
