@@ -5,6 +5,7 @@ use the same model (its accuracy, then Metropolis with it) train it once.
 """
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 
 from .. import enumeration
 from ..hamiltonians import Ising
+from ..io import write_text
 from ..observables import energy_to_class
 from ..sampling import enumerate_all
 from .stage import Context, Row
@@ -447,6 +449,72 @@ def baselines_8x8(ctx: Context) -> list[Row]:
     return rows
 
 
+def recorded_model(ctx: Context, data_spec: dict, target: str, train: dict) -> tuple[Path, Path]:
+    """:func:`trained_model` (on the whole train split, from a fresh network) that also keeps its training
+    history: ``(model, history)`` paths, the history a JSON file beside the model with the per-epoch
+    ``history`` (Keras' ``History.history``: loss, val_loss, accuracy, val_accuracy), ``steps_per_epoch``
+    (batches of the train part after the validation split) and ``steps`` (optimizer steps in all)."""
+    def build(path):
+        from ..surrogate import TrainConfig, fit
+        from ..surrogate.model_io import save
+        from ..surrogate.targets import labels
+        from ..surrogate.train import BACKUP_DIR, training_metadata, validation_split
+
+        data = dataset(ctx, **data_spec)
+        keep = ~data["test"]
+        train_data = {k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in data.items()}
+        config = TrainConfig(target=target, **train)
+        workdir = path.with_suffix(".training")
+        model, history = fit(train_data["spins"], labels(train_data, target), config, workdir=workdir,
+                             resume=(workdir / BACKUP_DIR).exists(), verbose=2 if ctx.progress else 0)
+        n_fit = len(validation_split(int(keep.sum()), config.validation_fraction, config.seed)[0])
+        steps_per_epoch = n_fit // config.batch_size
+        last_epoch = int(history.epoch[-1]) + 1 if history.epoch else 0
+        record = {"history": {k: [float(v) for v in values] for k, values in history.history.items()},
+                  "steps_per_epoch": steps_per_epoch, "epochs": last_epoch, "steps": steps_per_epoch * last_epoch,
+                  "first_epoch": int(history.epoch[0]) + 1 if history.epoch else 0}
+        write_text(history_path(path), json.dumps(record, indent=1) + "\n")  # before the model: its presence ends the build
+        save(model, path, training_metadata(config, data["meta"], int(keep.sum()), history))
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    # "history" in the key: not the file of the same training by trained_model, which keeps no history
+    path = ctx.artefact("model", {"data": data_spec, "target": target, "train": train, "history": True}, build, ".keras")
+    return path, history_path(path)
+
+
+def history_path(model: Path) -> Path:
+    """The training history beside a :func:`recorded_model`."""
+    return model.with_name(model.name.removesuffix(".keras") + ".history.json")
+
+
+#: Convergence of a training (:func:`converged`): at least this many optimizer steps, and the mean
+#: training loss over the first and the second half of the last ``CONVERGED_WINDOW`` of the epochs
+#: within ``CONVERGED_TOLERANCE`` (relative) of each other.
+CONVERGED_STEPS = 10**6
+CONVERGED_WINDOW = 0.1
+CONVERGED_TOLERANCE = 0.01
+
+
+def converged(loss, steps: int) -> tuple[bool, str]:
+    """Whether a training with per-epoch training ``loss`` and ``steps`` optimizer steps in all has
+    converged: ``steps >= CONVERGED_STEPS`` and the loss flat over the last 10 % of the epochs (the
+    relative change of the mean loss between the first and the second half of that stretch below 1 %).
+    Returns the decision and a text that says why."""
+    loss = np.asarray(loss, dtype=np.float64)
+    window = max(2, int(np.ceil(CONVERGED_WINDOW * len(loss))))
+    if len(loss) < 2:
+        return False, f"inconclusive: {steps:,} steps, {len(loss)} epoch recorded"
+    tail = loss[-window:]
+    first, second = tail[:len(tail) // 2].mean(), tail[len(tail) // 2:].mean()
+    change = abs(second - first) / abs(first) if first else float("inf")
+    flat = f"loss change {100 * change:.2g} % over the last {window} epochs"
+    if steps < CONVERGED_STEPS:
+        return False, f"inconclusive: {steps:,} steps (< {CONVERGED_STEPS:,}); {flat}"
+    if change >= CONVERGED_TOLERANCE:
+        return False, f"inconclusive: {steps:,} steps; {flat} (>= {100 * CONVERGED_TOLERANCE:g} %)"
+    return True, f"converged: {steps:,} steps; {flat}"
+
+
 def adadelta_protocol(ctx: Context) -> list[Row]:
     """The paper's training recipe (AdaDelta, learning rate 1e-3, batch 800, zero padding, until the
     validation loss stops improving) beside ours (Adam 1e-3, periodic padding, early stopping) on the
@@ -454,7 +522,13 @@ def adadelta_protocol(ctx: Context) -> list[Row]:
 
     A third protocol reads the paper's AdaDelta as Zeiler's (2012) algorithm, which has no learning
     rate: the step is the ratio of the running RMS of updates to that of gradients, i.e. rate 1.0
-    (Keras 2's default). Keras 3 and TensorFlow 1 scale that step by the rate, 1e-3 by default."""
+    (Keras 2's default). Keras 3 and TensorFlow 1 scale that step by the rate, 1e-3 by default.
+
+    Each AdaDelta run keeps its training history (``histories.json`` in the stage folder, drawn in
+    ``training_4x4.png`` and ``training_8x8.png``); its rows are *inconclusive* unless it converged
+    (:func:`converged`: at least 10^6 steps and a flat loss), since the paper trained "until the loss
+    converges". Ours is seed 0 of the training-seed models of the other stages."""
+    from ..plots import training_curves
     from ..surrogate import load
     from ..surrogate.model_io import read_metadata
     from ..surrogate.targets import labels
@@ -467,25 +541,50 @@ def adadelta_protocol(ctx: Context) -> list[Row]:
     test8 = data8["test"]
     truth8 = labels(data8, "class")[test8]
     rows = []
+    histories: dict[str, dict] = {"4x4": {}, "8x8": {}}
     protocols = (("AdaDelta 1e-3, zero padding (the paper's)", "adadelta", p["train"], p["train"]),
                  ("AdaDelta 1.0 (Zeiler's unit rate), zero padding", "adadelta_unit", p["unit_rate"], p["unit_rate"]),
                  ("Adam 1e-3, periodic padding (ours)", None, p["ours_4x4"], p["ours_8x8"]))
     for protocol, claim, train4, train8 in protocols:
-        model4, model8 = (trained_model(ctx, spec4, "class", first_seed(train4)),
-                          trained_model(ctx, spec8, "class", first_seed(train8)))
+        decided = {}
+        if claim:  # AdaDelta: the runs keep their histories
+            (model4, record4), (model8, record8) = (recorded_model(ctx, spec4, "class", first_seed(train4)),
+                                                    recorded_model(ctx, spec8, "class", first_seed(train8)))
+            for lattice, record in (("4x4", record4), ("8x8", record8)):
+                run = json.loads(record.read_text())
+                histories[lattice][protocol] = run
+                decided[lattice] = converged(run["history"].get("loss", []), run["steps"])
+        else:
+            model4, model8 = (trained_model(ctx, spec4, "class", first_seed(train4)),
+                              trained_model(ctx, spec8, "class", first_seed(train8)))
         accuracy4 = 100 * float(np.mean(predict_all_4x4(model4) == truth4))
         accuracy8 = 100 * float(np.mean(load(model8).predict(data8["spins"][test8]) == truth8))
         # Epochs trained in all: a training resumed after an interruption records its own run's count as
         # "epochs_run" (the 8x8 classifier: 11 of 47), the last epoch reached as "last_epoch".
         epochs4, epochs8 = (read_metadata(m)["training"]["last_epoch"] for m in (model4, model8))
+
+        def state(lattice):
+            if lattice not in decided:
+                return "", None
+            done, text = decided[lattice]
+            return f"; {text}", None if done else "inconclusive"
+
+        (text4, verdict4), (text8, verdict8) = state("4x4"), state("8x8")
         rows += [
-            Row(f"4x4 classifier, targeted set 1, {protocol}: accuracy on all 65,536 ({epochs4} epochs)", accuracy4,
-                unit="%", paper="ising4.targeted_best_accuracy", compare="difference",
-                key=claim and f"ising4.{claim}_accuracy", size=15 * spec4["per_class"]),
+            Row(f"4x4 classifier, targeted set 1, {protocol}: accuracy on all 65,536 ({epochs4} epochs{text4})",
+                accuracy4, unit="%", paper="ising4.targeted_best_accuracy", compare="difference",
+                key=claim and f"ising4.{claim}_accuracy", size=15 * spec4["per_class"], verdict=verdict4,
+                figure="training_4x4.png" if claim else None),
             Row(f"8x8 classifier, {protocol}: test accuracy ({int(test8.sum()):,} test, {int((~test8).sum()):,} "
-                f"training; {epochs8} epochs)", accuracy8, unit="%", paper="ising8.accuracy", compare="difference",
-                key=claim and f"ising8.{claim}_accuracy", size=int((~test8).sum())),
+                f"training; {epochs8} epochs{text8})", accuracy8, unit="%", paper="ising8.accuracy",
+                compare="difference", key=claim and f"ising8.{claim}_accuracy", size=int((~test8).sum()),
+                verdict=verdict8, figure="training_8x8.png" if claim else None),
         ]
+    write_text(ctx.figure("histories.json"), json.dumps(histories, indent=1) + "\n")
+    for lattice, runs in histories.items():
+        training_curves({label: run["history"] for label, run in runs.items()}, ctx.figure(f"training_{lattice}.png"),
+                        title=f"{lattice} classifier, AdaDelta protocols (training seed 0): "
+                              + ", ".join(f"{run['steps']:,} steps" for run in runs.values()))
     return rows
 
 
