@@ -112,3 +112,23 @@ def test_tuned_forest_chooses_on_the_validation_split():
     assert forest.min_samples_leaf == 1
     with pytest.raises(ValueError, match="non-empty"):
         tuned_forest(x, y, {"n_estimators": []})
+
+
+def test_spin_flip_symmetric_classifier_is_even_and_round_trips(tmp_path):
+    pytest.importorskip("keras")
+    from deepspin.surrogate.architectures import paper_cnn, spin_flip_symmetric
+    from deepspin.surrogate.model_io import load, save
+
+    model = spin_flip_symmetric(4, n_classes=15)
+    spins = np.random.default_rng(2).choice(np.array([-1.0, 1.0], np.float32), size=(6, 4, 4))
+    up, down = model.predict(spins, verbose=0), model.predict(-spins, verbose=0)
+    assert up.shape == (6, 15)
+    np.testing.assert_allclose(up, down, atol=1e-6)
+    np.testing.assert_allclose(up.sum(axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(up[0], up[1])  # not a constant: the two evaluations share one trainable body
+    # one body: the parameters of the paper's classifier, not twice them
+    assert model.count_params() == paper_cnn(4, "class", n_classes=15).count_params()
+    save(model, tmp_path / "m.keras", {"target": "class", "L": 4})
+    loaded, meta = load(tmp_path / "m.keras")
+    assert meta["L"] == 4
+    np.testing.assert_allclose(loaded.predict(spins, verbose=0), up, atol=1e-6)

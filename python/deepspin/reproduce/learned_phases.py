@@ -21,8 +21,8 @@ from ..io import write_text
 from ..mc.temperatures import parse_temperatures
 from ..observables import class_to_energy
 from .figures import magnetization_curves, peak_temperature, phase_curves
-from .learned import (TabulatedOperator, first_seed, ising_8x8_spec, metrics_text, predict_all_4x4, trained_model,
-                      training, uniform_spec)
+from .learned import (TabulatedOperator, ising_8x8_spec, metrics_text, predict_all_4x4, trained_model, training,
+                      uniform_spec)
 from .stage import Context, Row
 from .stages import dataset, exact_curves, mc_records, peak_check, random_spin_absm, run_size, sampling_specs
 
@@ -120,8 +120,8 @@ def phase_4x4_learned(ctx: Context) -> list[Row]:
     set as operators, against enumeration (Figs. 7-8)."""
     p, mc = ctx.params, ctx.params["mc"]
     spec = sampling_specs(p["data"])["targeted-1"]
-    classifier = trained_model(ctx, spec, "class", first_seed(p["train"]))
-    magnetizer = trained_model(ctx, spec, "magnetization", first_seed(p["train"]))
+    classifier = trained_model(ctx, spec, "class", p["train"])
+    magnetizer = trained_model(ctx, spec, "magnetization", p["train"])
     energy = TabulatedOperator(class_to_energy(predict_all_4x4(classifier), 4), 4)
     magnetization = TabulatedOperator(predict_all_4x4(magnetizer), 4)
     H = Ising(4)
@@ -151,12 +151,12 @@ def phase_8x8_learned(ctx: Context) -> list[Row]:
 
     p, mc = ctx.params, ctx.params["mc"]
     spec = ising_8x8_spec(p)
-    magnetizer = trained_model(ctx, spec, "magnetization", first_seed(training(p, "magnetization")))
+    magnetizer = trained_model(ctx, spec, "magnetization", training(p, "magnetization"))
     magnetization = load(magnetizer).magnetization
     H = Ising(8)
     curves = {EXACT: mc_records(ctx, H, mc)}
     for target, label in (("class", "learned classification"), ("energy", "learned regression")):
-        model = trained_model(ctx, spec, target, first_seed(training(p, target)))
+        model = trained_model(ctx, spec, target, training(p, target))
         curves[label] = mc_records(ctx, load(model), mc, name=f"8x8 {target} {model.name}, magnetization {magnetizer.name}",
                                    backend="generic", start="ordered", magnetization=magnetization)
     reference = exact_curves(H)
@@ -174,7 +174,7 @@ def phase_8x8_learned(ctx: Context) -> list[Row]:
     test = data["test"]
     offsets = {}
     for target, label in (("class", "learned classification"), ("energy", "learned regression")):
-        model = load(trained_model(ctx, spec, target, first_seed(training(p, target))))
+        model = load(trained_model(ctx, spec, target, training(p, target)))
         offsets[label] = level_offsets(data["energy"][test], model.energy(data["spins"][test]))
         rows += offset_rows(f"8x8 Ising, {label} (the Metropolis operator, training seed 0)", offsets[label],
                             int(test.sum()))
@@ -226,12 +226,12 @@ def coulomb_learned(ctx: Context) -> list[Row]:
     p, mc, thermal = ctx.params, ctx.params["mc"], ctx.params["thermal"]
     regression = p["regression"]
     T = parse_temperatures(mc["T"])
-    base = trained_model(ctx, uniform_spec(regression), "energy", first_seed(regression["train"]))
+    base = trained_model(ctx, uniform_spec(regression), "energy", regression["train"])
     spec = {"hamiltonian_name": regression["hamiltonian"], "L": regression["L"], "sampler": "thermal",
             "seed": thermal["seed"], "test_fraction": thermal["test_fraction"], "temperatures": T.tolist(),
             "chains": thermal["chains"], "samples": thermal["samples"], "burn_in": thermal["burn_in"],
             "thin": thermal["thin"]}
-    tuned = trained_model(ctx, spec, "energy", first_seed(p["finetune"]), init=base)
+    tuned = trained_model(ctx, spec, "energy", p["finetune"], init=base)
     data = dataset(ctx, **spec)
     test = data["test"]
     truth = data["energy"][test]
