@@ -206,7 +206,8 @@ def classify_4x4(ctx: Context) -> list[Row]:
         seeded_row(f"4x4 classifier, targeted sets ({n}): best accuracy (of the sets, per seed)",
                    over_sets("all", max), unit="%", paper="ising4.targeted_best_accuracy", compare="difference",
                    figure="classes_targeted-1.png", key="ising4.targeted_best_accuracy", size=sizes["targeted-1"]),
-        seeded_row(f"4x4 classifier, targeted sets ({n}): lowest accuracy for |E| > {extreme} J (of the sets, per seed)",
+        seeded_row(f"4x4 classifier, targeted sets ({n}): lowest accuracy for |E| > {extreme} J "
+                   f"(of the sets, per seed)",
                    over_sets("outer", min), unit="%", paper="ising4.uniform_extremes", figure="classes_targeted-1.png"),
         seeded_row(f"4x4 classifier, targeted sets ({n}): largest class error (of the sets, per seed)",
                    over_sets("max_error", max), unit="levels", paper="ising4.max_class_error", compare="difference",
@@ -382,7 +383,8 @@ def misses_text(spins: np.ndarray, wrong: list[np.ndarray], train_spins: np.ndar
     parts = []
     for u in bad[:listed]:
         config = spins[np.flatnonzero(inverse == u)[0]]
-        name = configuration_name(config) or f"a configuration of E = {int(Ising(config.shape[-1]).energy(config[None])[0])} J"
+        energy = int(Ising(config.shape[-1]).energy(config))
+        name = configuration_name(config) or f"a configuration of E = {energy} J"
         parts.append(f"{name} ({counts[u]:,} test copies, {in_train.get(unique[u].tobytes(), 0):,} in training; "
                      f"missed by {missed_by[u]} of {seeds} seeds)")
     rest = len(bad) - len(parts)
@@ -443,7 +445,8 @@ def baselines_8x8(ctx: Context) -> list[Row]:
     test = data["test"]
     x_train, y_train = featurize(data["spins"][~test]), data["energy"][~test]
     x_test, y_test = featurize(data["spins"][test]), data["energy"][test]
-    cnn_predictions = [load(model).energy(data["spins"][test]) for model in trained_models(ctx, spec, "energy", p["train"])]
+    cnn_predictions = [load(model).energy(data["spins"][test])
+                       for model in trained_models(ctx, spec, "energy", p["train"])]
     cnn = [metrics("energy", y_test, predicted) for predicted in cnn_predictions]
     predictions = {"cnn": cnn_predictions[0]}
     keep = krr_subset(len(x_train), p["krr_max"], p["seed"])[0]
@@ -521,12 +524,14 @@ def recorded_model(ctx: Context, data_spec: dict, target: str, train: dict) -> t
         record = {"history": {k: [float(v) for v in values] for k, values in history.history.items()},
                   "steps_per_epoch": steps_per_epoch, "epochs": last_epoch, "steps": steps_per_epoch * last_epoch,
                   "first_epoch": int(history.epoch[0]) + 1 if history.epoch else 0}
-        write_text(history_path(path), json.dumps(record, indent=1) + "\n")  # before the model: its presence ends the build
+        # the history before the model: the model's presence marks the build finished
+        write_text(history_path(path), json.dumps(record, indent=1) + "\n")
         save(model, path, training_metadata(config, data["meta"], int(keep.sum()), history))
         shutil.rmtree(workdir, ignore_errors=True)
 
     # "history" in the key: not the file of the same training by trained_model, which keeps no history
-    path = ctx.artefact("model", {"data": data_spec, "target": target, "train": train, "history": True}, build, ".keras")
+    key = {"data": data_spec, "target": target, "train": train, "history": True}
+    path = ctx.artefact("model", key, build, ".keras")
     return path, history_path(path)
 
 
@@ -647,8 +652,9 @@ def learning_curve_4x4(ctx: Context) -> list[Row]:
     curve, per_size = [], []
     for per_class in p["per_class"]:
         specs = sampling_specs({**p["data"], "targeted_sets": sets, "per_class": per_class})
-        accuracies = [float(np.mean(predict_all_4x4(model) == truth))
-                      for i in range(sets) for model in trained_models(ctx, specs[f"targeted-{i + 1}"], "class", p["train"])]
+        models = [model for i in range(sets)
+                  for model in trained_models(ctx, specs[f"targeted-{i + 1}"], "class", p["train"])]
+        accuracies = [float(np.mean(predict_all_4x4(model) == truth)) for model in models]
         per_size.append(accuracies)
         curve.append(curve_point(15 * per_class, accuracies))
     fig = "learning_curve.png"
