@@ -197,22 +197,22 @@ def level_offsets(exact: np.ndarray, predicted: np.ndarray) -> list[dict]:
 
 
 def offset_rows(prefix: str, offsets: list[dict], n_test: int) -> list[Row]:
-    """Rows on a learned energy's offset by level (:func:`level_offsets`): at the ground state, the
+    """Rows on a learned energy's offset by level (:func:`level_offsets`): at the lowest level, the
     largest mean offset over the levels, and how much the mean offset varies between levels (a constant
     offset leaves Metropolis unchanged; a level-dependent one biases it)."""
-    where = f"{n_test:,} hash-split test configurations, {len(offsets)} levels"
+    where = f"{n_test:,} hash-split test configurations, {len(offsets)} levels; every level in offsets.json"
     ground = offsets[0]
     worst = max(offsets, key=lambda o: abs(o["mean"]))
     means = np.array([o["mean"] for o in offsets])
     spread = f"; std {ground['std']:.3g} J" if ground["std"] is not None else ""
     return [
         Row(f"{prefix}: mean prediction - exact at the lowest test level E = {ground['E']:g} J ({ground['n']:,} "
-            f"configurations{spread})", ground["mean"], unit="J", figure="offsets.json"),
+            f"configurations{spread})", ground["mean"], unit="J"),
         Row(f"{prefix}: largest |mean prediction - exact| over the levels ({where}): at E = {worst['E']:g} J "
-            f"({worst['n']:,} configurations)", abs(worst["mean"]), unit="J", figure="offsets.json"),
+            f"({worst['n']:,} configurations)", abs(worst["mean"]), unit="J"),
         Row(f"{prefix}: standard deviation over the levels of the mean prediction - exact ({where}; a constant "
             f"offset does not change Metropolis, a level-dependent one biases it)",
-            float(means.std(ddof=1)) if len(means) > 1 else 0.0, unit="J", figure="offsets.json"),
+            float(means.std(ddof=1)) if len(means) > 1 else 0.0, unit="J"),
     ]
 
 
