@@ -59,7 +59,7 @@ class MeanPredictor:
 
 
 #: Hyperparameter grid of :func:`tuned_forest` (each combination is fitted once on the train part).
-RF_GRID = {"n_estimators": [100], "max_features": [1.0, 0.33], "min_samples_leaf": [1, 5]}
+RF_GRID = {"n_estimators": [100, 300], "max_features": [1.0, 0.33], "min_samples_leaf": [1, 3]}
 
 
 def tuned_forest(x, y, grid: dict | None = None, validation_fraction: float = 0.1, seed: int = 0,

@@ -50,7 +50,7 @@ _ADADELTA_PAPER = {"optimizer": "adadelta", "learning_rate": 1e-3, "padding": "z
 _ADADELTA_UNIT = {**_ADADELTA_PAPER, "learning_rate": 1.0}
 #: The random forest's hyperparameters, chosen by the validation MAE on 10 % of the training split
 #: (:func:`deepspin.surrogate.baselines.tuned_forest`).
-_RF_GRID = {"n_estimators": [100], "max_features": [1.0, 0.33], "min_samples_leaf": [1, 5]}
+_RF_GRID = {"n_estimators": [100, 300], "max_features": [1.0, 0.33], "min_samples_leaf": [1, 3]}
 _SAMPLING = {"uniform_n": 12_500, "per_class": 1800, "targeted_sets": 3, "extreme": 16, "seed": 1}
 #: 8x8 targeted data with a 2:1 hash split (the paper's 100,000 training and 50,000 test at 2381 per class).
 _ISING8_PAPER = {"per_class": 2381, "test_fraction": 1 / 3, "seed": 1}
