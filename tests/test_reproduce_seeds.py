@@ -132,3 +132,23 @@ def test_spin_flip_symmetric_classifier_is_even_and_round_trips(tmp_path):
     loaded, meta = load(tmp_path / "m.keras")
     assert meta["L"] == 4
     np.testing.assert_allclose(loaded.predict(spins, verbose=0), up, atol=1e-6)
+
+
+def test_training_seeds_share_one_subset_of_the_train_split():
+    from deepspin.reproduce.learned import trained_models
+
+    class Keys:  # records what each model's artefact would be keyed by, builds nothing
+        def __init__(self):
+            self.keys = []
+
+        def artefact(self, kind, params, build, suffix):
+            self.keys.append(params)
+            return params
+
+    ctx = Keys()
+    trained_models(ctx, {"L": 8}, "class", {"seed": 4, "seeds": 3}, n_train=300)
+    assert [k["train"]["seed"] for k in ctx.keys] == [4, 5, 6]
+    assert {k["subset_seed"] for k in ctx.keys} == {4} and {k["n_train"] for k in ctx.keys} == {300}
+    ctx = Keys()
+    trained_models(ctx, {"L": 8}, "class", {"seed": 4, "seeds": 2})
+    assert all("subset_seed" not in k and "n_train" not in k for k in ctx.keys)

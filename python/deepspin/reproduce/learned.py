@@ -21,11 +21,11 @@ from .stages import dataset, sampling_specs
 
 
 def trained_model(ctx: Context, data_spec: dict, target: str, train: dict, *, n_train: int | None = None,
-                  init: Path | None = None):
+                  subset_seed: int | None = None, init: Path | None = None):
     """Path of a cached ``.keras`` surrogate of ``target``, trained on the train split of ``dataset(**data_spec)``.
 
     ``n_train``: train on a random subset of that many configurations of the train split (seeded by
-    ``train["seed"]``; ``None`` for all of it). ``init``: a cached model to fine-tune instead of a fresh
+    ``subset_seed``, else by ``train["seed"]``; ``None`` for all of it). ``init``: a cached model to fine-tune instead of a fresh
     network (its file name, a content key, enters this model's key). A ``train`` with ``seeds``
     (:func:`seed_trainings`) trains its seed 0; :func:`trained_models` trains them all.
     """
@@ -38,7 +38,7 @@ def trained_model(ctx: Context, data_spec: dict, target: str, train: dict, *, n_
         from ..surrogate.train import BACKUP_DIR, training_metadata
 
         data = dataset(ctx, **data_spec)
-        keep = training_subset(~data["test"], n_train, train["seed"])
+        keep = training_subset(~data["test"], n_train, train["seed"] if subset_seed is None else subset_seed)
         train_data = {k: (v[keep] if isinstance(v, np.ndarray) else v) for k, v in data.items()}
         config = TrainConfig(target=target, **train)
         workdir = path.with_suffix(".training")  # Keras' backup: an interrupted training resumes at its epoch
@@ -51,6 +51,8 @@ def trained_model(ctx: Context, data_spec: dict, target: str, train: dict, *, n_
     key = {"data": data_spec, "target": target, "train": train}
     if n_train is not None:
         key["n_train"] = n_train
+    if subset_seed is not None:
+        key["subset_seed"] = subset_seed
     if init is not None:
         key["init"] = init.name
     return ctx.artefact("model", key, build, ".keras")
@@ -115,10 +117,14 @@ def seed_trainings(train: dict) -> list[dict]:
     return [{**base, "seed": base.get("seed", 0) + i} for i in range(seeds)]
 
 
-def trained_models(ctx: Context, data_spec: dict, target: str, train: dict, **options) -> list[Path]:
+def trained_models(ctx: Context, data_spec: dict, target: str, train: dict, *, n_train: int | None = None,
+                   **options) -> list[Path]:
     """:func:`trained_model` for each training seed of ``train`` (:func:`seed_trainings`), each its own
-    cached artefact."""
-    return [trained_model(ctx, data_spec, target, run, **options) for run in seed_trainings(train)]
+    cached artefact. A subset of ``n_train`` configurations is drawn once, with seed 0's seed, and
+    shared by every training seed (the seeds vary the network, not its data)."""
+    runs = seed_trainings(train)
+    subset = {} if n_train is None else {"n_train": n_train, "subset_seed": runs[0]["seed"]}
+    return [trained_model(ctx, data_spec, target, run, **subset, **options) for run in runs]
 
 
 def first_seed(train: dict) -> dict:
@@ -685,8 +691,7 @@ def curve_seeds_text(per_size: list) -> str:
 def learning_curve_8x8(ctx: Context) -> list[Row]:
     """8x8 test accuracy on the hash-split test set against the number of training configurations,
     each a random subset of the train split, the last all of it (Fig. 6); mean and standard deviation
-    over the training seeds at each size. The subset is drawn with the training seed, so each seed of a
-    subset size also trains on its own subset (the data set and test set stay the same)."""
+    over the training seeds at each size, all seeds of a size training on the same subset."""
     from ..surrogate import load
     from ..surrogate.evaluate import learning_curve_plot
     from ..surrogate.targets import labels
@@ -708,7 +713,8 @@ def learning_curve_8x8(ctx: Context) -> list[Row]:
                               f"({curve_seeds_text(per_size)})")
     full = int((~test).sum())
     return [seeded_row(f"8x8 classifier, {point['n_train']:,} training configurations"
-                       f"{'' if point['n_train'] == full else ' (a random subset per seed)'}: test accuracy",
+                       f"{'' if point['n_train'] == full else ' (one random subset of the train split)'}: "
+                       f"test accuracy",
                        100 * np.asarray(accuracies), unit="%", paper="ising8.learning_curve", figure=fig)
             for point, accuracies in zip(curve, per_size)]
 
