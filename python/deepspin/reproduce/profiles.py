@@ -8,8 +8,9 @@
   ~3 x 10^9 network evaluations per curve, a GPU's work); the report prints their size in the row.
   ``bench/gpu_check.sh`` (step ``learned``) runs ``phase-8x8-learned`` on a GPU at the paper's 46
   temperatures with ``--set`` (:func:`parse_overrides`), sweeps sized to the time it has.
-- ``quick``: the same studies, smaller where it costs time (fewer sweeps and temperatures), to finish
-  on a 2-core CPU within 30 minutes; the report lists these sizes. Metropolis with a network operator
+- ``quick``: the same studies, smaller where it costs time (fewer sweeps and temperatures), sized to
+  finish on a 2-core CPU within 30 minutes with one training seed; with the 3 training seeds of every
+  trained number (``seeds``) its training takes about three times that; the report lists these sizes. Metropolis with a network operator
   costs one inference of ``chains x temperatures`` configurations per attempt (~17,000 configurations/s
   on the shared 2-core CPU), so those runs use 16 chains, 100 sweeps and 6-9 temperatures here.
 - ``smoke``: toy sizes that run every stage end to end in a couple of minutes (the test suite runs it).
