@@ -13,6 +13,10 @@ model predicts in physical units.
 circularly before each convolution, which respects the lattice's periodic boundary (a 16 x 16
 map upscaled from an ``L x L`` torus is itself a torus, and so is every map after a stride-2
 convolution of an even-sized torus).
+
+:func:`spin_flip_symmetric` (not the paper's) makes a classifier exactly even under the global spin
+flip ``s -> -s``, as the Ising energy is: one network, evaluated on ``s`` and on ``-s``, whose logits
+are averaged before the softmax.
 """
 from __future__ import annotations
 
@@ -85,6 +89,27 @@ def paper_cnn(L: int, head: str, padding: str = "periodic", n_classes: int | Non
         x = keras.layers.Dense(1, name="linear")(x)
         outputs = keras.layers.Rescaling(scale=float(target_scale), offset=float(target_offset), name="units")(x)
     return keras.Model(inputs, outputs, name=name or f"paper_cnn_L{L}_{head}_{padding}")
+
+
+def spin_flip_symmetric(L: int, padding: str = "periodic", n_classes: int | None = None,
+                        name: str | None = None) -> keras.Model:
+    """The paper's classifier made even under the global spin flip: ``softmax((z(s) + z(-s)) / 2)``, where
+    ``z`` are the logits of one :func:`paper_cnn` classifier body (shared weights, evaluated twice).
+
+    The Ising energy satisfies ``E(s) = E(-s)``, so this constraint loses nothing; it makes the
+    prediction for a configuration and its flipped image the same (a network that saw the all-up state
+    in training then also classifies the all-down state). Inputs ``(B, L, L)``, outputs the class
+    probabilities ``(B, n_classes)``.
+    """
+    body = paper_cnn(L, "class", padding, n_classes=n_classes, name="classifier_body")
+    head = body.get_layer("classes")  # Dense with softmax: the logits are its input times its kernel
+    features = keras.Model(body.input, head.input, name="features")
+    linear = keras.layers.Dense(head.units, name="class_logits")
+    inputs = keras.Input(shape=(L, L), name="spins")
+    flipped = keras.layers.Rescaling(-1.0, name="flip")(inputs)
+    averaged = keras.layers.Average(name="even_logits")([linear(features(x)) for x in (inputs, flipped)])
+    outputs = keras.layers.Softmax(name="classes")(averaged)
+    return keras.Model(inputs, outputs, name=name or f"paper_cnn_L{L}_class_{padding}_spin_flip")
 
 
 def describe(model: keras.Model) -> dict:

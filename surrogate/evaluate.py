@@ -188,13 +188,17 @@ def error_map(truth, predicted, path, title: str = "", units: str = "J") -> None
 
 
 def learning_curve_plot(rows: list[dict], path, key: str, title: str = "") -> None:
-    """Test ``key`` (accuracy or median error) against training-set size (paper Figs. 4 and 6)."""
+    """Test ``key`` (accuracy or median error) against training-set size (paper Figs. 4 and 6).
+
+    A row with ``f"{key}_std"`` (e.g. the standard deviation over training seeds) gets that error bar."""
     plt = _pyplot()
 
     fig, ax = plt.subplots(figsize=(5, 4))
     sizes = [r["n_train"] for r in rows]
-    values = [r[key] * (100 if key == "accuracy" else 1) for r in rows]
-    ax.plot(sizes, values, "o-")
+    scale = 100 if key == "accuracy" else 1
+    values = [r[key] * scale for r in rows]
+    errors = [r[f"{key}_std"] * scale for r in rows] if all(f"{key}_std" in r for r in rows) else None
+    ax.errorbar(sizes, values, yerr=errors, fmt="o-", capsize=3)
     ax.set_xscale("log")
     ax.set_xlabel("training configurations")
     ax.set_ylabel("test accuracy (%)" if key == "accuracy" else f"test {key.replace('_', ' ')}")

@@ -12,9 +12,12 @@ configurations instead (:class:`~.learned.TabulatedOperator`).
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from ..hamiltonians import Ising, hamiltonian
+from ..io import write_text
 from ..mc.temperatures import parse_temperatures
 from ..mc.exact import parabola_peak, random_spin_absm, reference_peak
 from ..observables import class_to_energy
@@ -163,7 +166,50 @@ def phase_8x8_learned(ctx: Context) -> list[Row]:
         rows.append(twin_verdict_row("8x8 Ising", label, curves[label], curves[EXACT], reference, mc, fig, key, key))
     rows.append(Row("8x8 Ising: C/N peak temperature of the exact torus (Kaufman)", reference_peak(reference, T),
                     unit="J/k_B", paper="ising.Tc", figure=fig))
+    data = dataset(ctx, **spec)
+    test = data["test"]
+    offsets = {}
+    for target, label in (("class", "learned classification"), ("energy", "learned regression")):
+        model = load(trained_model(ctx, spec, target, training(p, target)))
+        offsets[label] = level_offsets(data["energy"][test], model.energy(data["spins"][test]))
+        rows += offset_rows(f"8x8 Ising, {label} (the Metropolis operator, training seed 0)", offsets[label],
+                            int(test.sum()))
+    write_text(ctx.figure("offsets.json"), json.dumps(offsets, indent=1) + "\n")
+    # <E>/N of the learned chains re-evaluated with the exact Hamiltonian would need their configurations:
+    # the cached Metropolis records (stages.mc_records) keep per-temperature statistics only.
     return rows
+
+
+def level_offsets(exact: np.ndarray, predicted: np.ndarray) -> list[dict]:
+    """Per exact energy level of ``exact`` ``(B,)``: how many configurations, and the mean and standard
+    deviation (ddof=1; ``None`` for one configuration) of ``predicted - exact`` over them, by level."""
+    exact, difference = np.asarray(exact, dtype=np.float64), np.asarray(predicted, dtype=np.float64) - exact
+    out = []
+    for level in np.unique(exact):
+        d = difference[exact == level]
+        out.append({"E": float(level), "n": int(len(d)), "mean": float(d.mean()),
+                    "std": float(d.std(ddof=1)) if len(d) > 1 else None})
+    return out
+
+
+def offset_rows(prefix: str, offsets: list[dict], n_test: int) -> list[Row]:
+    """Rows on a learned energy's offset by level (:func:`level_offsets`): at the lowest level, the
+    largest mean offset over the levels, and how much the mean offset varies between levels (a constant
+    offset leaves Metropolis unchanged; a level-dependent one biases it)."""
+    where = f"{n_test:,} hash-split test configurations, {len(offsets)} levels; every level in offsets.json"
+    ground = offsets[0]
+    worst = max(offsets, key=lambda o: abs(o["mean"]))
+    means = np.array([o["mean"] for o in offsets])
+    spread = f"; std {ground['std']:.3g} J" if ground["std"] is not None else ""
+    return [
+        Row(f"{prefix}: mean prediction - exact at the lowest test level E = {ground['E']:g} J ({ground['n']:,} "
+            f"configurations{spread})", ground["mean"], unit="J"),
+        Row(f"{prefix}: largest |mean prediction - exact| over the levels ({where}): at E = {worst['E']:g} J "
+            f"({worst['n']:,} configurations)", abs(worst["mean"]), unit="J"),
+        Row(f"{prefix}: standard deviation over the levels of the mean prediction - exact ({where}; a constant "
+            f"offset does not change Metropolis, a level-dependent one biases it)",
+            float(means.std(ddof=1)) if len(means) > 1 else 0.0, unit="J"),
+    ]
 
 
 def coulomb_learned(ctx: Context) -> list[Row]:

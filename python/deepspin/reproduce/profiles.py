@@ -8,8 +8,9 @@
   ~3 x 10^9 network evaluations per curve, a GPU's work); the report prints their size in the row.
   ``bench/gpu_check.sh`` (step ``learned``) runs ``phase-8x8-learned`` on a GPU at the paper's 46
   temperatures with ``--set`` (:func:`parse_overrides`), sweeps sized to the time it has.
-- ``quick``: the same studies, smaller where it costs time (fewer sweeps and temperatures), to finish
-  on a 2-core CPU within 30 minutes; the report lists these sizes. Metropolis with a network operator
+- ``quick``: the same studies, smaller where it costs time (fewer sweeps and temperatures), sized to
+  finish on a 2-core CPU within 30 minutes with one training seed; with the 3 training seeds of every
+  trained number (``seeds``) its training takes about three times that; the report lists these sizes. Metropolis with a network operator
   costs one inference of ``chains x temperatures`` configurations per attempt (~17,000 configurations/s
   on the shared 2-core CPU), so those runs use 16 chains, 100 sweeps and 6-9 temperatures here.
 - ``smoke``: toy sizes that run every stage end to end in a couple of minutes (the test suite runs it).
@@ -28,15 +29,19 @@ _COULOMB_T_QUICK = "0.2,0.4,0.6,0.8,1,1.2,1.5,2,3,5,10,30,100,300,1000"
 #: Learned screened Coulomb (fine-tuned on thermal samples at these temperatures).
 _COULOMB_LEARNED_T = "0.25,0.5,1,2,4,8,16,32,100,300"
 #: Training as the surrogate's defaults (Adam 1e-3, periodic padding, batch 800, early stopping).
-_TRAIN_PAPER = {"epochs": 100, "patience": 10, "batch_size": 800, "seed": 0}
-_TRAIN_QUICK = {"epochs": 12, "patience": 4, "batch_size": 800, "seed": 0}
+#: ``seeds``: every trained number is the mean over that many training seeds (seed ``seed + i``: the
+#: network's initialisation, validation split and batch order; same data), with their standard
+#: deviation beside it (:func:`deepspin.reproduce.learned.seed_trainings`). Stages that use one model
+#: (Metropolis with a learned operator, the AdaDelta comparison) take seed 0.
+_TRAIN_PAPER = {"epochs": 100, "patience": 10, "batch_size": 800, "seed": 0, "seeds": 3}
+_TRAIN_QUICK = {"epochs": 12, "patience": 4, "batch_size": 800, "seed": 0, "seeds": 3}
 #: The 8x8 classifier (63 classes) with Adam 1e-3 passes 99 % test accuracy only after ~35 epochs, with
 #: loss spikes on the way that a patience of 4 mistakes for the end (12 epochs gave 60 %).
-_TRAIN_CLASS8_QUICK = {"epochs": 40, "patience": 10, "batch_size": 800, "seed": 0}
+_TRAIN_CLASS8_QUICK = {"epochs": 40, "patience": 10, "batch_size": 800, "seed": 0, "seeds": 3}
 #: Fine-tuning a trained regressor on thermally sampled data: a lower learning rate keeps what it knows.
 _FINETUNE = {"epochs": 20, "patience": 5, "batch_size": 200, "learning_rate": 3e-4, "seed": 0}
 #: The 8x8 classifier (63 classes) needs more epochs than the regressions, with loss spikes on the way.
-_TRAIN_CLASS8_PAPER = {"epochs": 200, "patience": 20, "batch_size": 800, "seed": 0}
+_TRAIN_CLASS8_PAPER = {"epochs": 200, "patience": 20, "batch_size": 800, "seed": 0, "seeds": 3}
 #: The paper's own protocol (its "Deep neural network" section): AdaDelta at learning rate 1e-3, batch
 #: 800, zero padding, trained "until the loss converges" (here: until the validation loss has not
 #: improved for ``patience`` epochs, or ``epochs`` at most).
@@ -44,6 +49,9 @@ _ADADELTA_PAPER = {"optimizer": "adadelta", "learning_rate": 1e-3, "padding": "z
                    "epochs": 500, "patience": 20, "seed": 0}
 #: The same with Zeiler's AdaDelta, which has no learning rate (a unit rate in Keras' form).
 _ADADELTA_UNIT = {**_ADADELTA_PAPER, "learning_rate": 1.0}
+#: The random forest's hyperparameters, chosen by the validation MAE on 10 % of the training split
+#: (:func:`deepspin.surrogate.baselines.tuned_forest`).
+_RF_GRID = {"n_estimators": [100, 300], "max_features": [1.0, 0.33], "min_samples_leaf": [1, 3]}
 _SAMPLING = {"uniform_n": 12_500, "per_class": 1800, "targeted_sets": 3, "extreme": 16, "seed": 1}
 #: 8x8 targeted data with a 2:1 hash split (the paper's 100,000 training and 50,000 test at 2381 per class).
 _ISING8_PAPER = {"per_class": 2381, "test_fraction": 1 / 3, "seed": 1}
@@ -53,7 +61,7 @@ _COULOMB_PAPER = {"hamiltonian": "screened-coulomb", "L": 8, "n": 120_000, "test
 _COULOMB_QUICK = {**_COULOMB_PAPER, "n": 24_000, "train": {**_TRAIN_QUICK, "epochs": 15}}
 
 _TEST_SAMPLING = {"uniform_n": 2000, "per_class": 40, "targeted_sets": 2, "extreme": 16, "seed": 1}
-_TRAIN_TEST = {"epochs": 1, "patience": 1, "batch_size": 100, "seed": 0}
+_TRAIN_TEST = {"epochs": 1, "patience": 1, "batch_size": 100, "seed": 0, "seeds": 2}
 _ISING8_TEST = {"per_class": 20, "test_fraction": 1 / 3, "seed": 1}
 _COULOMB_TEST = {**_COULOMB_PAPER, "n": 1200, "train": _TRAIN_TEST}
 
@@ -82,7 +90,8 @@ PROFILES = {
         "dos-4x4": {"L": 4},
         "sampling-4x4": _SAMPLING,
         "classify-4x4": {"data": _SAMPLING, "train": _TRAIN_PAPER},
-        "learning-curve-4x4": {"data": _SAMPLING, "per_class": [60, 200, 600, 1200, 1800], "train": _TRAIN_PAPER},
+        "learning-curve-4x4": {"data": _SAMPLING, "per_class": [60, 200, 600, 1200, 1800], "sets": 3,
+                               "train": _TRAIN_PAPER},
         "regression-4x4": {"data": _SAMPLING, "train": _TRAIN_PAPER},
         "phase-4x4": {"L": 4, "T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC},
         "phase-4x4-learned": {"data": _SAMPLING, "train": _TRAIN_PAPER,
@@ -95,7 +104,7 @@ PROFILES = {
                               "mc": {"T": "1.5:3.5:0.25", "sweeps": 300, **_ISING_MC}},
         #: KRR: 20,000 training configurations, the largest whose kernel matrix (3.2 GB in float64,
         #: twice that during the solve) fits beside the other jobs in this machine's 24 GiB.
-        "baselines-8x8": {"krr_max": 20_000, **_ISING8_PAPER, "train": _TRAIN_PAPER},
+        "baselines-8x8": {"krr_max": 20_000, **_ISING8_PAPER, "train": _TRAIN_PAPER, "rf_grid": _RF_GRID},
         "coulomb-regression": _COULOMB_PAPER,
         "sinusoidal-regression": {**_COULOMB_PAPER, "hamiltonian": "sinusoidal-coulomb"},
         "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 556_000, "test_fraction": 0.1, "metric": "mae",
@@ -121,7 +130,7 @@ PROFILES = {
         "dos-4x4": {"L": 4},
         "sampling-4x4": _SAMPLING,
         "classify-4x4": {"data": _SAMPLING, "train": _TRAIN_QUICK},
-        "learning-curve-4x4": {"data": _SAMPLING, "per_class": [60, 300, 1800], "train": _TRAIN_QUICK},
+        "learning-curve-4x4": {"data": _SAMPLING, "per_class": [60, 300, 1800], "sets": 1, "train": _TRAIN_QUICK},
         "regression-4x4": {"data": _SAMPLING, "train": _TRAIN_QUICK},
         "phase-4x4": {"L": 4, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
         "phase-4x4-learned": {"data": _SAMPLING, "train": _TRAIN_QUICK,
@@ -131,7 +140,7 @@ PROFILES = {
                                "train_class": _TRAIN_CLASS8_QUICK},
         "phase-8x8-learned": {**_ISING8_QUICK, "train": _TRAIN_QUICK, "train_class": _TRAIN_CLASS8_QUICK,
                               "mc": {"T": "1.5:3.5:0.25", "chains": 16, "sweeps": 100, "seed": 0}},
-        "baselines-8x8": {"krr_max": 5000, **_ISING8_QUICK, "train": _TRAIN_QUICK},
+        "baselines-8x8": {"krr_max": 5000, **_ISING8_QUICK, "train": _TRAIN_QUICK, "rf_grid": _RF_GRID},
         "coulomb-regression": _COULOMB_QUICK,
         "sinusoidal-regression": {**_COULOMB_QUICK, "hamiltonian": "sinusoidal-coulomb"},
         "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 24_000, "test_fraction": 0.1, "metric": "mae",
@@ -155,7 +164,7 @@ PROFILES = {
         "dos-4x4": {"L": 4},
         "sampling-4x4": _TEST_SAMPLING,
         "classify-4x4": {"data": _TEST_SAMPLING, "train": _TRAIN_TEST},
-        "learning-curve-4x4": {"data": _TEST_SAMPLING, "per_class": [20, 40], "train": _TRAIN_TEST},
+        "learning-curve-4x4": {"data": _TEST_SAMPLING, "per_class": [20, 40], "sets": 2, "train": _TRAIN_TEST},
         "regression-4x4": {"data": _TEST_SAMPLING, "train": _TRAIN_TEST},
         "phase-4x4": {"L": 4, "T": "1.5:3.5:0.5", "sweeps": 200, "chains": 32, "seed": 0},
         "phase-4x4-learned": {"data": _TEST_SAMPLING, "train": _TRAIN_TEST,
@@ -164,7 +173,8 @@ PROFILES = {
         "learning-curve-8x8": {**_ISING8_TEST, "n_train": [300], "train": _TRAIN_TEST},
         "phase-8x8-learned": {**_ISING8_TEST, "train": _TRAIN_TEST,
                               "mc": {"T": "1.5:3.5:1", "chains": 2, "sweeps": 3, "seed": 0}},
-        "baselines-8x8": {"krr_max": 500, **_ISING8_TEST, "train": _TRAIN_TEST},
+        "baselines-8x8": {"krr_max": 500, **_ISING8_TEST, "train": _TRAIN_TEST,
+                          "rf_grid": {"n_estimators": [10], "max_features": [1.0, 0.33], "min_samples_leaf": [1]}},
         "coulomb-regression": _COULOMB_TEST,
         "sinusoidal-regression": {**_COULOMB_TEST, "hamiltonian": "sinusoidal-coulomb"},
         "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 1200, "test_fraction": 0.1, "metric": "mae",

@@ -73,6 +73,8 @@ class Row:
     on top of the report); ``size``: the size behind our number (training configurations, or a text
     such as chains x sweeps x temperatures); ``verdict``: one of :data:`VERDICTS`, where the stage
     itself decides the claim (a statistical criterion rather than a comparison of two numbers).
+    ``spread``: the standard deviation (ddof=1) over the ``seeds`` training seeds whose mean is
+    ``ours`` (``None`` for a number that is not averaged over seeds).
     """
 
     study: str
@@ -84,6 +86,8 @@ class Row:
     key: str | None = None
     size: float | int | str | None = None
     verdict: str | None = None
+    spread: float | None = None
+    seeds: int | None = None
 
     def __post_init__(self):
         if self.compare not in (None, "ratio", "difference"):
