@@ -174,7 +174,8 @@ def test_learned_stages_use_the_network(smoke_run):
     from deepspin.observables import class_to_energy
     from deepspin.reproduce import profiles
     from deepspin.mc.operators import TabulatedOperator
-    from deepspin.reproduce.learned import predict_all_4x4, trained_model
+    from deepspin.reproduce.artefacts import trained_model
+    from deepspin.reproduce.learned import predict_all_4x4
     from deepspin.reproduce.stage import Context
     from deepspin.reproduce.stages import sampling_specs
     from deepspin.surrogate import load
@@ -196,7 +197,8 @@ def test_learned_stages_use_the_network(smoke_run):
 @pytest.mark.slow
 def test_fine_tuned_model_starts_from_the_uniform_regressor(smoke_run):
     from deepspin.reproduce import profiles
-    from deepspin.reproduce.learned import trained_model, uniform_spec
+    from deepspin.reproduce.artefacts import trained_model
+    from deepspin.reproduce.learned import uniform_spec
     from deepspin.reproduce.stage import Context
     from deepspin.surrogate.model_io import load as load_keras
 
@@ -214,7 +216,7 @@ def test_fine_tuned_model_starts_from_the_uniform_regressor(smoke_run):
 
 
 def test_training_subset_draws_from_the_train_split():
-    from deepspin.reproduce.learned import training_subset
+    from deepspin.reproduce.artefacts import training_subset
 
     train = np.zeros(100, dtype=bool)
     train[::3] = True  # 34 training rows

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from deepspin.hamiltonians import Ising
-from deepspin.reproduce.learned import (CONVERGED_STEPS, configuration_name, converged, misses_text, seed_trainings,
-                                        seeded_row)
+from deepspin.reproduce.artefacts import seed_trainings
+from deepspin.reproduce.learned import CONVERGED_STEPS, configuration_name, converged, misses_text, seeded_row
 from deepspin.reproduce.learned_phases import level_offsets
 from deepspin.reproduce.profiles import PROFILES
 
@@ -135,7 +135,7 @@ def test_spin_flip_symmetric_classifier_is_even_and_round_trips(tmp_path):
 
 
 def test_training_seeds_share_one_subset_of_the_train_split():
-    from deepspin.reproduce.learned import trained_models
+    from deepspin.reproduce.artefacts import trained_models
 
     class Keys:  # records what each model's artefact would be keyed by, builds nothing
         def __init__(self):

@@ -18,23 +18,13 @@ from ..mc.temperatures import parse_temperatures
 from ..plots import _pyplot, _save
 from .figures import phase_curves
 from .stage import Context, Row
-from .stages import mc_records
+from .artefacts import extensive_model, mc_records
 
 #: (lattice size, per-site MAE goal in J) of issue 9, per Hamiltonian.
 GOALS = {"ising": (64, 1e-3), "screened-coulomb": (32, 1e-2)}
 #: Hamiltonian names as a figure writes them.
 _DISPLAY = {"ising": "Ising", "screened-coulomb": "screened Coulomb"}
 _PAPER_ARCH = "n/a: the paper's CNN takes only its training L (upscaled to 16x16); retrain per L"
-
-
-def extensive_model(ctx: Context, name: str, train: dict) -> str:
-    """Path of a cached extensive surrogate of ``name`` trained by :func:`train_extensive_model`."""
-    def build(path):
-        from ..surrogate.pretrained import train_extensive_model
-
-        train_extensive_model(name, path, verbose=2 if ctx.progress else 0, **train)
-
-    return str(ctx.artefact("extensive-model", {"hamiltonian": name, "train": train}, build, ".keras"))
 
 
 def per_site_errors(operator, H, test: dict, seed: int) -> dict:

@@ -21,12 +21,12 @@ from ..io import write_text
 from ..mc.temperatures import parse_temperatures
 from ..mc.exact import parabola_peak, random_spin_absm, reference_peak
 from ..observables import class_to_energy
-from .figures import magnetization_curves, phase_curves
 from ..mc.operators import TabulatedOperator
-from .learned import (ising_8x8_spec, metrics_text, predict_all_4x4, trained_model, training,
-                      uniform_spec)
+from .artefacts import dataset, mc_records, trained_model
+from .figures import magnetization_curves, phase_curves
+from .learned import ising_8x8_spec, metrics_text, predict_all_4x4, training, uniform_spec
 from .stage import Context, Row
-from .stages import dataset, exact_curves, mc_records, peak_check, run_size, sampling_specs
+from .stages import exact_curves, peak_check, run_size, sampling_specs
 
 EXACT = "exact operator"
 

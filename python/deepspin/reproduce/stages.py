@@ -1,7 +1,6 @@
 """The studies of the paper as stages. Each returns report rows computed from what it ran."""
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -11,12 +10,11 @@ from ..mc import ising_torus
 from ..mc.exact import exact_reference, parabola_peak, peak_agreement, random_spin_absm
 from ..mc.transfer import MAX_L, ising_density_of_states, thermodynamics
 from ..hamiltonians import Ising, hamiltonian
-from ..io import write_text
-from ..mc import run as mc_run
 from ..mc import specific_heat_peak
 from ..mc.temperatures import parse_temperatures
 from ..observables import ising_energy_levels, staggered_magnetization
 from ..sampling import uniform
+from .artefacts import dataset, mc_records
 from .figures import coulomb_transition, phase_curves
 from .stage import Context, Row
 
@@ -53,17 +51,6 @@ def density_of_states(ctx: Context) -> list[Row]:
         Row("4x4 Ising: highest energy", levels[-1], unit="J", paper="ising4.E_max", compare="difference", figure=fig),
         Row("4x4 Ising: configurations in each extreme level", int(min(counts[0], counts[-1])), figure=fig),
     ]
-
-
-def dataset(ctx: Context, hamiltonian_name: str, L: int, sampler: str, seed: int, test_fraction: float = 0.0,
-            **params) -> dict:
-    """A cached dataset (HDF5, all of it; ``test`` marks the hash split), loaded as arrays."""
-    spec = {"hamiltonian": hamiltonian_name, "L": L, "sampler": sampler, "seed": seed, "test_fraction": test_fraction,
-            **params}
-    H = hamiltonian(hamiltonian_name, L)
-    path = ctx.artefact("dataset", spec, lambda out: datasets.generate(
-        H, sampler, out, test_fraction=test_fraction, seed=seed, progress=ctx.progress, **params), ".h5")
-    return datasets.load(path, split="all")
 
 
 def sampling_specs(p: dict) -> dict:
@@ -114,22 +101,6 @@ def sampling_4x4(ctx: Context) -> list[Row]:
             paper="ising4.uniform_extreme_examples", figure="targeted_histogram.png"),
     ]
     return rows
-
-
-def mc_records(ctx: Context, model, p: dict, name: str | None = None, **options) -> list[dict]:
-    """Cached Metropolis records of ``model`` (a Hamiltonian, or an operator named by ``name``) for the
-    profile's temperatures, chains, sweeps and seed; a run interrupted mid-way resumes from its checkpoint
-    (written every 5 minutes beside the artefact)."""
-    spec = {"model": name or repr(model), "T": p["T"], "chains": p["chains"], "sweeps": p["sweeps"], "seed": p["seed"]}
-
-    def build(path):
-        checkpoint = path.with_suffix(".checkpoint.npz")  # an interrupted run resumes from here, bit for bit
-        result = mc_run(model, parse_temperatures(p["T"]), chains=p["chains"], sweeps=p["sweeps"], seed=p["seed"],
-                        progress=ctx.progress, checkpoint=checkpoint, checkpoint_every=300.0, **options)
-        write_text(path, json.dumps(result.records(), indent=1, allow_nan=False) + "\n")
-        checkpoint.unlink(missing_ok=True)
-
-    return json.loads(ctx.artefact("mc", spec, build, ".json").read_text())
 
 
 #: Largest L whose exact <|m|> the report computes by the transfer matrix (seconds at L = 8).
