@@ -150,6 +150,9 @@ def test_smoke_profile_runs_every_stage(smoke_run):
     assert {row["key"] for row in summary if row["verdict"] == "pending"} == {"coulomb.speedup_paper",
                                                                              "coulomb.speedup_fast"}  # no JSON given
     assert all(row["kind"] in ("claim", "check", "beyond") for row in summary)
+    by_key = {row["key"]: row for row in summary}
+    assert by_key["ising4.uniform_accuracy"]["seeds"] == 2 and by_key["ising4.uniform_accuracy"]["spread"] >= 0
+    assert by_key["ising8.accuracy"]["seeds"] == 1 and by_key["ising8.accuracy"]["spread"] is None
     for name, result in results.items():
         assert result["rows"], name
         assert f"### {name}" in text
