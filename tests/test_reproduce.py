@@ -648,3 +648,22 @@ def test_cli_set_error_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "swepes" in err
     assert not (tmp_path / "stages").exists()
+
+
+@pytest.mark.slow
+def test_stages_on_a_dask_cluster_give_the_results_of_a_serial_run(tmp_path):
+    """``--workers 2``: the stages run as campaign tasks on two worker processes, in parallel, and each
+    writes the rows a run in this process writes, under the same cache key."""
+    pytest.importorskip("distributed")
+    from deepspin.campaign import connect
+
+    only = ["hash-uniformity", "dos-4x4", "phase-4x4"]
+    reproduce("smoke", out=tmp_path / "here", only=only, progress=False, speedup=None)
+    with connect(workers=2) as client:
+        reproduce("smoke", out=tmp_path / "dask", only=only, progress=False, speedup=None, client=client)
+        workers = set(client.scheduler_info()["workers"])
+    for name in only:
+        here, = (tmp_path / "here" / "stages" / name).glob("*/results.json")
+        there = tmp_path / "dask" / here.relative_to(tmp_path / "here")
+        assert json.loads(there.read_text())["rows"] == json.loads(here.read_text())["rows"], name
+    assert len(workers) == 2
