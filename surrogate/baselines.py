@@ -127,3 +127,9 @@ def to_classes(energies, L: int) -> np.ndarray:
     """Round predicted energies to the nearest Ising level of ``L`` and return its class index."""
     levels = ising_energy_levels(L)
     return np.abs(np.asarray(energies)[:, None] - levels[None, :]).argmin(axis=1).astype(np.int64)
+
+
+def chunked_predict(estimator, x: np.ndarray, chunk: int = 5000) -> np.ndarray:
+    """``estimator.predict(x)`` ``chunk`` rows at a time (kernel ridge regression forms a ``rows x n_train``
+    kernel block per call: 5,000 x 20,000 is 0.8 GB)."""
+    return np.concatenate([estimator.predict(x[i:i + chunk]) for i in range(0, len(x), chunk)])

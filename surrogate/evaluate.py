@@ -11,6 +11,7 @@ import textwrap
 
 import numpy as np
 
+from deepspin.hamiltonians import Ising
 from deepspin.observables import class_to_energy, ising_energy_levels
 
 from .targets import TARGETS
@@ -223,3 +224,110 @@ def _save(fig, path) -> None:
         fig.savefig(tmp, dpi=130, bbox_inches="tight", format=str(path).rsplit(".", 1)[-1])
     fig.clf()
     _pyplot().close(fig)
+
+
+def _codes(spins: np.ndarray) -> np.ndarray:
+    """One row of packed bits per configuration of ``spins`` ``(B, L, L)`` (equal rows: equal configurations)."""
+    return np.packbits(spins.reshape(len(spins), -1) > 0, axis=1)
+
+
+def configuration_name(config: np.ndarray) -> str | None:
+    """``"all-up"``, ``"all-down"`` or ``"a checkerboard"`` for those Ising configurations, else ``None``."""
+    L = config.shape[-1]
+    checker = np.where(np.add.outer(np.arange(L), np.arange(L)) % 2 == 0, 1, -1)
+    if np.all(config > 0):
+        return "all-up"
+    if np.all(config < 0):
+        return "all-down"
+    if np.array_equal(np.sign(config), checker) or np.array_equal(np.sign(config), -checker):
+        return "a checkerboard"
+    return None
+
+
+def misses_text(spins: np.ndarray, wrong: list[np.ndarray], train_spins: np.ndarray, listed: int = 3) -> str:
+    """Which distinct test configurations the classifier gets wrong over its seeds (``wrong``: one mask
+    over ``spins`` per seed), how many copies of each the test and the training split hold: the hash
+    split keeps every copy of a configuration on one side, so a configuration absent from training
+    can fill a thousand test rows. The ``listed`` most frequent are named, the rest counted."""
+    misses = [int(w.sum()) for w in wrong]
+    seeds = len(wrong)
+    if not any(misses):
+        return "no misses" if seeds == 1 else f"no misses in any of {seeds} seeds"
+    codes, train_codes = _codes(spins), _codes(train_spins)
+    unique, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    missed_by = np.zeros(len(unique), dtype=int)
+    for w in wrong:
+        missed_by[np.unique(inverse[w])] += 1
+    bad = np.flatnonzero(missed_by)
+    bad = bad[np.argsort(-counts[bad], kind="stable")]
+    train_unique, train_counts = np.unique(train_codes, axis=0, return_counts=True)
+    in_train = {row.tobytes(): int(c) for row, c in zip(train_unique, train_counts)}
+    parts = []
+    for u in bad[:listed]:
+        config = spins[np.flatnonzero(inverse == u)[0]]
+        energy = int(Ising(config.shape[-1]).energy(config))
+        name = configuration_name(config) or f"a configuration of E = {energy} J"
+        parts.append(f"{name} ({counts[u]:,} test copies, {in_train.get(unique[u].tobytes(), 0):,} in training; "
+                     f"missed by {missed_by[u]} of {seeds} seeds)")
+    rest = len(bad) - len(parts)
+    absent = sum(unique[u].tobytes() not in in_train for u in bad)
+    count = "misses" if seeds == 1 else "misses per seed"
+    return (f"its {', '.join(f'{m:,}' for m in misses)} {count} are {len(bad):,} distinct configuration"
+            f"{'s' if len(bad) != 1 else ''} over the seeds, {absent:,} of them absent from training: "
+            f"{'; '.join(parts)}{f'; and {rest:,} more' if rest else ''}")
+
+
+def distinct_configurations(spins: np.ndarray, wrong: np.ndarray) -> tuple[int, int]:
+    """How many distinct configurations ``spins`` holds, and how many of them are ``wrong``.
+
+    The targeted sampler fills the extreme classes with repeats (8x8: two ground states and two
+    checkerboards against 2,381 per class), and the hash split keeps every repeat of a configuration
+    on one side, so a single configuration missing from training can appear a thousand times in the
+    test set: this counts each configuration once (repeats share one prediction)."""
+    if not len(spins):
+        return 0, 0
+    codes = np.packbits(spins.reshape(len(spins), -1) > 0, axis=1)
+    _, inverse = np.unique(codes, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    return int(inverse.max()) + 1, int(np.unique(inverse[wrong]).size)
+
+
+def level_offsets(exact: np.ndarray, predicted: np.ndarray) -> list[dict]:
+    """Per exact energy level of ``exact`` ``(B,)``: how many configurations, and the mean and standard
+    deviation (ddof=1; ``None`` for one configuration) of ``predicted - exact`` over them, by level."""
+    exact, difference = np.asarray(exact, dtype=np.float64), np.asarray(predicted, dtype=np.float64) - exact
+    out = []
+    for level in np.unique(exact):
+        d = difference[exact == level]
+        out.append({"E": float(level), "n": int(len(d)), "mean": float(d.mean()),
+                    "std": float(d.std(ddof=1)) if len(d) > 1 else None})
+    return out
+
+
+#: Convergence of a training (:func:`converged`): at least this many optimizer steps, and the mean
+#: training loss over the first and the second half of the last ``CONVERGED_WINDOW`` of the epochs
+#: within ``CONVERGED_TOLERANCE`` (relative) of each other.
+CONVERGED_STEPS = 10**6
+CONVERGED_WINDOW = 0.1
+CONVERGED_TOLERANCE = 0.01
+
+
+def converged(loss, steps: int) -> tuple[bool, str]:
+    """Whether a training with per-epoch training ``loss`` and ``steps`` optimizer steps in all has
+    converged: ``steps >= CONVERGED_STEPS`` and the loss flat over the last 10 % of the epochs (the
+    relative change of the mean loss between the first and the second half of that stretch below 1 %).
+    Returns the decision and a text that says why."""
+    loss = np.asarray(loss, dtype=np.float64)
+    window = max(2, int(np.ceil(CONVERGED_WINDOW * len(loss))))
+    if len(loss) < 2:
+        return False, f"inconclusive: {steps:,} steps, {len(loss)} epoch recorded"
+    tail = loss[-window:]
+    first, second = tail[:len(tail) // 2].mean(), tail[len(tail) // 2:].mean()
+    change = abs(second - first) / abs(first) if first else float("inf")
+    flat = f"loss change {100 * change:.2g} % over the last {window} epochs"
+    if steps < CONVERGED_STEPS:
+        return False, f"inconclusive: {steps:,} steps (< {CONVERGED_STEPS:,}); {flat}"
+    if change >= CONVERGED_TOLERANCE:
+        return False, f"inconclusive: {steps:,} steps; {flat} (>= {100 * CONVERGED_TOLERANCE:g} %)"
+    return True, f"converged: {steps:,} steps; {flat}"

@@ -7,6 +7,7 @@ file still loads with plain ``keras.saving.load_model``.
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -88,3 +89,34 @@ def _jsonable(value):
     if hasattr(value, "tolist"):
         return value.tolist()
     raise TypeError(f"cannot store {type(value).__name__} in model metadata")
+
+
+def without_optimizer(source, target) -> None:
+    """Copy the ``.keras`` archive ``source`` to ``target`` without the optimizer's state.
+
+    Every member but ``model.weights.h5`` is copied byte for byte; that one is rewritten without
+    its ``optimizer`` group, so the layer weights, the model config and deepspin's metadata are
+    unchanged and an uncompiled load (:func:`deepspin.surrogate.model_io.load`) gives the same network.
+    """
+    import zipfile
+
+    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w") as copy:
+        for member in archive.infolist():
+            data = archive.read(member)
+            copy.writestr(member, _without_group(data, "optimizer") if member.filename == "model.weights.h5" else data)
+    shutil.copystat(source, target)
+
+
+def _without_group(h5_bytes: bytes, group: str) -> bytes:
+    """An HDF5 file's bytes without its top-level ``group`` (root attributes and every other member kept)."""
+    import io
+
+    import h5py
+
+    kept = io.BytesIO()
+    with h5py.File(io.BytesIO(h5_bytes), "r") as full, h5py.File(kept, "w") as lean:
+        lean.attrs.update(full.attrs)
+        for name in full:
+            if name != group:
+                full.copy(full[name], lean, name=name)
+    return kept.getvalue()

@@ -7,7 +7,7 @@ import pytest
 
 import deepspin
 from deepspin import plots
-from deepspin.reproduce import figures
+from deepspin import plots as figures
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -233,7 +233,7 @@ def test_training_subset_draws_from_the_train_split():
 
 
 def test_phase_curves_compare_with_exact_or_the_exact_operator_run(tmp_path):
-    from deepspin.reproduce.figures import phase_curves
+    from deepspin.plots import phase_curves
 
     T = np.array([1.0, 2.0, 3.0])
 
@@ -383,7 +383,7 @@ def test_a_snapshot_network_drops_the_optimizer_state_and_predicts_the_same(tmp_
     pytest.importorskip("keras", reason="the surrogate extra (keras + tensorflow) is not installed")
     from deepspin.enumeration import configurations
     from deepspin.hamiltonians import Ising
-    from deepspin.reproduce.snapshot import network_without_optimizer
+    from deepspin.surrogate.model_io import without_optimizer
     from deepspin.surrogate import model_io
     from deepspin.surrogate.train import TrainConfig, fit
 
@@ -391,7 +391,7 @@ def test_a_snapshot_network_drops_the_optimizer_state_and_predicts_the_same(tmp_
     y = Ising(4).energy(x).astype(np.float32)
     model, _ = fit(x, y, TrainConfig(target="energy", epochs=1, batch_size=400, strategy="none"), verbose=0)
     model_io.save(model, tmp_path / "full.keras", {"target": "energy", "L": 4})
-    network_without_optimizer(tmp_path / "full.keras", tmp_path / "lean.keras")
+    without_optimizer(tmp_path / "full.keras", tmp_path / "lean.keras")
     full, meta = model_io.load(tmp_path / "full.keras")
     lean, lean_meta = model_io.load(tmp_path / "lean.keras")
     assert lean_meta == meta
@@ -512,7 +512,7 @@ def test_random_limit_temperature():
 
 
 def test_twin_deviation():
-    from deepspin.reproduce.learned_phases import frozen_difference, twin_deviation
+    from deepspin.mc.twins import frozen_difference, twin_deviation
 
     twin = [{"E_per_site": -1.0, "E_per_site_err": 0.03}, {"E_per_site": -0.5, "E_per_site_err": 0.04}]
     learned = [{"E_per_site": -0.96, "E_per_site_err": 0.04}, {"E_per_site": -0.5, "E_per_site_err": 0.03}]
@@ -530,7 +530,7 @@ def test_twin_deviation():
 
 
 def test_chunked_predict_equals_one_call():
-    from deepspin.reproduce.learned import chunked_predict
+    from deepspin.surrogate.baselines import chunked_predict
 
     class Doubler:
         calls = 0
@@ -560,7 +560,7 @@ def test_a_second_run_on_the_same_folder_is_refused(tmp_path, capsys):
 
 
 def test_distinct_configurations_counts_each_repeat_once():
-    from deepspin.reproduce.learned import distinct_configurations
+    from deepspin.surrogate.evaluate import distinct_configurations
 
     rng = np.random.default_rng(3)
     base = rng.choice(np.array([-1, 1], np.int8), size=(5, 8, 8))

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import os
 import socket
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -323,3 +326,53 @@ def load_configs(path, key: str | None = None) -> np.ndarray:
             return data[key]
         except (ValueError, OSError, EOFError) as exc:
             raise ValueError(f"{path}: array {key!r} is not readable ({exc})") from None
+
+
+@contextlib.contextmanager
+def waiting_lock(path: Path):
+    """Hold an exclusive ``flock`` on ``path``, waiting for another holder to finish."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def build_clock(timing: Path, every: float = 30.0):
+    """Time an artefact's build over all its attempts, and write the total to ``timing`` when it succeeds.
+
+    A training killed after hours resumes from its checkpoint; its build time is the sum of the
+    attempts. ``<timing>.partial`` holds the seconds spent so far (rewritten every ``every`` seconds by
+    a daemon thread, and on a failure), a resumed build starts from it, a finished one removes it. A
+    kill loses at most ``every`` seconds of the count."""
+    partial = timing.with_name(timing.name + ".partial")
+    try:
+        before = float(partial.read_text())
+    except (OSError, ValueError):
+        before = 0.0
+    start = time.perf_counter()
+    stop = threading.Event()
+
+    def spent() -> str:
+        return f"{before + time.perf_counter() - start:.3f}\n"
+
+    def beat():
+        while not stop.wait(every):
+            write_text(partial, spent())
+
+    thread = threading.Thread(target=beat, name="build-clock", daemon=True)
+    thread.start()
+    finished = False
+    try:
+        yield
+        finished = True
+    finally:
+        stop.set()
+        thread.join()  # before the last write, so the heartbeat cannot rewrite .partial after it
+        if finished:
+            write_text(timing, spent())
+            partial.unlink(missing_ok=True)
+        else:
+            write_text(partial, spent())

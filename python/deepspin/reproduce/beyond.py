@@ -16,7 +16,7 @@ from ..mc import ising_torus, specific_heat_peak
 from ..mc.exact import parabola_peak, random_spin_absm
 from ..mc.temperatures import parse_temperatures
 from ..plots import _pyplot, _save
-from .figures import phase_curves
+from ..plots import phase_curves
 from .stage import Context, Row
 from .artefacts import extensive_model, mc_records
 

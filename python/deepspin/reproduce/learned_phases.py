@@ -20,10 +20,12 @@ from ..hamiltonians import Ising, hamiltonian
 from ..io import write_text
 from ..mc.temperatures import parse_temperatures
 from ..mc.exact import parabola_peak, random_spin_absm, reference_peak
-from ..observables import class_to_energy
 from ..mc.operators import TabulatedOperator
+from ..mc.twins import frozen_difference, twin_deviation
+from ..observables import class_to_energy
+from ..plots import magnetization_curves, phase_curves
+from ..surrogate.evaluate import level_offsets
 from .artefacts import dataset, mc_records, trained_model
-from .figures import magnetization_curves, phase_curves
 from .learned import ising_8x8_spec, metrics_text, predict_all_4x4, training, uniform_spec
 from .stage import Context, Row
 from .stages import exact_curves, peak_check, run_size, sampling_specs
@@ -33,37 +35,6 @@ EXACT = "exact operator"
 
 def _size(mc: dict, temperatures) -> str:
     return f"{mc['chains']} chains x {mc['sweeps']} sweeps x {len(temperatures)} temperatures"
-
-
-def _twin_arrays(learned: list[dict], twin: list[dict], key: str):
-    """``|learned - twin|`` of ``key`` per temperature and the combined standard error ``sqrt(se_l^2 + se_t^2)``."""
-    a = np.array([r[key] for r in learned])
-    b = np.array([r[key] for r in twin])
-    se = np.hypot([r.get(f"{key}_err", np.nan) for r in learned], [r.get(f"{key}_err", np.nan) for r in twin])
-    return np.abs(a - b), se
-
-
-def twin_deviation(learned: list[dict], twin: list[dict], key: str) -> float | None:
-    """Largest ``|learned - twin| / sqrt(se_learned^2 + se_twin^2)`` of ``key`` over the temperatures where
-    the chains move (the twins share random numbers, so their difference fluctuates less than this
-    combined error says: the test is conservative in the learned operator's favour by at most a factor
-    sqrt(2)). Frozen temperatures, where both standard errors are zero (every chain in one state at every
-    measurement: an ordered start far below T_c), carry no statistics and are left out
-    (:func:`frozen_difference` reports them). ``None`` where a standard error is missing or no
-    temperature has one (a run too short)."""
-    difference, se = _twin_arrays(learned, twin, key)
-    moving = se > 0
-    if not np.all(np.isfinite(se)) or not moving.any():
-        return None
-    return float(np.max(difference[moving] / se[moving]))
-
-
-def frozen_difference(learned: list[dict], twin: list[dict], key: str) -> tuple[int, float]:
-    """How many temperatures are frozen in both runs (zero standard errors), and the largest ``|learned -
-    twin|`` of ``key`` there (a learned energy operator's own offset at the ground state, say)."""
-    difference, se = _twin_arrays(learned, twin, key)
-    frozen = se == 0
-    return int(frozen.sum()), float(difference[frozen].max()) if frozen.any() else 0.0
 
 
 def _frozen_text(learned: list[dict], twin: list[dict], key: str) -> str:
@@ -178,18 +149,6 @@ def phase_8x8_learned(ctx: Context) -> list[Row]:
     # <E>/N of the learned chains re-evaluated with the exact Hamiltonian would need their configurations:
     # the cached Metropolis records (stages.mc_records) keep per-temperature statistics only.
     return rows
-
-
-def level_offsets(exact: np.ndarray, predicted: np.ndarray) -> list[dict]:
-    """Per exact energy level of ``exact`` ``(B,)``: how many configurations, and the mean and standard
-    deviation (ddof=1; ``None`` for one configuration) of ``predicted - exact`` over them, by level."""
-    exact, difference = np.asarray(exact, dtype=np.float64), np.asarray(predicted, dtype=np.float64) - exact
-    out = []
-    for level in np.unique(exact):
-        d = difference[exact == level]
-        out.append({"E": float(level), "n": int(len(d)), "mean": float(d.mean()),
-                    "std": float(d.std(ddof=1)) if len(d) > 1 else None})
-    return out
 
 
 def offset_rows(prefix: str, offsets: list[dict], n_test: int) -> list[Row]:

@@ -22,6 +22,8 @@ import re
 import shutil
 from pathlib import Path
 
+from ..surrogate.model_io import without_optimizer
+
 _STAGE_FILES = ("results.json", "*.png")
 #: Relative paths a snapshot writes (a 16-hex-digit cache key names each stage run and artefact).
 SNAPSHOT_FILE = re.compile(r"README\.md|summary\.json|stages/[\w.-]+/[0-9a-f]{16}/(results\.json|[^/]+\.png)"
@@ -78,7 +80,7 @@ def snapshot(out, dest, *, models: bool = False) -> dict:
         target = staging / path.relative_to(out)
         target.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix == ".keras":
-            network_without_optimizer(path, target)
+            without_optimizer(path, target)
         else:
             shutil.copy2(path, target)
     if dest.exists():
@@ -88,32 +90,3 @@ def snapshot(out, dest, *, models: bool = False) -> dict:
     return {"files": len(files), "bytes": sum((dest / path.relative_to(out)).stat().st_size for path in files)}
 
 
-def network_without_optimizer(source, target) -> None:
-    """Copy the ``.keras`` archive ``source`` to ``target`` without the optimizer's state.
-
-    Every member but ``model.weights.h5`` is copied byte for byte; that one is rewritten without
-    its ``optimizer`` group, so the layer weights, the model config and deepspin's metadata are
-    unchanged and an uncompiled load (:func:`deepspin.surrogate.model_io.load`) gives the same network.
-    """
-    import zipfile
-
-    with zipfile.ZipFile(source) as archive, zipfile.ZipFile(target, "w") as copy:
-        for member in archive.infolist():
-            data = archive.read(member)
-            copy.writestr(member, _without_group(data, "optimizer") if member.filename == "model.weights.h5" else data)
-    shutil.copystat(source, target)
-
-
-def _without_group(h5_bytes: bytes, group: str) -> bytes:
-    """An HDF5 file's bytes without its top-level ``group`` (root attributes and every other member kept)."""
-    import io
-
-    import h5py
-
-    kept = io.BytesIO()
-    with h5py.File(io.BytesIO(h5_bytes), "r") as full, h5py.File(kept, "w") as lean:
-        lean.attrs.update(full.attrs)
-        for name in full:
-            if name != group:
-                full.copy(full[name], lean, name=name)
-    return kept.getvalue()

@@ -16,20 +16,17 @@ recomputes hours of training nor reuses it silently, it is reported (:func:`vers
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import shlex
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Callable
 
 from .._version import __version__
-from ..io import write_text
+from ..io import build_clock, waiting_lock, write_text
 from .. import machine, provenance
 
 RESULTS = "results.json"
@@ -124,7 +121,7 @@ class Context:
         timing = path.with_name(path.name + ".seconds")
         versions = path.with_name(path.name + ".versions")
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _waiting_lock(path.with_name(path.name + ".lock")):
+        with waiting_lock(path.with_name(path.name + ".lock")):
             if not path.exists():
                 with build_clock(timing):
                     build(path)
@@ -135,56 +132,6 @@ class Context:
         self.artefacts[name] = float(timing.read_text()) if timing.exists() else None
         self.notes += version_notes(json.loads(versions.read_text()) if versions.exists() else None, name)
         return path
-
-
-@contextlib.contextmanager
-def _waiting_lock(path: Path):
-    """Hold an exclusive ``flock`` on ``path``, waiting for another holder to finish."""
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def build_clock(timing: Path, every: float = 30.0):
-    """Time an artefact's build over all its attempts, and write the total to ``timing`` when it succeeds.
-
-    A training killed after hours resumes from its checkpoint; its build time is the sum of the
-    attempts. ``<timing>.partial`` holds the seconds spent so far (rewritten every ``every`` seconds by
-    a daemon thread, and on a failure), a resumed build starts from it, a finished one removes it. A
-    kill loses at most ``every`` seconds of the count."""
-    partial = timing.with_name(timing.name + ".partial")
-    try:
-        before = float(partial.read_text())
-    except (OSError, ValueError):
-        before = 0.0
-    start = time.perf_counter()
-    stop = threading.Event()
-
-    def spent() -> str:
-        return f"{before + time.perf_counter() - start:.3f}\n"
-
-    def beat():
-        while not stop.wait(every):
-            write_text(partial, spent())
-
-    thread = threading.Thread(target=beat, name="build-clock", daemon=True)
-    thread.start()
-    finished = False
-    try:
-        yield
-        finished = True
-    finally:
-        stop.set()
-        thread.join()  # before the last write, so the heartbeat cannot rewrite .partial after it
-        if finished:
-            write_text(timing, spent())
-            partial.unlink(missing_ok=True)
-        else:
-            write_text(partial, spent())
 
 
 @dataclasses.dataclass(frozen=True)

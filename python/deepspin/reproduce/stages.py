@@ -13,9 +13,9 @@ from ..hamiltonians import Ising, hamiltonian
 from ..mc import specific_heat_peak
 from ..mc.temperatures import parse_temperatures
 from ..observables import ising_energy_levels, staggered_magnetization
+from ..plots import coulomb_transition, phase_curves
 from ..sampling import uniform
 from .artefacts import dataset, mc_records
-from .figures import coulomb_transition, phase_curves
 from .stage import Context, Row
 
 

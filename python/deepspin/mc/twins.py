@@ -1,0 +1,41 @@
+"""Two Metropolis runs that share their random numbers (a learned operator and its exact-operator twin):
+how far apart their curves are, in their standard errors.
+
+Both paths of :func:`deepspin.mc.run` follow one random-number protocol, so twins see the same proposals
+and acceptance numbers and differ only where their operators disagree. Records are the per-temperature
+dicts of :meth:`deepspin.mc.MCResult.records` (``<key>`` and ``<key>_err``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _twin_arrays(learned: list[dict], twin: list[dict], key: str):
+    """``|learned - twin|`` of ``key`` per temperature and the combined standard error ``sqrt(se_l^2 + se_t^2)``."""
+    a = np.array([r[key] for r in learned])
+    b = np.array([r[key] for r in twin])
+    se = np.hypot([r.get(f"{key}_err", np.nan) for r in learned], [r.get(f"{key}_err", np.nan) for r in twin])
+    return np.abs(a - b), se
+
+
+def twin_deviation(learned: list[dict], twin: list[dict], key: str) -> float | None:
+    """Largest ``|learned - twin| / sqrt(se_learned^2 + se_twin^2)`` of ``key`` over the temperatures where
+    the chains move (the twins share random numbers, so their difference fluctuates less than this
+    combined error says: the test is conservative in the learned operator's favour by at most a factor
+    sqrt(2)). Frozen temperatures, where both standard errors are zero (every chain in one state at every
+    measurement: an ordered start far below T_c), carry no statistics and are left out
+    (:func:`frozen_difference` reports them). ``None`` where a standard error is missing or no
+    temperature has one (a run too short)."""
+    difference, se = _twin_arrays(learned, twin, key)
+    moving = se > 0
+    if not np.all(np.isfinite(se)) or not moving.any():
+        return None
+    return float(np.max(difference[moving] / se[moving]))
+
+
+def frozen_difference(learned: list[dict], twin: list[dict], key: str) -> tuple[int, float]:
+    """How many temperatures are frozen in both runs (zero standard errors), and the largest ``|learned -
+    twin|`` of ``key`` there (a learned energy operator's own offset at the ground state, say)."""
+    difference, se = _twin_arrays(learned, twin, key)
+    frozen = se == 0
+    return int(frozen.sum()), float(difference[frozen].max()) if frozen.any() else 0.0
