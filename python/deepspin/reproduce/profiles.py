@@ -1,203 +1,37 @@
-"""Sizes of every stage per profile, in one place.
+"""Sizes of every stage per profile: data, one JSON file per profile in ``profiles_data/``.
 
-- ``paper``: the paper's sizes (12,500 uniform and 3 x 27,000 targeted 4x4 examples; 8x8 Ising
-  100,000 train / 50,000 test; Coulomb 100,000 / 20,000; Potts 500,000; the 9x9 demonstration at
-  200,000; Metropolis at 400 chains). Metropolis with a network operator costs one inference of
-  ``chains x temperatures`` configurations per attempt, so on a CPU those runs keep the 400 chains
-  but take fewer temperatures and sweeps than the paper (46 temperatures x 2000 sweeps would be
-  ~3 x 10^9 network evaluations per curve, a GPU's work); the report prints their size in the row.
+Each file holds ``about`` (what the profile is for), ``stages`` (stage name -> its parameters, the
+values that enter the stage's cache key) and ``notes`` (stage name -> why its size is what it is,
+printed in the report beside the parameters). Profiles:
+
+- ``paper``: the paper's sizes, 3 training seeds per trained number; many CPU hours, resumable.
   ``bench/gpu_check.sh`` (step ``learned``) runs ``phase-8x8-learned`` on a GPU at the paper's 46
   temperatures with ``--set`` (:func:`parse_overrides`), sweeps sized to the time it has.
-- ``quick``: the same studies, smaller where it costs time (fewer sweeps and temperatures), sized to
-  finish on a 2-core CPU within 30 minutes with one training seed; with the 3 training seeds of every
-  trained number (``seeds``) its training takes about three times that (the report states its time).
-  Metropolis with a network operator costs one inference of ``chains x temperatures`` configurations per attempt (~17,000 configurations/s
-  on the shared 2-core CPU), so those runs use 16 chains, 100 sweeps and 6-9 temperatures here.
-- ``smoke``: toy sizes that run every stage end to end in a couple of minutes (the test suite runs it).
+- ``quick``: the same studies, smaller where it costs time, for a 2-core CPU.
+- ``smoke``: toy sizes that run every stage end to end in a few minutes (the test suite runs it).
+
+Sizes are fixed here before a run and never changed on its outcome.
 """
 from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
-_ISING_MC = {"chains": 400, "seed": 0}
-#: Screened Coulomb (Fig. 10) on a grid that reaches the random-spin limit of <|m|> (within 1 % at
-#: T ~ 300-1000 for 8x8 k = 0.5): fine steps where C/N peaks, then logarithmic.
-_COULOMB_T = ",".join(f"{t:g}" for t in [*[round(0.1 * i, 1) for i in range(1, 21)],
-                                          2.5, 3, 4, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 1000])
-_COULOMB_T_QUICK = "0.2,0.4,0.6,0.8,1,1.2,1.5,2,3,5,10,30,100,300,1000"
-#: Learned screened Coulomb (fine-tuned on thermal samples at these temperatures).
-_COULOMB_LEARNED_T = "0.25,0.5,1,2,4,8,16,32,100,300"
-#: Training as the surrogate's defaults (Adam 1e-3, periodic padding, batch 800, early stopping).
-#: ``seeds``: every trained number is the mean over that many training seeds (seed ``seed + i``: the
-#: network's initialisation, validation split and batch order; same data), with their standard
-#: deviation beside it (:func:`deepspin.reproduce.learned.seed_trainings`). Stages that use one model
-#: (Metropolis with a learned operator, the AdaDelta comparison) take seed 0.
-_TRAIN_PAPER = {"epochs": 100, "patience": 10, "batch_size": 800, "seed": 0, "seeds": 3}
-_TRAIN_QUICK = {"epochs": 12, "patience": 4, "batch_size": 800, "seed": 0, "seeds": 3}
-#: The 8x8 classifier (63 classes) with Adam 1e-3 passes 99 % test accuracy only after ~35 epochs, with
-#: loss spikes on the way that a patience of 4 mistakes for the end (12 epochs gave 60 %).
-_TRAIN_CLASS8_QUICK = {"epochs": 40, "patience": 10, "batch_size": 800, "seed": 0, "seeds": 3}
-#: Fine-tuning a trained regressor on thermally sampled data: a lower learning rate keeps what it knows.
-_FINETUNE = {"epochs": 20, "patience": 5, "batch_size": 200, "learning_rate": 3e-4, "seed": 0}
-#: The 8x8 classifier (63 classes) needs more epochs than the regressions, with loss spikes on the way.
-_TRAIN_CLASS8_PAPER = {"epochs": 200, "patience": 20, "batch_size": 800, "seed": 0, "seeds": 3}
-#: The paper's own protocol (its "Deep neural network" section): AdaDelta at learning rate 1e-3, batch
-#: 800, zero padding, trained "until the loss converges" (here: until the validation loss has not
-#: improved for ``patience`` epochs, or ``epochs`` at most).
-_ADADELTA_PAPER = {"optimizer": "adadelta", "learning_rate": 1e-3, "padding": "zero", "batch_size": 800,
-                   "epochs": 500, "patience": 20, "seed": 0}
-#: The same with Zeiler's AdaDelta, which has no learning rate (a unit rate in Keras' form).
-_ADADELTA_UNIT = {**_ADADELTA_PAPER, "learning_rate": 1.0}
-#: The random forest's hyperparameters, chosen by the validation MAE on 10 % of the training split
-#: (:func:`deepspin.surrogate.baselines.tuned_forest`).
-_RF_GRID = {"n_estimators": [100, 300], "max_features": [1.0, 0.33], "min_samples_leaf": [1, 3]}
-_SAMPLING = {"uniform_n": 12_500, "per_class": 1800, "targeted_sets": 3, "extreme": 16, "seed": 1}
-#: 8x8 targeted data with a 2:1 hash split (the paper's 100,000 training and 50,000 test at 2381 per class).
-_ISING8_PAPER = {"per_class": 2381, "test_fraction": 1 / 3, "seed": 1}
-_ISING8_QUICK = {"per_class": 500, "test_fraction": 1 / 3, "seed": 1}
-_COULOMB_PAPER = {"hamiltonian": "screened-coulomb", "L": 8, "n": 120_000, "test_fraction": 1 / 6,
-                  "metric": "median_abs_error", "seed": 1, "train": _TRAIN_PAPER}
-_COULOMB_QUICK = {**_COULOMB_PAPER, "n": 24_000, "train": {**_TRAIN_QUICK, "epochs": 15}}
-
-_TEST_SAMPLING = {"uniform_n": 2000, "per_class": 40, "targeted_sets": 2, "extreme": 16, "seed": 1}
-#: One training seed (two in classify-4x4, so the spread over seeds runs end to end) keeps the test suite fast.
-_TRAIN_TEST = {"epochs": 1, "patience": 1, "batch_size": 100, "seed": 0, "seeds": 1}
-_ISING8_TEST = {"per_class": 20, "test_fraction": 1 / 3, "seed": 1}
-_COULOMB_TEST = {**_COULOMB_PAPER, "n": 1200, "train": _TRAIN_TEST}
-
-#: Extensive surrogates (issue 9): training as the shipped models (surrogate.pretrained), test sets per L.
-_EXT_TRAIN = {"seed": 0}
-_EXT_TRAIN_SMOKE = {"n_uniform": 400, "chains": 16, "sweeps": 20, "epochs": 1, "seed": 0}
-_EXT_ISING_TEST = {"uniform": 500, "T": [2.0, 2.269, 2.6], "chains": 100, "sweeps": 200}
-_EXT_COULOMB_TEST = {"uniform": 200, "T": [0.5, 1.0, 2.0], "chains": 16, "sweeps": 100}
-_EXT_SMOKE_TEST = {"uniform": 20, "T": [2.0], "chains": 4, "sweeps": 5}
+_FILES = Path(__file__).resolve().parent / "profiles_data"
 
 
-def _extensive(train: dict, ising_test: dict, coulomb_test: dict, mc: dict, ising_sizes=(8, 16, 32, 64, 128),
-               coulomb_sizes=(8, 16, 32, 64), mc_sizes=(16, 32)) -> dict:
-    """The three extensive-surrogate stages of one profile (one trained Ising model serves two)."""
-    return {
-        "extensive-ising": {"hamiltonian": "ising", "params": {}, "train": train, "sizes": list(ising_sizes),
-                            "test": ising_test},
-        "extensive-coulomb": {"hamiltonian": "screened-coulomb", "params": {"k": 0.5}, "train": train,
-                              "sizes": list(coulomb_sizes), "test": coulomb_test},
-        "extensive-mc": {"train": train, "sizes": list(mc_sizes), "mc": mc},
-    }
+def _load(name: str) -> dict:
+    return json.loads((_FILES / f"{name}.json").read_text())
 
-PROFILES = {
-    "paper": {
-        "hash-uniformity": {"L": 8, "n": 1_000_000, "seed": 1},
-        "dos-4x4": {"L": 4},
-        "sampling-4x4": _SAMPLING,
-        "classify-4x4": {"data": _SAMPLING, "train": _TRAIN_PAPER},
-        "learning-curve-4x4": {"data": _SAMPLING, "per_class": [60, 200, 600, 1200, 1800], "sets": 3,
-                               "train": _TRAIN_PAPER},
-        "regression-4x4": {"data": _SAMPLING, "train": _TRAIN_PAPER},
-        "phase-4x4": {"L": 4, "T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC},
-        "phase-4x4-learned": {"data": _SAMPLING, "train": _TRAIN_PAPER,
-                              "mc": {"T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC}},
-        "ising-8x8": {**_ISING8_PAPER, "train": _TRAIN_PAPER, "train_class": _TRAIN_CLASS8_PAPER},
-        "learning-curve-8x8": {**_ISING8_PAPER, "n_train": [1000, 3000, 10_000, 30_000], "train": _TRAIN_PAPER,
-                               "train_class": _TRAIN_CLASS8_PAPER},
-        "phase-8x8-learned": {**_ISING8_PAPER, "train": _TRAIN_PAPER, "train_class": _TRAIN_CLASS8_PAPER,
-                              # 300 sweeps: about 23 min per curve on the 2-core CPU, the budget that fixes this
-                              # size. (An earlier report ran 100 sweeps and raised them to 300 after the
-                              # regressor's C/N peak missed by 2.1 SE; this size is no longer changed on an outcome.)
-                              "mc": {"T": "1.5:3.5:0.25", "sweeps": 300, **_ISING_MC}},
-        #: KRR: 20,000 training configurations, the largest whose kernel matrix (3.2 GB in float64,
-        #: twice that during the solve) fits beside the other jobs in this machine's 24 GiB.
-        "baselines-8x8": {"krr_max": 20_000, **_ISING8_PAPER, "train": _TRAIN_PAPER, "rf_grid": _RF_GRID},
-        "coulomb-regression": _COULOMB_PAPER,
-        "sinusoidal-regression": {**_COULOMB_PAPER, "hamiltonian": "sinusoidal-coulomb"},
-        "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 556_000, "test_fraction": 0.1, "metric": "mae",
-                             "seed": 1, "train": _TRAIN_PAPER},
-        "phase-8x8": {"L": 8, "T": "0.5:5:0.1", "sweeps": 10_000, **_ISING_MC},
-        "coulomb-mc": {"L": 8, "T": _COULOMB_T, "chains": 400, "sweeps": 2000, "seed": 0},
-        "coulomb-learned": {"regression": _COULOMB_PAPER,
-                            "thermal": {"chains": 100, "samples": 100, "burn_in": 1000, "thin": 10, "seed": 2,
-                                        "test_fraction": 1 / 6},
-                            "finetune": _FINETUNE, "mc": {"T": _COULOMB_LEARNED_T, "chains": 400, "sweeps": 100,
-                                                          "seed": 0}},
-        "kernels-9x9": {"samples": 200_000, "epochs": 20, "seed": 0, "steps": 200},
-        "adadelta-protocol": {"data": _SAMPLING, "ising8": _ISING8_PAPER, "train": _ADADELTA_PAPER,
-                              "unit_rate": _ADADELTA_UNIT, "ours_4x4": _TRAIN_PAPER, "ours_8x8": _TRAIN_CLASS8_PAPER},
-        **_extensive(_EXT_TRAIN, {**_EXT_ISING_TEST, "uniform": 2000, "chains": 400},
-                     {**_EXT_COULOMB_TEST, "uniform": 1000, "chains": 50},
-                     # L = 16 and 32 with a network operator on the 2-core CPU: ~2,900 and ~730
-                     # chain-sweeps/s (400 chains x 21 T x 2000 sweeps would be ~10 h), so 100 chains x 600.
-                     {"T": "1.5:3.5:0.1", "chains": 100, "sweeps": 600, "seed": 0}),
-    },
-    "quick": {
-        "hash-uniformity": {"L": 8, "n": 1_000_000, "seed": 1},
-        "dos-4x4": {"L": 4},
-        "sampling-4x4": _SAMPLING,
-        "classify-4x4": {"data": _SAMPLING, "train": _TRAIN_QUICK},
-        "learning-curve-4x4": {"data": _SAMPLING, "per_class": [60, 300, 1800], "sets": 1, "train": _TRAIN_QUICK},
-        "regression-4x4": {"data": _SAMPLING, "train": _TRAIN_QUICK},
-        "phase-4x4": {"L": 4, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
-        "phase-4x4-learned": {"data": _SAMPLING, "train": _TRAIN_QUICK,
-                              "mc": {"T": "1:4:0.1", "sweeps": 1000, **_ISING_MC}},
-        "ising-8x8": {**_ISING8_QUICK, "train": _TRAIN_QUICK, "train_class": _TRAIN_CLASS8_QUICK},
-        "learning-curve-8x8": {**_ISING8_QUICK, "n_train": [2000, 6000], "train": _TRAIN_QUICK,
-                               "train_class": _TRAIN_CLASS8_QUICK},
-        "phase-8x8-learned": {**_ISING8_QUICK, "train": _TRAIN_QUICK, "train_class": _TRAIN_CLASS8_QUICK,
-                              "mc": {"T": "1.5:3.5:0.25", "chains": 16, "sweeps": 100, "seed": 0}},
-        "baselines-8x8": {"krr_max": 5000, **_ISING8_QUICK, "train": _TRAIN_QUICK, "rf_grid": _RF_GRID},
-        "coulomb-regression": _COULOMB_QUICK,
-        "sinusoidal-regression": {**_COULOMB_QUICK, "hamiltonian": "sinusoidal-coulomb"},
-        "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 24_000, "test_fraction": 0.1, "metric": "mae",
-                             "seed": 1, "train": {**_TRAIN_QUICK, "epochs": 15}},
-        "phase-8x8": {"L": 8, "T": "1:4:0.1", "sweeps": 2000, **_ISING_MC},
-        "coulomb-mc": {"L": 8, "T": _COULOMB_T_QUICK, "chains": 400, "sweeps": 500, "seed": 0},
-        "coulomb-learned": {"regression": _COULOMB_QUICK,
-                            "thermal": {"chains": 32, "samples": 40, "burn_in": 200, "thin": 2, "seed": 2,
-                                        "test_fraction": 1 / 6},
-                            "finetune": _FINETUNE, "mc": {"T": "0.5:8:1.5", "chains": 16, "sweeps": 100, "seed": 0}},
-        "kernels-9x9": {"samples": 40_000, "epochs": 5, "seed": 0, "steps": 100},
-        "adadelta-protocol": {"data": _SAMPLING, "ising8": _ISING8_QUICK, "train": {**_ADADELTA_PAPER, "epochs": 30,
-                                                                                    "patience": 5},
-                              "unit_rate": {**_ADADELTA_UNIT, "epochs": 30, "patience": 5},
-                              "ours_4x4": _TRAIN_QUICK, "ours_8x8": _TRAIN_CLASS8_QUICK},
-        **_extensive(_EXT_TRAIN, _EXT_ISING_TEST, _EXT_COULOMB_TEST,
-                     {"T": "1.5:3.5:0.25", "chains": 16, "sweeps": 300, "seed": 0}),
-    },
-    "smoke": {
-        "hash-uniformity": {"L": 8, "n": 8192, "seed": 1},
-        "dos-4x4": {"L": 4},
-        "sampling-4x4": _TEST_SAMPLING,
-        "classify-4x4": {"data": _TEST_SAMPLING, "train": {**_TRAIN_TEST, "seeds": 2}},
-        "learning-curve-4x4": {"data": _TEST_SAMPLING, "per_class": [20, 40], "sets": 2, "train": _TRAIN_TEST},
-        "regression-4x4": {"data": _TEST_SAMPLING, "train": _TRAIN_TEST},
-        "phase-4x4": {"L": 4, "T": "1.5:3.5:0.5", "sweeps": 200, "chains": 32, "seed": 0},
-        "phase-4x4-learned": {"data": _TEST_SAMPLING, "train": _TRAIN_TEST,
-                              "mc": {"T": "1.5:3.5:0.5", "sweeps": 50, "chains": 8, "seed": 0}},
-        "ising-8x8": {**_ISING8_TEST, "train": _TRAIN_TEST},
-        "learning-curve-8x8": {**_ISING8_TEST, "n_train": [300], "train": _TRAIN_TEST},
-        "phase-8x8-learned": {**_ISING8_TEST, "train": _TRAIN_TEST,
-                              "mc": {"T": "1.5:3.5:1", "chains": 2, "sweeps": 3, "seed": 0}},
-        "baselines-8x8": {"krr_max": 500, **_ISING8_TEST, "train": _TRAIN_TEST,
-                          "rf_grid": {"n_estimators": [10], "max_features": [1.0, 0.33], "min_samples_leaf": [1]}},
-        "coulomb-regression": _COULOMB_TEST,
-        "sinusoidal-regression": {**_COULOMB_TEST, "hamiltonian": "sinusoidal-coulomb"},
-        "potts-regression": {"hamiltonian": "potts", "L": 8, "n": 1200, "test_fraction": 0.1, "metric": "mae",
-                             "seed": 1, "train": _TRAIN_TEST},
-        "phase-8x8": {"L": 8, "T": "1.5:3.5:0.5", "sweeps": 200, "chains": 32, "seed": 0},
-        "coulomb-mc": {"L": 4, "T": "0.5:4:0.5", "chains": 16, "sweeps": 100, "seed": 0},
-        "coulomb-learned": {"regression": _COULOMB_TEST,
-                            "thermal": {"chains": 8, "samples": 20, "burn_in": 10, "thin": 1, "seed": 2,
-                                        "test_fraction": 1 / 6},
-                            "finetune": {**_TRAIN_TEST, "batch_size": 50, "learning_rate": 3e-4},
-                            "mc": {"T": "1:3:1", "chains": 2, "sweeps": 3, "seed": 0}},
-        "kernels-9x9": {"samples": 300, "epochs": 1, "seed": 0, "steps": 3},
-        "adadelta-protocol": {"data": _TEST_SAMPLING, "ising8": _ISING8_TEST, "train": {**_ADADELTA_PAPER, **_TRAIN_TEST},
-                              "unit_rate": {**_ADADELTA_UNIT, **_TRAIN_TEST}, "ours_4x4": _TRAIN_TEST,
-                              "ours_8x8": _TRAIN_TEST},
-        **_extensive(_EXT_TRAIN_SMOKE, _EXT_SMOKE_TEST, _EXT_SMOKE_TEST,
-                     {"T": "1.5:3.5:1.0", "chains": 2, "sweeps": 4, "seed": 0},
-                     ising_sizes=(8, 16), coulomb_sizes=(8, 16), mc_sizes=(8,)),
-    },
-}
+
+_DATA = {name: _load(name) for name in ("paper", "quick", "smoke")}
+#: Profile -> stage -> parameters.
+PROFILES = {name: data["stages"] for name, data in _DATA.items()}
+#: Profile -> stage -> why its size is what it is (the report prints it).
+NOTES = {name: data.get("notes", {}) for name, data in _DATA.items()}
+#: Profile -> what it is for.
+ABOUT = {name: data["about"] for name, data in _DATA.items()}
 
 
 def params(profile: str, stage: str, overrides: dict | None = None) -> dict:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..io import write_text
 from .paper import PAPER
+from .profiles import NOTES
 from .stage import version_notes
 from .summary import KINDS, MIN_SEEDS, summary_rows
 
@@ -112,6 +113,9 @@ def section(results: dict) -> str:
              "```bash", results["command"], "```", "",
              f"Parameters: {params}. {_duration(results['wall_s'])}, finished {results['finished']} "
              f"(deepspin {results['deepspin_version']}, cache key `{results['key']}`).", ""]
+    note = NOTES.get(results["profile"], {}).get(results["stage"])
+    if note:
+        parts += [f"Why this size: {note}", ""]
     parts += [f"![{name}]({stage_dir(results)}/{name})" for name in figures]
     return "\n".join(parts) + "\n"
 
