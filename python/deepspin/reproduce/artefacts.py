@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import datasets
 from ..hamiltonians import hamiltonian
-from ..io import write_text
+from ..io import atomic_path, write_text
 from ..mc import run as mc_run
 from ..mc.temperatures import parse_temperatures
 from .stage import Context
@@ -187,20 +187,29 @@ def history_path(model: Path) -> Path:
     return model.with_name(model.name.removesuffix(".keras") + ".history.json")
 
 
-def mc_records(ctx: Context, model, p: dict, name: str | None = None, **options) -> list[dict]:
-    """Cached Metropolis records of ``model`` (a Hamiltonian, or an operator named by ``name``) for the
-    profile's temperatures, chains, sweeps and seed; a run interrupted mid-way resumes from its checkpoint
-    (written every 5 minutes beside the artefact)."""
+def mc_records(ctx: Context, model, p: dict, name: str | None = None, final: bool = False, **options):
+    """Cached Metropolis records of ``model`` (a Hamiltonian, or an operator named by ``name``, which
+    must also name any option that changes the run) for the profile's temperatures, chains, sweeps and
+    seed; a run interrupted mid-way resumes from its checkpoint (written every 5 minutes beside the
+    artefact). ``final``: return ``(records, configs)`` with the chains' final configurations
+    ``(T, chains, L, L)``, kept beside the records."""
     spec = {"model": name or repr(model), "T": p["T"], "chains": p["chains"], "sweeps": p["sweeps"], "seed": p["seed"]}
+    if final:
+        spec["final"] = True
 
     def build(path):
         checkpoint = path.with_suffix(".checkpoint.npz")  # an interrupted run resumes from here, bit for bit
         result = mc_run(model, parse_temperatures(p["T"]), chains=p["chains"], sweeps=p["sweeps"], seed=p["seed"],
                         progress=ctx.progress, checkpoint=checkpoint, checkpoint_every=300.0, **options)
+        if final:  # before the records: their presence marks the artefact finished
+            with atomic_path(path.with_suffix(".final.npy"), suffix=".npy") as tmp:
+                np.save(tmp, result.configs)
         write_text(path, json.dumps(result.records(), indent=1, allow_nan=False) + "\n")
         checkpoint.unlink(missing_ok=True)
 
-    return json.loads(ctx.artefact("mc", spec, build, ".json").read_text())
+    path = ctx.artefact("mc", spec, build, ".json")
+    records = json.loads(path.read_text())
+    return (records, np.load(path.with_suffix(".final.npy"))) if final else records
 
 
 def extensive_model(ctx: Context, name: str, train: dict) -> str:
