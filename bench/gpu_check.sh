@@ -75,6 +75,15 @@ step_learned() {
   local budget=${LEARNED_BUDGET:-200}
   (( budget > $(left) - LEARNED_OVERHEAD )) && budget=$(( $(left) - LEARNED_OVERHEAD ))
   if (( budget < 60 )); then echo "== learned: skipped, a budget of $budget s" | tee -a "$SUMMARY"; return 0; fi
+  # The networks must come from docs/reproduce-paper/ (a snapshot with --snapshot-models made by this code):
+  # under other code their cache keys differ and the stage would train them first, far past the budget.
+  local key
+  key=$("$PY" -c "from deepspin.reproduce import STAGES, profiles; \
+print(STAGES['phase-8x8-learned'].key(profiles.params('paper', 'phase-8x8-learned')))") || return 1
+  if [[ ! -f docs/reproduce-paper/stages/phase-8x8-learned/$key/results.json ]]; then
+    echo "== learned: skipped, docs/reproduce-paper/ holds no phase-8x8-learned run of this code (key $key)" \
+      | tee -a "$SUMMARY"; return 0
+  fi
   local copy
   copy=$(mktemp -d)
   cp -r docs/reproduce-paper/. "$copy" && touch "$copy/.start"
