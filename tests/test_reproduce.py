@@ -667,3 +667,20 @@ def test_stages_on_a_dask_cluster_give_the_results_of_a_serial_run(tmp_path):
         there = tmp_path / "dask" / here.relative_to(tmp_path / "here")
         assert json.loads(there.read_text())["rows"] == json.loads(here.read_text())["rows"], name
     assert len(workers) == 2
+
+
+def test_learned_chains_are_judged_by_the_exact_energy_of_their_states():
+    from deepspin import Ising
+    from deepspin.reproduce.learned_phases import exact_on_learned_row
+
+    rng = np.random.default_rng(3)
+    H = Ising(4)
+    configs = np.stack([np.ones((50, 4, 4), dtype=np.int8), rng.choice(np.array([-1, 1], np.int8), (50, 4, 4))])
+    per_site = H.energy(configs[1]) / 16
+    hot_error = per_site.std(ddof=1) / np.sqrt(50)
+    twin = [{"E_per_site": -2.0, "E_per_site_err": 0.01}, {"E_per_site": per_site.mean() + 3 * hot_error,
+                                                           "E_per_site_err": 0.0}]
+    row = exact_on_learned_row("4x4", configs, twin, H, "f.png")
+    assert row.ours == pytest.approx(3.0)  # the hot point, 3 of its standard errors off; the ground state agrees
+    twin[0]["E_per_site"] = -1.9
+    assert exact_on_learned_row("4x4", configs, twin, H, "f.png").ours == pytest.approx(10.0)  # 0.1 / 0.01
