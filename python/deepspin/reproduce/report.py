@@ -209,7 +209,8 @@ def render(all_results: list[dict], missing: list[str] | None = None, *, profile
     for kind in KINDS:
         text += [f"## {titles[kind]}", "", summary_table([r for r in rows if r["kind"] == kind]), ""]
     if speedups:
-        text += ["The speed rows are read from bench/speedup.py's JSON files, named in the rows below.", ""]
+        text += ["The speed rows are read from bench/speedup.py's JSON files:", ""]
+        text += [f"- {row['study']}." for row in speedups.values()] + [""]
     pursued = [r for r in rows if r["verdict"] not in ("beaten", "met", "pending")]
     if pursued:
         text += ["## Misses, and what we cannot decide, with their causes", ""]
