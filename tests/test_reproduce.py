@@ -151,7 +151,7 @@ def test_smoke_profile_runs_every_stage(smoke_run):
                                                                              "coulomb.speedup_fast"}  # no JSON given
     assert all(row["kind"] in ("claim", "check", "beyond") for row in summary)
     by_key = {row["key"]: row for row in summary}
-    assert by_key["ising4.uniform_accuracy"]["seeds"] == 2 and by_key["ising4.uniform_accuracy"]["spread"] >= 0
+    assert by_key["coulomb-regression.error"]["seeds"] == 2 and by_key["coulomb-regression.error"]["spread"] >= 0
     assert by_key["ising8.accuracy"]["seeds"] == 1 and by_key["ising8.accuracy"]["spread"] is None
     for name, result in results.items():
         assert result["rows"], name

@@ -31,12 +31,12 @@ def test_seeded_row_holds_mean_sample_std_and_count():
 
 
 def test_profiles_train_every_network_with_several_seeds():
-    for profile, expected in (("paper", 3), ("quick", 3), ("smoke", 1)):  # smoke: one seed (two in classify-4x4)
+    for profile, expected in (("paper", 3), ("quick", 3), ("smoke", 1)):  # smoke: one seed (two in coulomb-regression)
         for stage in ("classify-4x4", "learning-curve-4x4", "regression-4x4", "ising-8x8", "learning-curve-8x8",
                       "baselines-8x8", "coulomb-regression", "sinusoidal-regression", "potts-regression"):
             params = PROFILES[profile][stage]
             for train in (params["train"], params.get("train_class", params["train"])):
-                assert train["seeds"] == (2 if (profile, stage) == ("smoke", "classify-4x4") else expected)
+                assert train["seeds"] == (2 if (profile, stage) == ("smoke", "coulomb-regression") else expected)
 
 
 def test_converged_needs_a_million_steps_and_a_flat_loss():
