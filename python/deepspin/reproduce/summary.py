@@ -177,9 +177,9 @@ CLAIMS = (
           cause="The regressor's error is not uniform over energy levels (the stage gives its offset per level); "
                 "Metropolis samples the low-energy levels where that offset shifts <E>/N. " + _PHASE_CAUSE),
     Claim("ising8.regression_phase_corrected", "8x8 Metropolis, learned regressor corrected by delayed acceptance "
-          "(ours: the network proposes, the exact energy accepts) vs exact twin", "phase-8x8-learned",
+          "(ours: the network proposes, the exact energy accepts) vs the exact torus", "phase-8x8-learned",
           "ising8.regression_phase", PAPER_RUNS,
-          "|<E>/N - twin| <= 3 SE at every T; C/N peak within 2 SE of the torus", kind="beyond",
+          "|<E>/N - exact| <= 3 SE at every T; C/N peak within 2 SE of the torus", kind="beyond",
           cause="Delayed acceptance is exact in distribution; a miss here is statistical (run length, start) or a "
                 "defect, not the network's error."),
     Claim("coulomb-regression.error", "Screened Coulomb 8x8: median |error|", "coulomb-regression",
@@ -341,6 +341,10 @@ def summary_rows(results: list[dict], speedups: dict | None = None) -> list[dict
             cause = f"{_seeds_text(row)}; a verdict needs {MIN_SEEDS}."
         elif decided not in ("beaten", "met", "pending"):
             cause = _fill(claim.cause, by_key)
+            if decided == "not comparable" and not same_size(claim.size_paper, row.get("size")):
+                size = f"{row['size']:,}" if _number(row.get("size")) is not None else row.get("size")
+                cause = " ".join(filter(None, (f"Our size ({size}) is not the paper's ({claim.size_paper:,}): this "
+                                               "profile is smaller than the paper's.", cause)))
         out.append({"key": claim.key, "kind": claim.kind, "study": claim.study,
                     "paper": None if entry is None else entry.value,
                     "paper_text": None if entry is None else f"{entry.text} ({entry.where})", "ours": ours,
