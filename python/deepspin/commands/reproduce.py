@@ -62,7 +62,8 @@ def register(sub) -> None:
                    "into DIR (e.g. docs/reproduce-paper/ to commit them)")
     p.add_argument("--snapshot-models", action="store_true", help="with --snapshot: also the trained models (~1 MB each)")
     p.add_argument("--speedup", default=SPEEDUP_JSON, metavar="JSON",
-                   help=f"bench/speedup.py's JSON for the 1600x row (a glob: the newest match; default {SPEEDUP_JSON})")
+                   help=f"bench/speedup.py's JSON files for the two 1600x rows (comma-separated globs, every match read: "
+                   f"the paper's CNN on each device, our fast surrogate's best; default {SPEEDUP_JSON})")
     from ..campaign.cli import add_arguments
 
     add_arguments(p)

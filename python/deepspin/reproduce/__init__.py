@@ -44,14 +44,14 @@ def reproduce(profile: str = "quick", out="report", only=None, force: bool = Fal
               retries: int = 0, summary=None) -> Path:
     """Run the stages (``only`` a subset), skipping finished ones, and write ``out/README.md`` and
     ``out/summary.json``; returns the README's path. ``report_only``: run nothing, report what has
-    finished (the rest is pending). ``speedup``: path or glob of ``bench/speedup.py``'s JSON for the
-    1600x rows (the newest match; ``None`` or no match: pending). ``client``: a ``distributed.Client``
-    to run the stages on as campaign tasks (:mod:`deepspin.campaign`), independent stages in parallel;
-    ``None`` runs them here, one after the other (``retries``, ``summary``: as :func:`deepspin.campaign.run`).
-    A stage that raises is logged and skipped so the others still run; :class:`StageFailure` is raised
-    once the report is written. ``overrides``:
-    ``["STAGE.KEY=VALUE", ...]`` parameters set for this run (:func:`.profiles.parse_overrides`), e.g. the
-    sweeps of a Metropolis stage sized to a GPU's time."""
+    finished (the rest is pending). ``speedup``: comma-separated globs of ``bench/speedup.py``'s JSON
+    for the two 1600x rows (every match is read, :func:`.summary.speedup_rows`; ``None`` or no match:
+    pending). ``client``: a ``distributed.Client`` to run the stages on as campaign tasks
+    (:mod:`deepspin.campaign`), independent stages in parallel; ``None`` runs them here, one after the
+    other (``retries``, ``summary``: as :func:`deepspin.campaign.run`). A stage that raises is logged and
+    skipped so the others still run; :class:`StageFailure` is raised once the report is written.
+    ``overrides``: ``["STAGE.KEY=VALUE", ...]`` parameters set for this run
+    (:func:`.profiles.parse_overrides`), e.g. the sweeps of a Metropolis stage sized to a GPU's time."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     names = [] if report_only else run_order(check_stages(only))

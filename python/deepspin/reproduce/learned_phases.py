@@ -165,10 +165,8 @@ def reference_verdict_row(prefix: str, records: list[dict], reference, mc: dict,
     would only add to the comparison. Met with ``|<E>/N - exact|`` within 3 standard errors at every
     temperature and the ``C/N`` peak within 2 standard errors of the exact torus's."""
     T = np.array([r["T"] for r in records])
-    mean = np.array([r["E_per_site"] for r in records])
-    error = np.array([r["E_per_site_err"] for r in records])
-    live = error > 0
-    deviation = float(np.max(np.abs(mean - reference(T)["E_per_site"])[live] / error[live])) if live.any() else None
+    exact = [{"E_per_site": e, "E_per_site_err": 0.0} for e in reference(T)["E_per_site"]]
+    deviation = twin_deviation(records, exact, "E_per_site")  # the exact curve as a twin without error
     check = peak_check(records, reference)
     decided = "not comparable" if deviation is None else \
         ("met" if deviation <= 3 and check["verdict"] == "met" else "missed")
@@ -183,12 +181,9 @@ def exact_on_learned_row(prefix: str, configs: np.ndarray, twin: list[dict], H, 
     the exact-operator twin: whether the learned chains visit the right states, whatever the network
     says their energy is."""
     per_site = np.stack([H.energy(c) for c in configs]) / H.N  # (T, chains)
-    mean, error = per_site.mean(axis=1), per_site.std(axis=1, ddof=1) / np.sqrt(per_site.shape[1])
-    twin_mean = np.array([r["E_per_site"] for r in twin])
-    twin_error = np.array([r["E_per_site_err"] for r in twin])
-    combined = np.sqrt(error ** 2 + twin_error ** 2)
-    live = combined > 0
-    deviation = float(np.max(np.abs(mean - twin_mean)[live] / combined[live])) if live.any() else None
+    evaluated = [{"E_per_site": m, "E_per_site_err": e}
+                 for m, e in zip(per_site.mean(axis=1), per_site.std(axis=1, ddof=1) / np.sqrt(per_site.shape[1]))]
+    deviation = twin_deviation(evaluated, twin, "E_per_site")
     return Row(f"{prefix}: largest |<E>/N - exact twin| in standard errors, <E>/N evaluated with the exact "
                f"Hamiltonian on the learned chains' final configurations ({configs.shape[1]} per temperature)",
                _NO_ERRORS if deviation is None else deviation, figure=fig)

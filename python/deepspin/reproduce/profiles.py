@@ -30,8 +30,6 @@ _DATA = {name: _load(name) for name in ("paper", "quick", "smoke")}
 PROFILES = {name: data["stages"] for name, data in _DATA.items()}
 #: Profile -> stage -> why its size is what it is (the report prints it).
 NOTES = {name: data.get("notes", {}) for name, data in _DATA.items()}
-#: Profile -> what it is for.
-ABOUT = {name: data["about"] for name, data in _DATA.items()}
 
 
 def params(profile: str, stage: str, overrides: dict | None = None) -> dict:

@@ -5,8 +5,9 @@ the total stage time and our training protocol; the summary tables (study | pape
 paper's size | verdict), first the paper's claims (tallied), then the checks of our own code and our
 results beyond the paper (:data:`deepspin.reproduce.summary.CLAIMS`, "pending" where the stage has not
 finished); every claim not beaten or met with its cause; one section per finished stage with every
-row, its command and figures; the wall time of each stage. The paper column comes from :data:`deepspin.reproduce.paper.PAPER`;
-every other number is read from the stages' ``results.json`` files, i.e. from the run.
+row, its command and figures; the wall time of each stage. The paper column comes from
+:data:`deepspin.reproduce.paper.PAPER`; every other number is read from the stages' ``results.json``
+files, i.e. from the run.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from ..io import write_text
 from .paper import PAPER
 from .profiles import NOTES
-from .stage import version_notes
+from .stage import VERDICTS, version_notes
 from .summary import KINDS, MIN_SEEDS, summary_rows
 
 PAPER_COLUMN = "Paper (Mills & Tamblyn 2018)"
@@ -180,8 +181,7 @@ def render(all_results: list[dict], missing: list[str] | None = None, *, profile
     total = sum(r["wall_s"] for r in all_results)
     rows = summary_rows(all_results, speedups)
     claims = [r for r in rows if r["kind"] == "claim"]
-    verdicts = ("beaten", "met", "missed", "not reproduced", "not comparable", "inconclusive", "pending")
-    counts = {v: sum(r["verdict"] == v for r in claims) for v in verdicts}
+    counts = {v: sum(r["verdict"] == v for r in claims) for v in (*VERDICTS, "pending")}
     text = [
         "# Mills & Tamblyn (2018), re-run by deepspin",
         "",
