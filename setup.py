@@ -104,7 +104,7 @@ setup(
     package_dir={"": "python", "deepspin.surrogate": "surrogate"},
     packages=find_packages(where="python", exclude=["deepspin.surrogate*"])
     + ["deepspin.surrogate"] + [f"deepspin.surrogate.{p}" for p in find_packages(where="surrogate")],
-    package_data={"deepspin": ["py.typed", "_core.pyi"], "deepspin.reproduce": ["paper.json", "profiles_data/*.json"]},
+    package_data={"deepspin": ["py.typed", "_core.pyi"], "deepspin.reproduce": ["paper.json", "claims.json", "profiles_data/*.json"]},
     ext_modules=[CMakeExtension("deepspin._core")],
     cmdclass={"build_ext": CMakeBuild},
     install_requires=["numpy>=1.24", "h5py>=3.8", "tqdm>=4.60", "matplotlib>=3.6", "threadpoolctl>=3.1",

@@ -14,6 +14,9 @@ metrics and plots apply. Kernel ridge regression stores the ``n x n`` kernel mat
 """
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
 from deepspin.observables import ising_energy_levels
@@ -28,17 +31,6 @@ def featurize(configs) -> np.ndarray:
     """Flatten ``(B, L, L)`` configurations to ``(B, L*L)`` float32 features."""
     x = network_inputs(configs)
     return x.reshape(len(x), -1)
-
-
-def estimators(seed: int = 0, n_jobs: int | None = None) -> dict:
-    """The two baselines: RBF kernel ridge regression (:func:`serial_kernel_ridge`) and a 100-tree
-    random forest."""
-    from sklearn.ensemble import RandomForestRegressor
-
-    return {
-        "krr": serial_kernel_ridge(kernel="rbf", alpha=1e-3),
-        "random_forest": RandomForestRegressor(n_estimators=100, random_state=seed, n_jobs=n_jobs),
-    }
 
 
 def kernel_ridges() -> dict:
@@ -71,8 +63,6 @@ def tuned_forest(x, y, grid: dict | None = None, validation_fraction: float = 0.
     absolute error on the rest; the best combination is refitted on all of ``(x, y)``. Returns
     ``(forest, chosen, scores)``: the fitted forest, its parameters, and the validation MAE of every
     combination (a list of ``(params, mae)``)."""
-    import itertools
-
     from sklearn.ensemble import RandomForestRegressor
 
     grid = RF_GRID if grid is None else grid
@@ -133,3 +123,37 @@ def chunked_predict(estimator, x: np.ndarray, chunk: int = 5000) -> np.ndarray:
     """``estimator.predict(x)`` ``chunk`` rows at a time (kernel ridge regression forms a ``rows x n_train``
     kernel block per call: 5,000 x 20,000 is 0.8 GB)."""
     return np.concatenate([estimator.predict(x[i:i + chunk]) for i in range(0, len(x), chunk)])
+
+
+def fit_baselines(x_train, y_train, x_test, *, krr_max: int = KRR_MAX, grid: dict | None = None, seed: int = 0,
+                  n_jobs: int | None = None, log=None) -> dict:
+    """Every baseline fitted on ``(x_train, y_train)`` (features of :func:`featurize`) and its prediction
+    for ``x_test``: ``{name: {"predicted", "n_train", "about"}}`` for ``krr`` and ``krr_rbf``
+    (:func:`kernel_ridges`, on at most ``krr_max`` training rows, :func:`krr_subset`),
+    ``random_forest`` (:func:`tuned_forest` over ``grid``) and ``mean`` (:class:`MeanPredictor`).
+    ``about`` says what the baseline is, with the forest's chosen hyperparameters; ``log(text)``
+    receives the note on a capped KRR training set and each fit's start."""
+    log = log or (lambda text: None)
+    y_train = np.asarray(y_train, dtype=np.float64)
+    keep, message = krr_subset(len(x_train), krr_max, seed)
+    if message:
+        log(message)
+    about = {"krr": "kernel ridge regression, scikit-learn's default KernelRidge() (linear kernel, alpha 1)",
+             "krr_rbf": "kernel ridge regression, RBF kernel (alpha 1e-3)"}
+    out = {}
+    for name, estimator in kernel_ridges().items():
+        log(f"fitting {name} on {len(keep):,} configurations")
+        out[name] = {"predicted": chunked_predict(estimator.fit(x_train[keep], y_train[keep]), x_test),
+                     "n_train": len(keep), "about": about[name]}
+    grid = RF_GRID if grid is None else grid
+    log(f"fitting random_forest on {len(x_train):,} configurations ({math.prod(len(v) for v in grid.values())} "
+        f"hyperparameter combinations)")
+    forest, chosen, scores = tuned_forest(x_train, y_train, grid, seed=seed, n_jobs=n_jobs)
+    tried = ", ".join(f"{k} in {v}" for k, v in grid.items())
+    out["random_forest"] = {
+        "predicted": forest.predict(x_test), "n_train": len(x_train),
+        "about": f"random forest ({', '.join(f'{k}={v}' for k, v in chosen.items())}, chosen by the validation MAE "
+                 f"on 10 % of the training split over {len(scores)} combinations of {tried})"}
+    out["mean"] = {"predicted": MeanPredictor().fit(x_train, y_train).predict(x_test), "n_train": len(x_train),
+                   "about": "the training mean (a constant prediction)"}
+    return out

@@ -89,6 +89,19 @@ keras = pytest.importorskip("keras")
 from deepspin.surrogate import evaluate, interpret  # noqa: E402
 
 
+def test_per_site_error_plot_draws_mean_and_max_per_kind_and_the_goal(drawn):
+    caught = drawn(figures)
+    errors = {L: {kind: {"mae": 1e-3 * L / (1 + k), "max": 4e-3 * L / (1 + k)}
+                  for k, kind in enumerate(("uniform", "thermal"))} for L in (8, 16, 32)}
+    figures.per_site_error_plot(errors, "unused.png", (32, 1e-2), title="extensive")
+    ax = caught[0].axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) >= {"uniform: mean", "uniform: max", "thermal: mean", "thermal: max", "goal at L = 32"}
+    np.testing.assert_allclose(lines["thermal: max"].get_ydata(), [4e-3 * L / 2 for L in (8, 16, 32)])
+    assert lines["goal at L = 32"].get_ydata()[0] == 1e-2
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+
+
 def test_parity_plot_has_a_residual_panel_on_the_error_scale(drawn):
     caught = drawn(evaluate)
     rng = np.random.default_rng(0)

@@ -502,15 +502,6 @@ def test_every_stage_key_is_computed_without_importing_keras():
     subprocess.run([sys.executable, "-c", script], check=True)
 
 
-def test_random_limit_temperature():
-    from deepspin.reproduce.stages import first_random_temperature
-
-    records = [{"T": t, "absm": a} for t, a in ((1, 0.05), (10, 0.097), (100, 0.0985), (300, 0.0999), (1000, 0.0993))]
-    assert first_random_temperature(records, 0.099347) == 100  # within 1 % (0.00099) from T = 100 on
-    assert first_random_temperature(records[:2] + [{"T": 100, "absm": 0.09}, *records[3:]], 0.099347) == 300
-    assert first_random_temperature(records[:1], 0.099347) is None
-
-
 def test_twin_deviation():
     from deepspin.mc.twins import frozen_difference, twin_deviation
 
@@ -595,18 +586,6 @@ def test_build_time_sums_the_attempts_of_an_interrupted_build(tmp_path):
     assert ctx.artefacts[f"dataset/{path.name}"] == total
 
 
-def test_equilibrated_from_leaves_out_frozen_cold_points():
-    from deepspin.reproduce.stages import equilibrated_from
-
-    def records(values, err=0.01):
-        return [{"T": t, "absm": v, "absm_err": err} for t, v in zip((0.1, 0.2, 0.3, 0.4, 0.5), values)]
-
-    # order can only grow as T falls: 0.1 and 0.2 lie far below the maximum at 0.3, so they froze
-    assert equilibrated_from(records([0.40, 0.84, 0.98, 0.72, 0.36])) == 0.3
-    assert equilibrated_from(records([0.99, 0.98, 0.95, 0.72, 0.36])) == 0.1  # monotone: all equilibrated
-    assert equilibrated_from(records([0.975, 0.98, 0.95, 0.72, 0.36])) == 0.1  # within noise of the maximum
-
-
 def test_set_overrides_one_parameter_and_gives_its_own_cache_key(tmp_path):
     from deepspin.reproduce import profiles
 
@@ -667,20 +646,3 @@ def test_stages_on_a_dask_cluster_give_the_results_of_a_serial_run(tmp_path):
         there = tmp_path / "dask" / here.relative_to(tmp_path / "here")
         assert json.loads(there.read_text())["rows"] == json.loads(here.read_text())["rows"], name
     assert len(workers) == 2
-
-
-def test_learned_chains_are_judged_by_the_exact_energy_of_their_states():
-    from deepspin import Ising
-    from deepspin.reproduce.learned_phases import exact_on_learned_row
-
-    rng = np.random.default_rng(3)
-    H = Ising(4)
-    configs = np.stack([np.ones((50, 4, 4), dtype=np.int8), rng.choice(np.array([-1, 1], np.int8), (50, 4, 4))])
-    per_site = H.energy(configs[1]) / 16
-    hot_error = per_site.std(ddof=1) / np.sqrt(50)
-    twin = [{"E_per_site": -2.0, "E_per_site_err": 0.01}, {"E_per_site": per_site.mean() + 3 * hot_error,
-                                                           "E_per_site_err": 0.0}]
-    row = exact_on_learned_row("4x4", configs, twin, H, "f.png")
-    assert row.ours == pytest.approx(3.0)  # the hot point, 3 of its standard errors off; the ground state agrees
-    twin[0]["E_per_site"] = -1.9
-    assert exact_on_learned_row("4x4", configs, twin, H, "f.png").ours == pytest.approx(10.0)  # 0.1 / 0.01

@@ -7,7 +7,7 @@ pytest.importorskip("sklearn", reason="scikit-learn (surrogate extra) is not ins
 
 import deepspin  # noqa: E402
 from deepspin.enumeration import configurations  # noqa: E402
-from deepspin.surrogate.baselines import estimators, featurize, krr_subset, to_classes  # noqa: E402
+from deepspin.surrogate.baselines import featurize, kernel_ridges, krr_subset, to_classes, tuned_forest  # noqa: E402
 from deepspin.surrogate.evaluate import metrics  # noqa: E402
 
 
@@ -56,8 +56,7 @@ def test_random_forest_beats_the_mean_on_ising_energies():
     order = np.random.default_rng(0).permutation(len(x))
     train, test = order[:3000], order[3000:5000]  # disjoint: the forest is scored on configurations it never saw
     assert len(np.intersect1d(train, test)) == 0
-    forest = estimators(seed=0)["random_forest"].set_params(n_estimators=30)
-    forest.fit(featurize(x[train]), energies[train])
+    forest = tuned_forest(featurize(x[train]), energies[train], {"n_estimators": [30]}, seed=0)[0]
     mae = np.mean(np.abs(forest.predict(featurize(x[test])) - energies[test]))
     baseline = np.mean(np.abs(energies[train].mean() - energies[test]))
     assert mae < 0.8 * baseline
@@ -80,7 +79,7 @@ def test_krr_fits_its_cholesky_on_one_blas_thread(monkeypatch):
     monkeypatch.setattr(_ridge.linalg, "solve", recording_solve)
     rng = np.random.default_rng(0)
     x, y = rng.choice([-1.0, 1.0], size=(300, 16)), rng.standard_normal(300)
-    ours = estimators()["krr"].fit(x, y)
+    ours = kernel_ridges()["krr_rbf"].fit(x, y)
     assert seen and all(threads == 1 for threads in seen[0])
     plain = KernelRidge(kernel="rbf", alpha=1e-3).fit(x, y)
     np.testing.assert_allclose(ours.predict(x[:50]), plain.predict(x[:50]), rtol=1e-10, atol=1e-12)

@@ -226,8 +226,12 @@ def test_cli_baselines_and_learning_curve(tmp_path):
     assert cli.main(["baselines", data, "--target", "class", "--krr-max", "1000", "--json", str(report),
                      "--plots", str(tmp_path / "b")]) == 0
     result = json.loads(report.read_text())
-    assert result["krr"]["n_train"] == 1000 and result["random_forest"]["n_train"] == int((~test).sum())
-    for name in ("krr", "random_forest"):
+    assert result["krr"]["n_train"] == result["krr_rbf"]["n_train"] == 1000
+    assert result["random_forest"]["n_train"] == result["mean"]["n_train"] == int((~test).sum())
+    assert "chosen by the validation MAE" in result["random_forest"]["about"]
+    # the training mean predicts one level for every configuration: its accuracy is that level's share
+    assert result["mean"]["accuracy"] < result["krr_rbf"]["accuracy"]
+    for name in ("krr", "krr_rbf", "random_forest", "mean"):
         assert {"accuracy", "off_by_one", "max_class_error", "median_abs_error", "mae", "rmse"} <= set(result[name])
         assert result[name]["n"] == int(test.sum())
         assert (tmp_path / f"b_{name}_parity.png").is_file()

@@ -355,3 +355,27 @@ def phase_curves(curves: dict, path, exact=None, *, title: str = "", random_limi
     fig.tight_layout()
     _save(fig, path)
     return result
+
+
+def per_site_error_plot(errors: dict, path, goal=None, *, title: str = "") -> None:
+    """A size-extensive surrogate's per-site error ``|E_pred - E| / N`` against the lattice size, log-log.
+
+    ``errors``: ``L -> {"uniform": {"mae", "max"}, "thermal": {"mae", "max"}}`` (uniformly drawn and
+    Metropolis configurations); ``goal``: ``(L, per-site MAE)`` drawn as a dashed line."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    sizes = sorted(errors)
+    for kind, marker in (("uniform", "o"), ("thermal", "s")):
+        ax.plot(sizes, [errors[L][kind]["mae"] for L in sizes], marker + "-", label=f"{kind}: mean")
+        ax.plot(sizes, [errors[L][kind]["max"] for L in sizes], marker + ":", alpha=0.6, label=f"{kind}: max")
+    if goal is not None:
+        ax.axhline(goal[1], color="k", ls="--", lw=1, label=f"goal at L = {goal[0]}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(sizes, [str(L) for L in sizes])
+    ax.set_xlabel("L")
+    ax.set_ylabel("|E_pred - E| / N  (J per site)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    _save(fig, path)

@@ -15,8 +15,7 @@ from ..hamiltonians import Ising, hamiltonian
 from ..mc import ising_torus, specific_heat_peak
 from ..mc.exact import parabola_peak, random_spin_absm
 from ..mc.temperatures import parse_temperatures
-from ..plots import _pyplot, _save
-from ..plots import phase_curves
+from ..plots import per_site_error_plot, phase_curves
 from .stage import Context, Row
 from .artefacts import extensive_model, mc_records
 
@@ -53,7 +52,7 @@ def size_transfer(ctx: Context) -> list[Row]:
               for L in p["sizes"]}
     fig = "per_site_error.png"
     trained_on = "+".join(f"{L}x{L}" for L in operator.metadata.get("train_sizes", [operator.L]))
-    _error_plot(errors, ctx.figure(fig), GOALS.get(name),
+    per_site_error_plot(errors, ctx.figure(fig), GOALS.get(name),
                 title=f"{_DISPLAY.get(name, name)}, extensive surrogate (R = {operator.receptive_radius}) trained on "
                       f"{trained_on}")
     label = f"{name} extensive surrogate (trained on {trained_on}, R = {operator.receptive_radius})"
@@ -109,24 +108,3 @@ def extensive_metropolis(ctx: Context) -> list[Row]:
                 paper="ising.phase_match", figure=fig),
         ]
     return rows
-
-
-def _error_plot(errors: dict, path, goal, title: str) -> None:
-    """Per-site MAE (and max) against L, uniform and thermal configurations, with the issue's goal."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    sizes = sorted(errors)
-    for kind, marker in (("uniform", "o"), ("thermal", "s")):
-        ax.plot(sizes, [errors[L][kind]["mae"] for L in sizes], marker + "-", label=f"{kind}: mean")
-        ax.plot(sizes, [errors[L][kind]["max"] for L in sizes], marker + ":", alpha=0.6, label=f"{kind}: max")
-    if goal is not None:
-        ax.axhline(goal[1], color="k", ls="--", lw=1, label=f"goal at L = {goal[0]}")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xticks(sizes, [str(L) for L in sizes])
-    ax.set_xlabel("L")
-    ax.set_ylabel("|E_pred - E| / N  (J per site)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    ax.set_title(title, fontsize=9)
-    _save(fig, path)

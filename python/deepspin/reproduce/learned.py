@@ -14,7 +14,6 @@ from ..hamiltonians import Ising
 from ..io import write_text
 from ..observables import energy_to_class
 from ..sampling import enumerate_all
-from ..surrogate.baselines import chunked_predict
 from ..surrogate.evaluate import converged, distinct_configurations, misses_text
 from .artefacts import (dataset, first_seed, recorded_model, seed_trainings, symmetric_classifiers,
                         trained_model, trained_models)
@@ -246,42 +245,27 @@ def baselines_8x8(ctx: Context) -> list[Row]:
     hyperparameters chosen on a validation split of the training data (``rf_grid``); the CNN over its
     training seeds."""
     from ..surrogate import load
-    from ..surrogate.baselines import MeanPredictor, featurize, kernel_ridges, krr_subset, tuned_forest
+    from ..surrogate.baselines import featurize, fit_baselines
     from ..surrogate.evaluate import metrics, parity_plot
 
     p = ctx.params
     spec = ising_8x8_spec(p)
     data = dataset(ctx, **spec)
     test = data["test"]
-    x_train, y_train = featurize(data["spins"][~test]), data["energy"][~test]
-    x_test, y_test = featurize(data["spins"][test]), data["energy"][test]
+    y_test = data["energy"][test]
     cnn_predictions = [load(model).energy(data["spins"][test])
                        for model in trained_models(ctx, spec, "energy", p["train"])]
     cnn = [metrics("energy", y_test, predicted) for predicted in cnn_predictions]
-    predictions = {"cnn": cnn_predictions[0]}
-    keep = krr_subset(len(x_train), p["krr_max"], p["seed"])[0]
-    for name, estimator in kernel_ridges().items():
-        predictions[name] = chunked_predict(estimator.fit(x_train[keep], y_train[keep]), x_test)
-    forest, chosen, scores = tuned_forest(x_train, y_train, p["rf_grid"], seed=p["seed"])
-    predictions["random_forest"] = forest.predict(x_test)
-    predictions["mean"] = MeanPredictor().fit(x_train, y_train).predict(x_test)
-    n_krr = len(keep)
-    sizes = {"cnn": len(x_train), "krr": n_krr, "krr_rbf": n_krr, "random_forest": len(x_train), "mean": len(x_train)}
-    tried = ", ".join(f"{k} in {v}" for k, v in p["rf_grid"].items())
-    names = {"cnn": "CNN", "krr": "kernel ridge regression, scikit-learn's default KernelRidge() (linear kernel, "
-                                  "alpha 1)",
-             "krr_rbf": "kernel ridge regression, RBF kernel (alpha 1e-3)",
-             "random_forest": f"random forest ({', '.join(f'{k}={v}' for k, v in chosen.items())}, chosen by the "
-                              f"validation MAE on 10 % of the training split over {len(scores)} combinations of "
-                              f"{tried})",
-             "mean": "the training mean (a constant prediction)"}
+    fits = {"cnn": {"predicted": cnn_predictions[0], "n_train": int((~test).sum()), "about": "CNN"},
+            **fit_baselines(featurize(data["spins"][~test]), data["energy"][~test], featurize(data["spins"][test]),
+                            krr_max=p["krr_max"], grid=p["rf_grid"], seed=p["seed"])}
     short = {"cnn": "CNN", "krr": "KRR, linear kernel", "krr_rbf": "KRR, RBF kernel", "random_forest": "random forest",
              "mean": "training mean"}
-    stats = {name: metrics("energy", y_test, pred) for name, pred in predictions.items()}
-    for name, predicted in predictions.items():
+    stats = {name: metrics("energy", y_test, fit["predicted"]) for name, fit in fits.items()}
+    for name, fit in fits.items():
         seed = " (training seed 0)" if name == "cnn" else ""
-        parity_plot(y_test, predicted, ctx.figure(f"parity_{name}.png"),
-                    title=f"8x8 Ising energy, {short[name]}{seed} ({sizes[name]:,} training)\n"
+        parity_plot(y_test, fit["predicted"], ctx.figure(f"parity_{name}.png"),
+                    title=f"8x8 Ising energy, {short[name]}{seed} ({fit['n_train']:,} training)\n"
                           f"{metrics_text(stats[name], 'J')}")
     paper = {("krr", "median_abs_error"): "ising8.krr_median", ("random_forest", "mae"): "ising8.rf_mae",
              ("cnn", "median_abs_error"): "ising8.regression_median"}
@@ -293,10 +277,10 @@ def baselines_8x8(ctx: Context) -> list[Row]:
     for name in ("cnn", "krr", "krr_rbf", "random_forest", "mean"):
         for metric in ("median_abs_error", "mae"):
             key = paper.get((name, metric))
-            study = f"8x8 energy, {names[name]} ({sizes[name]:,} training): {_METRICS[metric]} on {n_test:,} test " \
-                    f"configurations"
+            study = f"8x8 energy, {fits[name]['about']} ({fits[name]['n_train']:,} training): {_METRICS[metric]} " \
+                    f"on {n_test:,} test configurations"
             fields = dict(unit="J", paper=key, compare=key and "ratio", figure=f"parity_{name}.png",
-                          key=claims.get((name, metric)), size=sizes[name])
+                          key=claims.get((name, metric)), size=fits[name]["n_train"])
             rows.append(seeded_row(study, [s[metric] for s in cnn], **fields) if name == "cnn"
                         else Row(study, stats[name][metric], **fields))
     cnn_mean = {metric: float(np.mean([s[metric] for s in cnn])) for metric in ("median_abs_error", "mae")}
@@ -306,7 +290,7 @@ def baselines_8x8(ctx: Context) -> list[Row]:
     rows.append(Row(f"8x8 energy: smallest ratio baseline |error| / CNN |error| (KRR linear and RBF, RF; median and "
                     f"mean; CNN: mean over {len(cnn)} training seeds): {short[weakest]}, {_METRICS[metric]}", margin,
                     paper="ising8.baselines_inferior", figure="parity_cnn.png", key="ising8.cnn_beats_baselines",
-                    size=sizes["cnn"], verdict="met" if margin > 1 else "missed"))
+                    size=fits["cnn"]["n_train"], verdict="met" if margin > 1 else "missed"))
     return rows
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..hamiltonians import Ising, hamiltonian
 from ..io import write_text
+from ..mc.curves import exact_energy_records
 from ..mc.temperatures import parse_temperatures
 from ..mc.exact import parabola_peak, random_spin_absm, reference_peak
 from ..mc.operators import TabulatedOperator
@@ -176,14 +177,9 @@ def reference_verdict_row(prefix: str, records: list[dict], reference, mc: dict,
 
 
 def exact_on_learned_row(prefix: str, configs: np.ndarray, twin: list[dict], H, fig: str) -> Row:
-    """<E>/N of a learned operator's chains re-evaluated with the exact Hamiltonian ``H`` on their final
-    configurations ``(T, chains, L, L)`` (one sample per chain, standard error over chains), against
-    the exact-operator twin: whether the learned chains visit the right states, whatever the network
-    says their energy is."""
-    per_site = np.stack([H.energy(c) for c in configs]) / H.N  # (T, chains)
-    evaluated = [{"E_per_site": m, "E_per_site_err": e}
-                 for m, e in zip(per_site.mean(axis=1), per_site.std(axis=1, ddof=1) / np.sqrt(per_site.shape[1]))]
-    deviation = twin_deviation(evaluated, twin, "E_per_site")
+    """:func:`deepspin.mc.curves.exact_energy_records` of a learned operator's final configurations
+    against the exact-operator twin, in standard errors."""
+    deviation = twin_deviation(exact_energy_records(configs, H), twin, "E_per_site")
     return Row(f"{prefix}: largest |<E>/N - exact twin| in standard errors, <E>/N evaluated with the exact "
                f"Hamiltonian on the learned chains' final configurations ({configs.shape[1]} per temperature)",
                _NO_ERRORS if deviation is None else deviation, figure=fig)

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import datasets, plots
 from ..mc import ising_torus
+from ..mc.curves import equilibrated_from, first_random_temperature
 from ..mc.exact import exact_reference, parabola_peak, peak_agreement, random_spin_absm
 from ..mc.transfer import MAX_L, ising_density_of_states, thermodynamics
 from ..hamiltonians import Ising, hamiltonian
@@ -159,33 +160,6 @@ def phase_ising(ctx: Context) -> list[Row]:
         rows.append(Row(f"{L}x{L} Ising, exact operator: largest |<|m|> - exact|",
                         float(np.max(np.abs(differences["absm"]))), paper="ising.phase_match", figure=fig))
     return rows
-
-
-def first_random_temperature(records: list[dict], limit: float, tolerance: float = 0.01) -> float | None:
-    """Lowest temperature from which on ``<|m|>`` stays within ``tolerance`` (relative) of the random-spin
-    value ``limit`` (``None`` if the last point is not)."""
-    close = [abs(r["absm"] - limit) <= tolerance * limit for r in records]
-    if not close[-1]:
-        return None
-    i = len(close) - 1
-    while i > 0 and close[i - 1]:
-        i -= 1
-    return float(records[i]["T"])
-
-
-def equilibrated_from(staggered: list[dict], sigmas: float = 3.0) -> float:
-    """The lowest temperature from which the antiferromagnet's chains are taken as equilibrated.
-
-    In equilibrium the staggered order ``<|m_s|>`` can only grow as ``T`` falls. Single-spin Metropolis
-    from random starts freezes into domains of the two checkerboards at the lowest temperatures, so
-    ``<|m_s|>`` there drops below its value at a hotter point. Colder points whose ``<|m_s|>`` lies more
-    than ``sigmas`` combined standard errors below the maximum are not equilibrated; returns the
-    temperature of the maximum if there are any, else the lowest temperature."""
-    values = np.array([r["absm"] for r in staggered])
-    errors = np.array([r.get("absm_err", 0.0) for r in staggered])
-    top = int(np.argmax(values))
-    frozen = values[:top] < values[top] - sigmas * np.hypot(errors[:top], errors[top])
-    return float(staggered[top]["T"] if frozen.any() else staggered[0]["T"])
 
 
 def coulomb_magnetization(ctx: Context) -> list[Row]:

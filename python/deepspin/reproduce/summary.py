@@ -42,8 +42,6 @@ SIZE_TOLERANCE = 0.02
 MIN_SEEDS = 3
 #: "Far inferior" (Sec. IV.B.7) is read as: every baseline's error at least this many times the CNN's.
 FAR_INFERIOR = 3.0
-#: The paper's statement of Monte Carlo sizes: "averaged over 400 independent simulations" (Figs. 7-9).
-PAPER_RUNS = "400 independent simulations"
 KINDS = ("claim", "check", "beyond")
 
 
@@ -61,9 +59,9 @@ class Claim:
     key: str
     study: str
     stage: str
-    paper: str | None
-    size_paper: float | int | str | None
     metric: str
+    paper: str | None = None
+    size_paper: float | int | str | None = None
     better: str | None = None
     tolerance: float = 0.0
     kind: str = "claim"
@@ -103,109 +101,27 @@ def _seeds_text(row: dict | None) -> str:
     return f"{row['seeds']} training seed{'s' if row['seeds'] != 1 else ''}"
 
 
-_TRAINED = {"trained": True}
-_ADADELTA_CAUSE = ("The paper trains \"until the loss converges\" without a step count; this run stopped at the "
-                   "profile's epoch budget. The verdict stays inconclusive unless the training loss is flat (under 1 % "
-                   "change) over the last 10 % of at least 10^6 steps; the training curves are in the stage's figure.")
-_PHASE_CAUSE = ("Decided by the stated statistical criterion against the exact-operator twin; the row's detail gives "
-                "the temperatures and standard errors that failed it.")
-_K_CAUSE = ("The paper does not state the screening length k, and the energy scale, so an error in J, depends on it "
-            "(we use k = 0.5). Relative to the spread (standard deviation) of the test energies our error is "
-            "{%s}.")
+_DECIDE = {"krr": _krr, "far_inferior": _far_inferior, "unstated_parameter": _unstated_parameter}
+_SHARED = re.compile(r"\{@(\w+)\}")
 
-CLAIMS = (
-    Claim("hash.uniform", "SHA3 split: bucket counts uniform (chi^2/dof)", "hash-uniformity", "hash.uniform", None,
-          "chi^2 / dof, met within 3 sigma of 1", kind="check"),
-    Claim("ising4.levels", "4x4 Ising: energy levels", "dos-4x4", "ising4.levels", None, "count", "higher",
-          kind="check"),
-    Claim("ising4.uniform_accuracy", "4x4 classifier, uniform data: accuracy on all 65,536", "classify-4x4",
-          "ising4.uniform_accuracy", 12_500, "accuracy (%)", "higher", 0.005, **_TRAINED),
-    Claim("ising4.targeted_best_accuracy", "4x4 classifier, targeted data: best of 3 sets on all 65,536",
-          "classify-4x4", "ising4.targeted_best_accuracy", 27_000, "accuracy (%)", "higher", **_TRAINED),
-    Claim("ising4.magnetization_median", "4x4 magnetization regression: median |error|", "regression-4x4",
-          "ising4.magnetization_median", None, "median |error| (per spin)", "lower", 5e-4, **_TRAINED),
-    Claim("ising4.adadelta_accuracy", "4x4 classifier, targeted set 1, the paper's AdaDelta protocol",
-          "adadelta-protocol", "ising4.targeted_best_accuracy", 27_000, "accuracy (%)", "higher",
-          cause=_ADADELTA_CAUSE, **_TRAINED),
-    Claim("ising4.adadelta_unit_accuracy", "4x4 classifier, targeted set 1, AdaDelta at Zeiler's unit rate",
-          "adadelta-protocol", "ising4.targeted_best_accuracy", 27_000, "accuracy (%)", "higher",
-          cause=_ADADELTA_CAUSE, **_TRAINED),
-    Claim("ising8.accuracy", "8x8 classifier: test accuracy", "ising-8x8", "ising8.accuracy", 100_000,
-          "accuracy (%)", "higher", 0.0005, cause="The SHA3 split puts each distinct configuration wholly in train or "
-          "test, and the two extreme classes hold one configuration each (all up, all down), so a class can be absent "
-          "from training; the row's detail counts the distinct configurations behind the misses.", **_TRAINED),
-    Claim("ising8.accuracy_symmetric", "8x8 classifier, spin-flip-symmetric network (ours: logits averaged over s "
-          "and -s, disclosed like periodic padding): test accuracy", "ising-8x8", "ising8.accuracy", 100_000,
-          "accuracy (%)", "higher", 0.0005, **_TRAINED),
-    Claim("ising8.adadelta_accuracy", "8x8 classifier, the paper's AdaDelta protocol: test accuracy",
-          "adadelta-protocol", "ising8.accuracy", 100_000, "accuracy (%)", "higher", 0.0005, cause=_ADADELTA_CAUSE,
-          **_TRAINED),
-    Claim("ising8.adadelta_unit_accuracy", "8x8 classifier, AdaDelta at Zeiler's unit rate: test accuracy",
-          "adadelta-protocol", "ising8.accuracy", 100_000, "accuracy (%)", "higher", 0.0005, cause=_ADADELTA_CAUSE,
-          **_TRAINED),
-    Claim("ising8.regression_median", "8x8 energy regression: median |error|", "ising-8x8",
-          "ising8.regression_median", 100_000, "median |error| (J)", "lower", 0.0005, **_TRAINED),
-    Claim("ising8.magnetization_median", "8x8 magnetization regression: median |error|", "ising-8x8",
-          "ising8.magnetization_median", 100_000, "median |error| (per spin)", "lower", 5e-4, **_TRAINED),
-    Claim("ising8.krr_median", "8x8 energy, kernel ridge regression (linear kernel, scikit-learn's default): "
-          "median |error|", "baselines-8x8", "ising8.krr_median", None, "median |error| (J)", "lower", 0.05,
-          cause="scikit-learn's default linear KernelRidge gives {ising8.krr_median} and predicting the training "
-          "mean gives {ising8.mean_predictor_median}, both near the paper's 60.3 J, so the paper's KRR was most "
-          "likely linear; with an RBF kernel KRR reaches {ising8.krr_rbf_median}.", decide=_krr),
-    Claim("ising8.rf_mae", "8x8 energy, random forest (hyperparameters chosen on a validation split of the "
-          "training set): mean |error|", "baselines-8x8", "ising8.rf_mae", None, "mean |error| (J)", "lower", 0.05,
-          cause="The paper states neither its forest's hyperparameters nor its training size (\"various dataset "
-          "sizes\"); ours are in the row's detail."),
-    Claim("ising8.cnn_beats_baselines", "8x8 energy: KRR and RF far inferior to the CNN, same split",
-          "baselines-8x8", "ising8.baselines_inferior", None,
-          f"smallest ratio baseline / CNN |error| (median and mean); met from {FAR_INFERIOR:g}x",
-          cause="With an RBF kernel, KRR comes within this factor of the CNN's error (the best baseline's ratio is "
-          "the number shown).", decide=_far_inferior),
-    Claim("ising4.Tc", "4x4 Ising, exact operator: C/N peak vs the exact torus", "phase-4x4", "ising.Tc", None,
-          "peak T, met within 2 standard errors", kind="check"),
-    Claim("ising8.Tc", "8x8 Ising, exact operator: C/N peak vs the exact torus", "phase-8x8", "ising.Tc", None,
-          "peak T, met within 2 standard errors", kind="check"),
-    Claim("ising4.learned_phase", "4x4 Metropolis, learned energy and magnetization (tabulated) vs exact twin",
-          "phase-4x4-learned", "ising.phase_match", PAPER_RUNS,
-          "|<E>/N - twin| <= 3 SE at every T; C/N peak within 2 SE of the torus", cause=_PHASE_CAUSE),
-    Claim("ising8.classification_phase", "8x8 Metropolis, learned classifier vs exact twin", "phase-8x8-learned",
-          "ising8.classification_phase", PAPER_RUNS,
-          "|<E>/N - twin| <= 3 SE at every T; C/N peak within 2 SE of the torus", cause=_PHASE_CAUSE),
-    Claim("ising8.regression_phase", "8x8 Metropolis, learned regressor vs exact twin", "phase-8x8-learned",
-          "ising8.regression_phase", PAPER_RUNS,
-          "|<E>/N - twin| <= 3 SE at every T; C/N peak within 2 SE of the torus",
-          cause="The regressor's error is not uniform over energy levels (the stage gives its offset per level); "
-                "Metropolis samples the low-energy levels where that offset shifts <E>/N. " + _PHASE_CAUSE),
-    Claim("ising8.regression_phase_corrected", "8x8 Metropolis, learned regressor corrected by delayed acceptance "
-          "(ours: the network proposes, the exact energy accepts) vs the exact torus", "phase-8x8-learned",
-          "ising8.regression_phase", PAPER_RUNS,
-          "|<E>/N - exact| <= 3 SE at every T; C/N peak within 2 SE of the torus", kind="beyond",
-          cause="Delayed acceptance is exact in distribution; a miss here is statistical (run length, start) or a "
-                "defect, not the network's error."),
-    Claim("coulomb-regression.error", "Screened Coulomb 8x8: median |error|", "coulomb-regression",
-          "coulomb-regression.error", 100_000, "median |error| (J)", "lower", 0.0005,
-          cause=_K_CAUSE % "coulomb-regression.relative_error", decide=_unstated_parameter, **_TRAINED),
-    Claim("sinusoidal-regression.error", "Sinusoidal screened Coulomb 8x8: median |error|", "sinusoidal-regression",
-          "sinusoidal-regression.error", 100_000, "median |error| (J)", "lower", 0.0005,
-          cause=_K_CAUSE % "sinusoidal-regression.relative_error", decide=_unstated_parameter, **_TRAINED),
-    Claim("potts-regression.error", "Planar Potts 8x8: mean |error|", "potts-regression", "potts-regression.error",
-          500_000, "mean |error| (J)", "lower", 0.0005, **_TRAINED),
-    Claim("coulomb.high_T_absm", "Screened Coulomb, exact operator: <|m|> reaches the random-spin value at high T",
-          "coulomb-mc", "coulomb.high_T_absm", None, "<|m|> / random at the hottest T, met within 1 %", kind="check"),
-    Claim("coulomb.learned_match", "Screened Coulomb Metropolis, fine-tuned learned operator vs exact twin",
-          "coulomb-learned", "coulomb.learned_match", PAPER_RUNS, "|<|m|> - twin| <= 3 SE at every T",
-          cause=_PHASE_CAUSE),
-    Claim("coulomb.speedup_paper", "Screened Coulomb 8x8: the paper's CNN vs the explicit image sum (rcut = 64)",
-          "bench/speedup.py", "coulomb.speedup", None, "x faster than the explicit sum, same machine, same run",
-          "higher", cause="The paper's network does far more arithmetic per configuration than the explicit sum "
-          "on one 8x8 lattice needs; on a GPU the explicit sum is itself fast. At matched accuracy (the explicit sum "
-          "cut off where its error equals the network's) the rows' detail gives the ratios."),
-    Claim("coulomb.speedup_fast", "Screened Coulomb 8x8: our fast extensive surrogate (a different, smaller model) "
-          "vs the explicit image sum (rcut = 64)", "bench/speedup.py", "coulomb.speedup", None,
-          "x faster at <= 0.640 J median |error|", "higher", kind="beyond"),
-    Claim("demo.kernels", "9x9 demonstration network (512 kernels 3x3, stride 3): test MAE", "kernels-9x9",
-          "demo.performance", 200_000, "mean |error| (J)", cause="The paper gives no number for this network."),
-)
+
+def load_claims(path: Path) -> tuple[Claim, ...]:
+    """The summary table's claims from ``claims.json``: ``claims``, each a :class:`Claim`'s fields with
+    ``decide`` named (a key of :data:`_DECIDE`), and ``causes``, texts shared by several claims that a
+    cause names as ``{@name}``."""
+    data = json.loads(path.read_text())
+
+    def claim(entry: dict) -> Claim:
+        cause = entry.get("cause")
+        if cause is not None:
+            cause = _SHARED.sub(lambda m: data["causes"][m.group(1)], cause)
+        decide = entry.get("decide")
+        return Claim(**{**entry, "cause": cause, "decide": decide and _DECIDE[decide]})
+    return tuple(claim(entry) for entry in data["claims"])
+
+
+#: The rows of the summary table, in order (``claims.json`` beside this module).
+CLAIMS = load_claims(Path(__file__).resolve().parent / "claims.json")
 
 
 def _compare(claim: Claim, row: dict) -> str:
