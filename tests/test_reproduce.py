@@ -305,6 +305,25 @@ def test_misses_state_their_cause_with_our_numbers():
     assert next(r for r in one_seed if r["key"] == "ising8.accuracy")["cause"] == "1 training seed; a verdict needs 3."
 
 
+def test_a_number_that_is_not_finite_is_never_judged_and_summary_json_stays_json(tmp_path):
+    """A NaN compares false with everything, so a plain comparison would call it *beaten* or *missed*."""
+    from deepspin.reproduce.report import write_summary
+    from deepspin.reproduce.summary import summary_rows
+
+    nan_rows = [{"key": "ising8.accuracy", "ours": float("nan"), "size": 100_034, "seeds": 3, "spread": 0.01},
+                {"key": "ising8.regression_median", "ours": 1.0, "size": 100_034, "seeds": 3, "spread": float("inf")}]
+    table = {r["key"]: r for r in summary_rows([{"rows": nan_rows}])}
+    for key in ("ising8.accuracy", "ising8.regression_median"):
+        assert table[key]["verdict"] == "inconclusive" and "not finite" in table[key]["cause"]
+    path = write_summary(tmp_path, [{"rows": nan_rows}])
+
+    def refuse(constant):
+        raise AssertionError(f"summary.json holds {constant}, which is not JSON")
+
+    summary = json.loads(path.read_text(), parse_constant=refuse)
+    assert next(r for r in summary if r["key"] == "ising8.accuracy")["ours"] is None
+
+
 def _speedup_json(path, device, rows):
     machine = {"cpu": "a CPU", "gpus": [{"name": "a GPU"}] if device == "gpu" else []}
     path.write_text(json.dumps({"device": device, "machine": machine, "smoke": False, "rows": rows}))

@@ -244,10 +244,30 @@ def summary_json(all_results: list[dict], speedups: dict | None = None) -> list[
     return [{k: row[k] for k in keep} for row in summary_rows(all_results, speedups)]
 
 
+def _finite(value):
+    """``value`` with every NaN or infinity replaced by ``None`` (JSON has neither; the verdict of such a
+    row is *inconclusive*, with the number named in its cause)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write_summary(out, all_results: list[dict], speedups: dict | None = None) -> Path:
+    """Write ``out/summary.json`` (:func:`summary_json`, strict JSON: a number that is not finite is
+    ``null``) and return its path."""
+    path = Path(out) / "summary.json"
+    write_text(path, json.dumps(_finite(summary_json(all_results, speedups)), indent=1, allow_nan=False) + "\n")
+    return path
+
+
 def write(out, all_results: list[dict], missing: list[str] | None = None, *, profile: str | None = None,
           speedups: dict | None = None, failed: list[str] | None = None) -> Path:
     """Write ``out/README.md`` and ``out/summary.json``; returns the README's path."""
     path = Path(out) / "README.md"
-    write_text(Path(out) / "summary.json", json.dumps(summary_json(all_results, speedups), indent=1) + "\n")
+    write_summary(out, all_results, speedups)
     write_text(path, render(all_results, missing, profile=profile, speedups=speedups, failed=failed))
     return path

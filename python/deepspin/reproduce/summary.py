@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import json
+import math
 import re
 from pathlib import Path
 from typing import Callable
@@ -71,7 +72,12 @@ class Claim:
 
 
 def _number(value):
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    """``value`` if it is a finite number, else ``None`` (a NaN or an infinity is never compared)."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else None
+
+
+def _not_finite(value) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def _krr(claim: Claim, row: dict, rows: dict) -> str:
@@ -143,6 +149,8 @@ def verdict(claim: Claim, row: dict | None, rows: dict | None = None) -> str:
     """The verdict of ``claim`` given our ``row`` (``None``: the stage has not finished) and every row by key."""
     if row is None:
         return "pending"
+    if _not_finite(row.get("ours")) or _not_finite(row.get("spread")):
+        return "inconclusive"
     if claim.decide is not None:
         return claim.decide(claim, row, rows or {})
     if row.get("verdict"):
@@ -253,7 +261,10 @@ def summary_rows(results: list[dict], speedups: dict | None = None) -> list[dict
                 and same_size(claim.size_paper, row.get("size")) and claim.better is not None:
             ratio = ours / entry.value
         cause = None
-        if decided == "inconclusive" and claim.trained and row is not None and (row.get("seeds") or 1) < MIN_SEEDS:
+        if decided == "inconclusive" and (_not_finite(ours) or _not_finite(row.get("spread"))):
+            cause = (f"Our number ({ours} +- {row.get('spread')}) is not finite: the stage produced no valid value "
+                     "(the row's detail says which).")
+        elif decided == "inconclusive" and claim.trained and row is not None and (row.get("seeds") or 1) < MIN_SEEDS:
             cause = f"{_seeds_text(row)}; a verdict needs {MIN_SEEDS}."
         elif decided not in ("beaten", "met", "pending"):
             cause = _fill(claim.cause, by_key)
