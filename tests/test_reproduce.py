@@ -132,16 +132,22 @@ def test_tabulated_operator_gives_the_tabulated_energies(rng):
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    """Every stage of the smoke profile, run once for the tests below (about two minutes on 2 cores)."""
+    """Every stage of the smoke profile, run once for the tests below as campaign tasks on a local Dask
+    cluster of two worker processes (``--workers 2``: about 100 s on 2 cores, 135 s in one process)."""
     pytest.importorskip("deepspin.surrogate.train")
     pytest.importorskip("sklearn")
+    from deepspin.campaign import connect
+
     out = tmp_path_factory.mktemp("smoke")
-    return reproduce("smoke", out=out, progress=False, speedup=None), out  # speed row: test_speedup_row_...
+    with connect(workers=2) as client:
+        readme = reproduce("smoke", out=out, progress=False, speedup=None, client=client)  # speed row: test_speedup_row_...
+        workers = set(client.scheduler_info()["workers"])
+    return readme, out, workers
 
 
 @pytest.mark.slow
 def test_smoke_profile_runs_every_stage(smoke_run):
-    readme, out = smoke_run
+    readme, out, _ = smoke_run
     text = readme.read_text()
     assert "Stages not run" not in text
     results = {path.parent.parent.name: json.loads(path.read_text()) for path in out.glob("stages/*/*/results.json")}
@@ -183,7 +189,7 @@ def test_learned_stages_use_the_network(smoke_run):
     from deepspin.reproduce.stages import sampling_specs
     from deepspin.surrogate import load
 
-    _, out = smoke_run
+    _, out, _ = smoke_run
     models = sorted((out / "cache" / "model").glob("*.keras"))
     p = profiles.params("smoke", "phase-4x4-learned")
     ctx = Context(STAGES["phase-4x4-learned"], p, out, progress=False)
@@ -205,7 +211,7 @@ def test_fine_tuned_model_starts_from_the_uniform_regressor(smoke_run):
     from deepspin.reproduce.stage import Context
     from deepspin.surrogate.model_io import load as load_keras
 
-    _, out = smoke_run
+    _, out, _ = smoke_run
     p = profiles.params("smoke", "coulomb-learned")
     ctx = Context(STAGES["coulomb-learned"], p, out, progress=False)
     base = trained_model(ctx, uniform_spec(p["regression"]), "energy", p["regression"]["train"])
@@ -649,19 +655,14 @@ def test_cli_set_error_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_stages_on_a_dask_cluster_give_the_results_of_a_serial_run(tmp_path):
-    """``--workers 2``: the stages run as campaign tasks on two worker processes, in parallel, and each
-    writes the rows a run in this process writes, under the same cache key."""
-    pytest.importorskip("distributed")
-    from deepspin.campaign import connect
-
+def test_stages_on_a_dask_cluster_give_the_results_of_a_serial_run(smoke_run, tmp_path):
+    """The smoke run's stages ran as campaign tasks on two worker processes, in parallel; each wrote the
+    rows a run in this process writes, under the same cache key."""
+    _, out, workers = smoke_run
     only = ["hash-uniformity", "dos-4x4", "phase-4x4"]
-    reproduce("smoke", out=tmp_path / "here", only=only, progress=False, speedup=None)
-    with connect(workers=2) as client:
-        reproduce("smoke", out=tmp_path / "dask", only=only, progress=False, speedup=None, client=client)
-        workers = set(client.scheduler_info()["workers"])
+    reproduce("smoke", out=tmp_path, only=only, progress=False, speedup=None)
     for name in only:
-        here, = (tmp_path / "here" / "stages" / name).glob("*/results.json")
-        there = tmp_path / "dask" / here.relative_to(tmp_path / "here")
+        here, = (tmp_path / "stages" / name).glob("*/results.json")
+        there = out / here.relative_to(tmp_path)
         assert json.loads(there.read_text())["rows"] == json.loads(here.read_text())["rows"], name
     assert len(workers) == 2

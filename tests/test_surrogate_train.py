@@ -222,18 +222,19 @@ def test_cli_baselines_and_learning_curve(tmp_path):
     x = configurations(4)[::16]
     test = _write_dataset(tmp_path / "ising.h5", deepspin.Ising(4), x)
     data = str(tmp_path / "ising.h5")
+    small_test = _write_dataset(tmp_path / "small.h5", deepspin.Ising(4), x[::4])  # the forest fits 9 times
     report = tmp_path / "baselines.json"
-    assert cli.main(["baselines", data, "--target", "class", "--krr-max", "1000", "--json", str(report),
-                     "--plots", str(tmp_path / "b")]) == 0
+    assert cli.main(["baselines", str(tmp_path / "small.h5"), "--target", "class", "--krr-max", "500", "--json",
+                     str(report), "--plots", str(tmp_path / "b")]) == 0
     result = json.loads(report.read_text())
-    assert result["krr"]["n_train"] == result["krr_rbf"]["n_train"] == 1000
-    assert result["random_forest"]["n_train"] == result["mean"]["n_train"] == int((~test).sum())
+    assert result["krr"]["n_train"] == result["krr_rbf"]["n_train"] == 500
+    assert result["random_forest"]["n_train"] == result["mean"]["n_train"] == int((~small_test).sum())
     assert "chosen by the validation MAE" in result["random_forest"]["about"]
     # the training mean predicts one level for every configuration: its accuracy is that level's share
     assert result["mean"]["accuracy"] < result["krr_rbf"]["accuracy"]
     for name in ("krr", "krr_rbf", "random_forest", "mean"):
         assert {"accuracy", "off_by_one", "max_class_error", "median_abs_error", "mae", "rmse"} <= set(result[name])
-        assert result[name]["n"] == int(test.sum())
+        assert result[name]["n"] == int(small_test.sum())
         assert (tmp_path / f"b_{name}_parity.png").is_file()
     curve = tmp_path / "curve.json"
     assert cli.main(["learning-curve", data, "--target", "class", "--sizes", "800,1600", "--epochs", "1",
