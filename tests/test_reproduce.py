@@ -261,7 +261,7 @@ def test_phase_curves_compare_with_exact_or_the_exact_operator_run(tmp_path):
 
 
 def test_summary_verdicts():
-    from deepspin.reproduce.summary import CLAIMS, KINDS, verdict
+    from deepspin.reproduce.summary import CLAIMS, FAR_INFERIOR, KINDS, verdict
 
     claim = {c.key: c for c in CLAIMS}
     accuracy = claim["ising8.accuracy"]  # paper 99.922 % at 100,000 training configurations, higher is better
@@ -285,6 +285,7 @@ def test_summary_verdicts():
     far = claim["ising8.cnn_beats_baselines"]
     assert verdict(far, {"ours": 1.6, "verdict": "met"}) == "not reproduced"  # the rule, not the stage, decides
     assert verdict(far, {"ours": 40.0}) == "met"
+    assert far.metric.endswith(f"met from {FAR_INFERIOR:g}x")  # claims.json states the threshold the rule uses
     assert verdict(claim["ising4.Tc"], {"ours": 2.43, "verdict": "met"}) == "met"  # the stage's own criterion
     assert verdict(claim["demo.kernels"], {"ours": 3.0, "size": 200_000}) == "not comparable"  # no number in the paper
     assert len({c.key for c in CLAIMS}) == len(CLAIMS)
