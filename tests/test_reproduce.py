@@ -667,3 +667,12 @@ def test_stages_on_a_dask_cluster_give_the_results_of_a_serial_run(smoke_run, tm
         there = out / here.relative_to(tmp_path)
         assert json.loads(there.read_text())["rows"] == json.loads(here.read_text())["rows"], name
     assert len(workers) == 2
+
+
+def test_detail_rows_show_the_spread_over_seeds():
+    from deepspin.reproduce.report import detail_table
+
+    rows = [{"study": "trained", "paper": None, "ours": 99.5, "unit": "%", "spread": 0.25, "figure": None},
+            {"study": "exact", "paper": None, "ours": 15, "unit": "", "figure": None}]
+    text = detail_table({"stage": "s", "key": "0" * 16, "rows": rows})
+    assert "| trained | — | 99.5 ± 0.25 % | — |" in text and "| exact | — | 15 | — |" in text

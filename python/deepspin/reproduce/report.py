@@ -103,7 +103,8 @@ def detail_table(results: dict) -> str:
     for row in results["rows"]:
         unit = f" {row['unit']}" if row["unit"] else ""
         figure = f"[{row['figure']}]({stage_dir(results)}/{row['figure']})" if row["figure"] else "—"
-        lines.append((row["study"], _paper_cell(row["paper"]), fmt(row["ours"]) + unit, figure))
+        spread = f" ± {row['spread']:.2g}" if row.get("spread") is not None else ""
+        lines.append((row["study"], _paper_cell(row["paper"]), fmt(row["ours"]) + spread + unit, figure))
     return _table(DETAIL_HEADER, lines)
 
 
