@@ -48,6 +48,15 @@ def _frozen_text(learned: list[dict], twin: list[dict], key: str) -> str:
 _NO_ERRORS = "n/a: standard errors are zero or missing (run too short)"
 
 
+def curve_verdict(deviation: float | None, check: dict) -> str:
+    """The learned-Metropolis criterion: ``met`` with ``<E>/N`` within 3 standard errors of its reference
+    at every temperature (``deviation``, ``None`` without standard errors: *not comparable*) and the
+    ``C/N`` peak within 2 standard errors of the exact torus's (``check``, :func:`.stages.peak_check`)."""
+    if deviation is None:
+        return "not comparable"
+    return "met" if deviation <= 3 and check["verdict"] == "met" else "missed"
+
+
 def twin_verdict_row(prefix: str, label: str, learned: list[dict], twin: list[dict], reference, mc: dict, fig: str,
                      key: str, paper: str) -> Row:
     """The learned-Metropolis criterion of issue 14: ``|<E>/N - twin|`` within 3 standard errors at every
@@ -55,10 +64,7 @@ def twin_verdict_row(prefix: str, label: str, learned: list[dict], twin: list[di
     (found the same way on the same grid)."""
     deviation = twin_deviation(learned, twin, "E_per_site")
     check = peak_check(learned, reference)
-    if deviation is None:
-        decided = "not comparable"
-    else:
-        decided = "met" if deviation <= 3 and check["verdict"] == "met" else "missed"
+    decided = curve_verdict(deviation, check)
     return Row(f"{prefix}, {label}: largest |<E>/N - exact twin| in standard errors (C/N peak {check['peak']:.4f} "
                f"+- {check['error']:.2g} vs exact {check['exact']:.4f}{_frozen_text(learned, twin, 'E_per_site')})",
                _NO_ERRORS if deviation is None else deviation,
@@ -169,8 +175,7 @@ def reference_verdict_row(prefix: str, records: list[dict], reference, mc: dict,
     exact = [{"E_per_site": e, "E_per_site_err": 0.0} for e in reference(T)["E_per_site"]]
     deviation = twin_deviation(records, exact, "E_per_site")  # the exact curve as a twin without error
     check = peak_check(records, reference)
-    decided = "not comparable" if deviation is None else \
-        ("met" if deviation <= 3 and check["verdict"] == "met" else "missed")
+    decided = curve_verdict(deviation, check)
     return Row(f"{prefix}: largest |<E>/N - exact| in standard errors (C/N peak {check['peak']:.4f} +- "
                f"{check['error']:.2g} vs exact {check['exact']:.4f})", _NO_ERRORS if deviation is None else deviation,
                figure=fig, key=key, paper=paper, size=run_size(mc), verdict=decided)
