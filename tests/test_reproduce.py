@@ -676,3 +676,21 @@ def test_detail_rows_show_the_spread_over_seeds():
             {"study": "exact", "paper": None, "ours": 15, "unit": "", "figure": None}]
     text = detail_table({"stage": "s", "key": "0" * 16, "rows": rows})
     assert "| trained | — | 99.5 ± 0.25 % | — |" in text and "| exact | — | 15 | — |" in text
+
+
+def test_a_seeded_row_says_how_each_training_ended(tmp_path):
+    """Early stopping (the epoch it stopped at) or the epoch cap, read from each network's metadata."""
+    keras = pytest.importorskip("keras")
+    from deepspin.reproduce.learned import seeded_row
+    from deepspin.surrogate import model_io
+
+    net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    paths = []
+    for i, (last, cap) in enumerate([(35, 100), (100, 100), (47, 200)]):
+        paths.append(model_io.save(net, tmp_path / f"m{i}.keras", {"training": {"last_epoch": last, "epochs": cap}}))
+    row = seeded_row("accuracy", [99.0, 98.0, 97.0], paths, unit="%")
+    assert row.ours == pytest.approx(98.0) and row.seeds == 3
+    assert "training stopped early at epochs 35, 47; 1 of 3 ran to the 100-epoch cap" in row.study
+    net.save(tmp_path / "plain.keras")  # no deepspin metadata
+    assert "training end not recorded" in seeded_row("accuracy", [99.0], [tmp_path / "plain.keras"]).study
+    assert seeded_row("accuracy", [99.0]).study == "accuracy (1 training seed)"

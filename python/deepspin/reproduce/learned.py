@@ -28,13 +28,32 @@ def seeds_text(n: int) -> str:
     return f"mean +- std over {n} training seeds: same data, seeds vary initialisation, validation split, batch order"
 
 
-def seeded_row(study: str, values, **fields) -> Row:
+def stopping_text(models) -> str:
+    """How the training of each network in ``models`` ended, from its saved metadata: stopped early (the
+    validation loss stopped improving; the epoch at which it stopped) or at the profile's epoch cap,
+    where it may not have converged."""
+    from ..surrogate.model_io import read_metadata
+
+    runs = [read_metadata(model).get("training", {}) for model in models]
+    if not runs or any("last_epoch" not in run or "epochs" not in run for run in runs):
+        return "training end not recorded"
+    early = [run["last_epoch"] for run in runs if run["last_epoch"] < run["epochs"]]
+    caps = [run["epochs"] for run in runs if run["last_epoch"] >= run["epochs"]]
+    parts = [f"stopped early at epoch{'s' if len(early) > 1 else ''} {', '.join(map(str, early))}"] if early else []
+    if caps:
+        parts.append(f"{len(caps)} of {len(runs)} ran to the {'/'.join(map(str, sorted(set(caps))))}-epoch cap")
+    return "training " + "; ".join(parts)
+
+
+def seeded_row(study: str, values, models=None, **fields) -> Row:
     """A :class:`Row` whose number is the mean of ``values`` (one per training seed), with their
-    standard deviation (ddof=1; ``None`` for one seed) as ``spread`` and their count as ``seeds``."""
+    standard deviation (ddof=1; ``None`` for one seed) as ``spread`` and their count as ``seeds``;
+    ``models``, the networks behind ``values``, adds how their training ended (:func:`stopping_text`)."""
     values = np.asarray(values, dtype=np.float64)
     spread = float(np.std(values, ddof=1)) if len(values) > 1 else None
-    return Row(f"{study} ({seeds_text(len(values))})", float(np.mean(values)), spread=spread, seeds=len(values),
-               **fields)
+    ended = f"; {stopping_text(models)}" if models is not None else ""
+    return Row(f"{study} ({seeds_text(len(values))}{ended})", float(np.mean(values)), spread=spread,
+               seeds=len(values), **fields)
 
 
 def predict_all_4x4(path) -> np.ndarray:
@@ -53,11 +72,12 @@ def classify_4x4(ctx: Context) -> list[Row]:
     energies = enumerate_all(Ising(4)).energy
     truth = energy_to_class(energies, 4)
     outer = np.abs(energies) > extreme
-    scores, sizes = {}, {}  # scores[set] = one dict per seed
+    scores, sizes, models = {}, {}, {}  # scores[set] = one dict per seed
     for name, spec in sampling_specs(p["data"]).items():
         sizes[name] = spec.get("n") or 15 * spec["per_class"]
         scores[name] = []
-        for seed, model in enumerate(trained_models(ctx, spec, "class", p["train"])):
+        models[name] = trained_models(ctx, spec, "class", p["train"])
+        for seed, model in enumerate(models[name]):
             predicted = predict_all_4x4(model)
             scores[name].append({"all": 100 * np.mean(predicted == truth),
                                  "outer": 100 * np.mean(predicted[outer] == truth[outer]),
@@ -77,17 +97,19 @@ def classify_4x4(ctx: Context) -> list[Row]:
         return [reduce([per_seed[i][stat] for per_seed in targeted]) for i in range(seeds)]
 
     uniform = scores["uniform"]
+    targeted_models = [model for name, per_seed in models.items() if name != "uniform" for model in per_seed]
     return [
-        seeded_row("4x4 classifier, uniform set: accuracy on all 65,536", [s["all"] for s in uniform], unit="%",
-                   paper="ising4.uniform_accuracy", compare="difference", figure="classes_uniform.png",
-                   key="ising4.uniform_accuracy", size=sizes["uniform"]),
+        seeded_row("4x4 classifier, uniform set: accuracy on all 65,536", [s["all"] for s in uniform],
+                   models["uniform"], unit="%", paper="ising4.uniform_accuracy", compare="difference",
+                   figure="classes_uniform.png", key="ising4.uniform_accuracy", size=sizes["uniform"]),
         seeded_row(f"4x4 classifier, uniform set: accuracy for |E| > {extreme} J", [s["outer"] for s in uniform],
                    unit="%", paper="ising4.uniform_extremes", figure="classes_uniform.png"),
         seeded_row(f"4x4 classifier, targeted sets ({n}): mean accuracy on all 65,536", over_sets("all", np.mean),
                    unit="%", paper="ising4.targeted_accuracy", figure="classes_targeted-1.png"),
         seeded_row(f"4x4 classifier, targeted sets ({n}): best accuracy (of the sets, per seed)",
-                   over_sets("all", max), unit="%", paper="ising4.targeted_best_accuracy", compare="difference",
-                   figure="classes_targeted-1.png", key="ising4.targeted_best_accuracy", size=sizes["targeted-1"]),
+                   over_sets("all", max), targeted_models, unit="%", paper="ising4.targeted_best_accuracy",
+                   compare="difference", figure="classes_targeted-1.png", key="ising4.targeted_best_accuracy",
+                   size=sizes["targeted-1"]),
         seeded_row(f"4x4 classifier, targeted sets ({n}): lowest accuracy for |E| > {extreme} J "
                    f"(of the sets, per seed)",
                    over_sets("outer", min), unit="%", paper="ising4.uniform_extremes", figure="classes_targeted-1.png"),
@@ -130,7 +152,8 @@ def uniform_regression(ctx: Context) -> list[Row]:
     errors = []
     label = f"{p['hamiltonian']} {p['L']}x{p['L']} regression"
     fig = "parity.png"
-    for seed, model in enumerate(trained_models(ctx, spec, "energy", p["train"])):
+    models = trained_models(ctx, spec, "energy", p["train"])
+    for seed, model in enumerate(models):
         predicted = load(model).energy(data["spins"][test])
         stats = metrics("energy", truth, predicted)
         errors.append(stats[p["metric"]])
@@ -141,8 +164,8 @@ def uniform_regression(ctx: Context) -> list[Row]:
     name = ctx.stage.name
     n_test, n_train = int(test.sum()), int((~test).sum())
     return [
-        seeded_row(f"{label}: {_METRICS[p['metric']]} on {n_test:,} test configurations", errors, unit="J",
-                   paper=f"{name}.error", compare="ratio", figure=fig, key=f"{name}.error", size=n_train),
+        seeded_row(f"{label}: {_METRICS[p['metric']]} on {n_test:,} test configurations", errors, models,
+                   unit="J", paper=f"{name}.error", compare="ratio", figure=fig, key=f"{name}.error", size=n_train),
         seeded_row(f"{label}: {_METRICS[p['metric']]} / standard deviation of the {n_test:,} test energies "
                    f"({scale:.4g} J)", np.asarray(errors) / scale, figure=fig, key=f"{name}.relative_error",
                    size=n_train),
@@ -165,12 +188,13 @@ def ising_8x8(ctx: Context) -> list[Row]:
     test = data["test"]
     spins = data["spins"][test]
     n_train, n_test = int((~test).sum()), int(test.sum())
-    results = {}  # target -> one metrics dict per seed
+    results, models = {}, {}  # target -> one metrics dict per seed, the networks
     wrong = []  # the classifier's wrong test predictions, per seed
     for target in ("class", "energy", "magnetization"):
         truth = labels(data, target)[test]
         results[target] = []
-        for seed, model in enumerate(trained_models(ctx, spec, target, training(p, target))):
+        models[target] = trained_models(ctx, spec, target, training(p, target))
+        for seed, model in enumerate(models[target]):
             predicted = load(model).predict(spins)
             results[target].append(metrics(target, truth, predicted, L=8))
             if target == "class":
@@ -187,8 +211,8 @@ def ising_8x8(ctx: Context) -> list[Row]:
                             title=f"8x8 {target} regression (training seed 0): {n_test:,} test configurations\n"
                                   f"{metrics_text(results[target][0], units)}")
     truth = labels(data, "class")[test]
-    symmetric = [load(model).predict(spins) != truth
-                 for model in symmetric_classifiers(ctx, spec, training(p, "class"))]
+    models["symmetric"] = symmetric_classifiers(ctx, spec, training(p, "class"))
+    symmetric = [load(model).predict(spins) != truth for model in models["symmetric"]]
     where = f"{n_test:,} test, {n_train:,} training"
     distinct = [distinct_configurations(spins, w) for w in wrong]
     distinct_symmetric = [distinct_configurations(spins, w) for w in symmetric]
@@ -198,30 +222,30 @@ def ising_8x8(ctx: Context) -> list[Row]:
 
     return [
         seeded_row(f"8x8 classifier: test accuracy ({where}; {misses_text(spins, wrong, data['spins'][~test])})",
-                   per_seed("class", "accuracy", 100), unit="%", paper="ising8.accuracy", compare="difference",
-                   figure="classes.png", key="ising8.accuracy", size=n_train),
+                   per_seed("class", "accuracy", 100), models["class"], unit="%", paper="ising8.accuracy",
+                   compare="difference", figure="classes.png", key="ising8.accuracy", size=n_train),
         seeded_row(f"8x8 classifier: test accuracy over the {distinct[0][0]:,} distinct test configurations "
                    f"(repeats of the extreme classes counted once)",
                    [100 * (1 - bad / total) for total, bad in distinct], unit="%", figure="classes.png"),
         seeded_row(f"8x8 classifier, spin-flip symmetric (not the paper's: logits averaged over s and -s, as "
                    f"E(s) = E(-s)), same split: test accuracy ({where}; "
                    f"{misses_text(spins, symmetric, data['spins'][~test])})",
-                   [100 * (1 - w.mean()) for w in symmetric], unit="%", paper="ising8.accuracy", compare="difference",
-                   figure="classes.png", key="ising8.accuracy_symmetric", size=n_train),
+                   [100 * (1 - w.mean()) for w in symmetric], models["symmetric"], unit="%", paper="ising8.accuracy",
+                   compare="difference", figure="classes.png", key="ising8.accuracy_symmetric", size=n_train),
         seeded_row(f"8x8 classifier, spin-flip symmetric: test accuracy over the {distinct_symmetric[0][0]:,} "
                    f"distinct test configurations", [100 * (1 - bad / total) for total, bad in distinct_symmetric],
                    unit="%", figure="classes.png"),
         seeded_row("8x8 classifier: largest class error", per_seed("class", "max_class_error"), unit="levels",
                    paper="ising8.max_class_error", compare="difference", figure="classes.png"),
         seeded_row(f"8x8 energy regression: median |error| ({where})", per_seed("energy", "median_abs_error"),
-                   unit="J", paper="ising8.regression_median", compare="ratio", figure="parity_energy.png",
-                   key="ising8.regression_median", size=n_train),
+                   models["energy"], unit="J", paper="ising8.regression_median", compare="ratio",
+                   figure="parity_energy.png", key="ising8.regression_median", size=n_train),
         seeded_row(f"8x8 energy regression: mean |error| ({where})", per_seed("energy", "mae"), unit="J",
                    figure="parity_energy.png"),
         seeded_row(f"8x8 magnetization regression: median |error| ({where})",
-                   per_seed("magnetization", "median_abs_error"), unit="per site", paper="ising8.magnetization_median",
-                   compare="ratio", figure="parity_magnetization.png", key="ising8.magnetization_median",
-                   size=n_train),
+                   per_seed("magnetization", "median_abs_error"), models["magnetization"], unit="per site",
+                   paper="ising8.magnetization_median", compare="ratio", figure="parity_magnetization.png",
+                   key="ising8.magnetization_median", size=n_train),
     ]
 
 
@@ -253,8 +277,8 @@ def baselines_8x8(ctx: Context) -> list[Row]:
     data = dataset(ctx, **spec)
     test = data["test"]
     y_test = data["energy"][test]
-    cnn_predictions = [load(model).energy(data["spins"][test])
-                       for model in trained_models(ctx, spec, "energy", p["train"])]
+    cnn_models = trained_models(ctx, spec, "energy", p["train"])
+    cnn_predictions = [load(model).energy(data["spins"][test]) for model in cnn_models]
     cnn = [metrics("energy", y_test, predicted) for predicted in cnn_predictions]
     fits = {"cnn": {"predicted": cnn_predictions[0], "n_train": int((~test).sum()), "about": "CNN"},
             **fit_baselines(featurize(data["spins"][~test]), data["energy"][~test], featurize(data["spins"][test]),
@@ -281,7 +305,7 @@ def baselines_8x8(ctx: Context) -> list[Row]:
                     f"on {n_test:,} test configurations"
             fields = dict(unit="J", paper=key, compare=key and "ratio", figure=f"parity_{name}.png",
                           key=claims.get((name, metric)), size=fits[name]["n_train"])
-            rows.append(seeded_row(study, [s[metric] for s in cnn], **fields) if name == "cnn"
+            rows.append(seeded_row(study, [s[metric] for s in cnn], cnn_models, **fields) if name == "cnn"
                         else Row(study, stats[name][metric], **fields))
     cnn_mean = {metric: float(np.mean([s[metric] for s in cnn])) for metric in ("median_abs_error", "mae")}
     ratios = {(other, metric): stats[other][metric] / cnn_mean[metric]
@@ -375,13 +399,14 @@ def learning_curve_4x4(ctx: Context) -> list[Row]:
     p = ctx.params
     truth = energy_to_class(enumerate_all(Ising(4)).energy, 4)
     sets = p["sets"]
-    curve, per_size = [], []
+    curve, per_size, ended = [], [], []
     for per_class in p["per_class"]:
         specs = sampling_specs({**p["data"], "targeted_sets": sets, "per_class": per_class})
         models = [model for i in range(sets)
                   for model in trained_models(ctx, specs[f"targeted-{i + 1}"], "class", p["train"])]
         accuracies = [float(np.mean(predict_all_4x4(model) == truth)) for model in models]
         per_size.append(accuracies)
+        ended.append(stopping_text(models))
         curve.append(curve_point(15 * per_class, accuracies))
     fig = "learning_curve.png"
     seeds = len(seed_trainings(p["train"]))
@@ -389,10 +414,10 @@ def learning_curve_4x4(ctx: Context) -> list[Row]:
     learning_curve_plot(curve, ctx.figure(fig), "accuracy",
                         title=f"4x4 Ising, targeted sets, all 65,536 configurations\n(mean +- std over {over})")
     return [Row(f"4x4 classifier, {point['n_train']:,} targeted examples: accuracy on all 65,536 (mean +- std over "
-                f"{over}; seeds vary initialisation, validation split, batch order)", 100 * point["accuracy"],
+                f"{over}; seeds vary initialisation, validation split, batch order; {end})", 100 * point["accuracy"],
                 unit="%", paper="ising4.learning_curve", figure=fig,
                 spread=100 * point["accuracy_std"] if len(accuracies) > 1 else None, seeds=len(accuracies))
-            for point, accuracies in zip(curve, per_size)]
+            for point, accuracies, end in zip(curve, per_size, ended)]
 
 
 def curve_point(n_train: int, values) -> dict:
@@ -421,11 +446,12 @@ def learning_curve_8x8(ctx: Context) -> list[Row]:
     data = dataset(ctx, **spec)
     test = data["test"]
     truth = labels(data, "class")[test]
-    curve, per_size = [], []
+    curve, per_size, per_size_models = [], [], []
     for n_train in [*p["n_train"], None]:
-        accuracies = [float(np.mean(load(model).predict(data["spins"][test]) == truth))
-                      for model in trained_models(ctx, spec, "class", training(p, "class"), n_train=n_train)]
+        models = trained_models(ctx, spec, "class", training(p, "class"), n_train=n_train)
+        accuracies = [float(np.mean(load(model).predict(data["spins"][test]) == truth)) for model in models]
         per_size.append(accuracies)
+        per_size_models.append(models)
         curve.append(curve_point(int((~test).sum()) if n_train is None else n_train, accuracies))
     fig = "learning_curve.png"
     learning_curve_plot(curve, ctx.figure(fig), "accuracy",
@@ -435,8 +461,8 @@ def learning_curve_8x8(ctx: Context) -> list[Row]:
     return [seeded_row(f"8x8 classifier, {point['n_train']:,} training configurations"
                        f"{'' if point['n_train'] == full else ' (one random subset of the train split)'}: "
                        f"test accuracy",
-                       100 * np.asarray(accuracies), unit="%", paper="ising8.learning_curve", figure=fig)
-            for point, accuracies in zip(curve, per_size)]
+                       100 * np.asarray(accuracies), models, unit="%", paper="ising8.learning_curve", figure=fig)
+            for point, accuracies, models in zip(curve, per_size, per_size_models)]
 
 
 def regression_4x4(ctx: Context) -> list[Row]:
@@ -454,7 +480,8 @@ def regression_4x4(ctx: Context) -> list[Row]:
         fig = f"parity_{target}.png"
         units = "J" if target == "energy" else "per site"
         stats = []
-        for seed, model in enumerate(trained_models(ctx, spec, target, p["train"])):
+        models = trained_models(ctx, spec, target, p["train"])
+        for seed, model in enumerate(models):
             predicted = predict_all_4x4(model)
             stats.append(metrics(target, truth, predicted))
             if seed == 0:
@@ -462,7 +489,7 @@ def regression_4x4(ctx: Context) -> list[Row]:
                             title=f"4x4 {target} regression (targeted set, training seed 0), all 65,536 "
                                   f"configurations\n{metrics_text(stats[0], units)}")
         rows.append(seeded_row(f"4x4 {target} regression (targeted set): median |error| on all 65,536",
-                               [s["median_abs_error"] for s in stats], unit=units, paper=paper,
+                               [s["median_abs_error"] for s in stats], models, unit=units, paper=paper,
                                compare=paper and "ratio", figure=fig, key=paper, size=paper and 15 * spec["per_class"]))
         rows.append(seeded_row(f"4x4 {target} regression (targeted set): largest |error|",
                                [s["max_abs_error"] for s in stats], unit=units, figure=fig))
