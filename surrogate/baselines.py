@@ -53,8 +53,14 @@ class MeanPredictor:
 #: Hyperparameter grid of :func:`tuned_forest` (each combination is fitted once on the train part).
 RF_GRID = {"n_estimators": [100, 300], "max_features": [1.0, 0.33], "min_samples_leaf": [1, 3]}
 
+#: Share of the training data that :func:`tuned_forest` holds out to choose the hyperparameters.
+VALIDATION_FRACTION = 0.1
 
-def tuned_forest(x, y, grid: dict | None = None, validation_fraction: float = 0.1, seed: int = 0,
+#: The baselines of :func:`fit_baselines`, by the names it returns them under, in its order.
+BASELINES = ("krr", "krr_rbf", "random_forest", "mean")
+
+
+def tuned_forest(x, y, grid: dict | None = None, validation_fraction: float = VALIDATION_FRACTION, seed: int = 0,
                  n_jobs: int | None = None):
     """A random forest whose hyperparameters are chosen on a validation split of the training data.
 
@@ -153,7 +159,7 @@ def fit_baselines(x_train, y_train, x_test, *, krr_max: int = KRR_MAX, grid: dic
     out["random_forest"] = {
         "predicted": forest.predict(x_test), "n_train": len(x_train),
         "about": f"random forest ({', '.join(f'{k}={v}' for k, v in chosen.items())}, chosen by the validation MAE "
-                 f"on 10 % of the training split over {len(scores)} combinations of {tried})"}
+                 f"on {100 * VALIDATION_FRACTION:g} % of the training split over {len(scores)} combinations of {tried})"}
     out["mean"] = {"predicted": MeanPredictor().fit(x_train, y_train).predict(x_test), "n_train": len(x_train),
                    "about": "the training mean (a constant prediction)"}
     return out

@@ -282,8 +282,7 @@ def run_baselines(args) -> int:
     from deepspin.surrogate import baselines
     from deepspin.surrogate.targets import check_target, labels, model_of
 
-    names = ("krr", "krr_rbf", "random_forest", "mean")
-    plots = [f"{args.plots}_{name}_{kind}.png" for name in names for kind in ("parity", "classes", "errors")] \
+    plots = [f"{args.plots}_{name}_{kind}.png" for name in baselines.BASELINES for kind in ("parity", "classes", "errors")] \
         if args.plots else []
     claim_outputs(inputs={"dataset": args.dataset}, json=args.json, **{f"plots ({p})": p for p in plots})
     train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")

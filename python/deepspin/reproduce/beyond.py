@@ -53,8 +53,8 @@ def size_transfer(ctx: Context) -> list[Row]:
     fig = "per_site_error.png"
     trained_on = "+".join(f"{L}x{L}" for L in operator.metadata.get("train_sizes", [operator.L]))
     per_site_error_plot(errors, ctx.figure(fig), GOALS.get(name),
-                title=f"{_DISPLAY.get(name, name)}, extensive surrogate (R = {operator.receptive_radius}) trained on "
-                      f"{trained_on}")
+                        title=f"{_DISPLAY.get(name, name)}, extensive surrogate (R = {operator.receptive_radius}) "
+                              f"trained on {trained_on}")
     label = f"{name} extensive surrogate (trained on {trained_on}, R = {operator.receptive_radius})"
     rows = []
     for L, by_kind in errors.items():
