@@ -159,7 +159,8 @@ def fit_baselines(x_train, y_train, x_test, *, krr_max: int = KRR_MAX, grid: dic
     out["random_forest"] = {
         "predicted": forest.predict(x_test), "n_train": len(x_train),
         "about": f"random forest ({', '.join(f'{k}={v}' for k, v in chosen.items())}, chosen by the validation MAE "
-                 f"on {100 * VALIDATION_FRACTION:g} % of the training split over {len(scores)} combinations of {tried})"}
+                 f"on {100 * VALIDATION_FRACTION:g} % of the training split over {len(scores)} combinations of "
+                 f"{tried})"}
     out["mean"] = {"predicted": MeanPredictor().fit(x_train, y_train).predict(x_test), "n_train": len(x_train),
                    "about": "the training mean (a constant prediction)"}
     return out

@@ -282,8 +282,8 @@ def run_baselines(args) -> int:
     from deepspin.surrogate import baselines
     from deepspin.surrogate.targets import check_target, labels, model_of
 
-    plots = [f"{args.plots}_{name}_{kind}.png" for name in baselines.BASELINES for kind in ("parity", "classes", "errors")] \
-        if args.plots else []
+    plots = [f"{args.plots}_{name}_{kind}.png" for name in baselines.BASELINES
+             for kind in ("parity", "classes", "errors")] if args.plots else []
     claim_outputs(inputs={"dataset": args.dataset}, json=args.json, **{f"plots ({p})": p for p in plots})
     train, test = _load_split(args.dataset, "train"), _load_split(args.dataset, "test")
     check_target(args.target, train["meta"])
