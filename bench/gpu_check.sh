@@ -22,12 +22,14 @@
 #   inference              the fast inference path under JAX on the GPU (float32, device arrays)
 #   learned                the paper profile's learned 8x8 Metropolis (phase-8x8-learned) at 400 chains x
 #                          46 T with as many sweeps as fit LEARNED_BUDGET seconds (default 200;
-#                          bench/learned_sweeps.py measures the rate), on a copy of docs/reproduce-paper/
-#                          (its trained networks); the stage folder and its records come back archived
+#                          bench/learned_sweeps.py measures the rate), on a copy of the paper snapshot
+#                          made by this code (PAPER_SNAPSHOT, default docs/reproduce-paper-rerun/: its
+#                          trained networks); the stage folder and its records come back archived
 #   mc, engine, extensive  the benchmarks (bench/*.py --device gpu)
 #   reproduce              other paper-profile stages (REPRO_STAGES, default coulomb-regression)
-# The device tool sends at most 64 MiB of working tree; the checkout is about 30 MB (the committed
-# networks of docs/reproduce-paper/ hold no optimizer state), which leaves room for the .whl carry.
+# The device tool sends at most 64 MiB of working tree, the .whl carry included: keep the tracked files
+# under about 60 MiB (`git ls-files -z | du -cb --files0-from=- | tail -1`; the committed networks hold
+# no optimizer state, and the superseded networks of docs/reproduce-paper/ live in git history only).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 RESULTS_DIR=$(realpath -m "${1:-bench/results}")
@@ -70,23 +72,25 @@ run_limited() {  # run_limited NAME SECONDS COMMAND...: run under a time limit, 
 #: model's there (63 outputs per configuration come back to the host).
 LEARNED_OVERHEAD=150
 LEARNED_MARGIN=1.5
+#: The paper-profile snapshot whose networks (cache/model) the learned step uses.
+PAPER_SNAPSHOT=${PAPER_SNAPSHOT:-docs/reproduce-paper-rerun}
 
 step_learned() {
   local budget=${LEARNED_BUDGET:-200}
   (( budget > $(left) - LEARNED_OVERHEAD )) && budget=$(( $(left) - LEARNED_OVERHEAD ))
   if (( budget < 60 )); then echo "== learned: skipped, a budget of $budget s" | tee -a "$SUMMARY"; return 0; fi
-  # The networks must come from docs/reproduce-paper/ (a snapshot with --snapshot-models made by this code):
+  # The networks must come from $PAPER_SNAPSHOT (a snapshot with --snapshot-models made by this code):
   # under other code their cache keys differ and the stage would train them first, far past the budget.
   local key
   key=$("$PY" -c "from deepspin.reproduce import STAGES, profiles; \
 print(STAGES['phase-8x8-learned'].key(profiles.params('paper', 'phase-8x8-learned')))") || return 1
-  if [[ ! -f docs/reproduce-paper/stages/phase-8x8-learned/$key/results.json ]]; then
-    echo "== learned: skipped, docs/reproduce-paper/ holds no phase-8x8-learned run of this code (key $key)" \
+  if [[ ! -f $PAPER_SNAPSHOT/stages/phase-8x8-learned/$key/results.json ]]; then
+    echo "== learned: skipped, $PAPER_SNAPSHOT holds no phase-8x8-learned run of this code (key $key)" \
       | tee -a "$SUMMARY"; return 0
   fi
   local copy
   copy=$(mktemp -d)
-  cp -r docs/reproduce-paper/. "$copy" && touch "$copy/.start"
+  cp -r "$PAPER_SNAPSHOT"/. "$copy" && touch "$copy/.start"
   run_limited learned $(( budget + LEARNED_OVERHEAD )) bash -c '
     sweeps=$("$0" bench/learned_sweeps.py --budget "$1" --margin "$4" --step 10 --out "$2") &&
     echo "learned Metropolis: $sweeps sweeps in a budget of $1 s" &&

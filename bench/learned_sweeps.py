@@ -56,7 +56,8 @@ def affordable(per_sweep: float, budget: float, runs: int, margin: float, step: 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, required=True, help="seconds the learned runs may take together")
-    parser.add_argument("--runs", type=int, default=2, help="learned runs of that size (default 2: classifier, regressor)")
+    parser.add_argument("--runs", type=int, default=3, help="network-driven runs of that size (default 3: the "
+                        "classifier, the regressor, the regressor corrected by delayed acceptance)")
     parser.add_argument("--T", default="0.5:5:0.1", help="temperatures (default the paper profile's 0.5:5:0.1)")
     parser.add_argument("--chains", type=int, default=400)
     parser.add_argument("--timed-sweeps", type=int, default=2)
