@@ -405,6 +405,53 @@ def test_snapshot_copies_the_report_results_figures_and_mc_records(tmp_path):
             assert (dest / link).is_file(), link
 
 
+def test_a_snapshot_leaves_out_the_networks_that_only_the_named_stages_use(tmp_path):
+    from deepspin.reproduce.snapshot import networks
+
+    (tmp_path / "cache" / "model").mkdir(parents=True)
+    for name in ("curve", "shared", "training", "other"):
+        (tmp_path / "cache" / "model" / f"{name}.keras").write_bytes(b"")
+    results = [{"stage": "learning-curve-4x4", "artefacts": {"model/curve.keras": 1.0, "model/shared.keras": 2.0}},
+               {"stage": "classify-4x4", "artefacts": {"model/shared.keras": 2.0, "model/other.keras": None}}]
+
+    def names(paths):
+        return [path.stem for path in paths]
+
+    assert names(networks(tmp_path, results)) == ["curve", "other", "shared", "training"]
+    # "training": no finished stage uses it yet (kept for resume); "shared": classify-4x4 uses it too.
+    assert names(networks(tmp_path, results, ["learning-curve-4x4"])) == ["other", "shared", "training"]
+    assert names(networks(tmp_path, results, ["learning-curve-4x4", "classify-4x4"])) == ["training"]
+
+
+@pytest.mark.slow
+def test_a_snapshot_of_the_smoke_run_leaves_out_the_learning_curves_networks(smoke_run, tmp_path):
+    from deepspin.reproduce.snapshot import snapshot
+
+    _, out, _ = smoke_run
+    users = {}
+    for path in out.glob("stages/*/*/results.json"):
+        result = json.loads(path.read_text())
+        for name in result.get("artefacts") or {}:
+            users.setdefault(name, set()).add(result["stage"])
+    snapshot(out, tmp_path / "snap", models=True, models_except=["learning-curve-4x4"])
+    copied = {path.name for path in (tmp_path / "snap" / "cache" / "model").glob("*.keras")}
+    every = {path.name for path in (out / "cache" / "model").glob("*.keras")}
+    left_out = every - copied
+    assert left_out and all(users[f"model/{name}"] == {"learning-curve-4x4"} for name in left_out)
+    assert all(f"model/{name}" not in users or users[f"model/{name}"] != {"learning-curve-4x4"} for name in copied)
+
+
+def test_snapshot_model_options_need_a_snapshot(tmp_path, capsys):
+    argv = ["reproduce", "--profile", "smoke", "--report-only", "-o", str(tmp_path / "r")]
+    assert cli.main([*argv, "--snapshot-models"]) == 2
+    assert "only go with --snapshot DIR" in capsys.readouterr().err
+    assert cli.main([*argv, "--snapshot", str(tmp_path / "s"), "--snapshot-models-except", "dos-4x4"]) == 2
+    assert "only goes with --snapshot-models" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: not a stage
+        cli.main([*argv, "--snapshot", str(tmp_path / "s"), "--snapshot-models", "--snapshot-models-except", "nope"])
+    assert not (tmp_path / "r").exists() and not (tmp_path / "s").exists()  # refused before anything was written
+
+
 def test_a_snapshot_network_drops_the_optimizer_state_and_predicts_the_same(tmp_path):
     pytest.importorskip("keras", reason="the surrogate extra (keras + tensorflow) is not installed")
     from deepspin.enumeration import configurations

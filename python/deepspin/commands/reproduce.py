@@ -7,6 +7,10 @@ import sys
 def run_reproduce(args) -> int:
     from ..reproduce import StageFailure, reproduce
 
+    if (args.snapshot_models or args.snapshot_models_except) and not args.snapshot:
+        raise ValueError("--snapshot-models and --snapshot-models-except only go with --snapshot DIR")
+    if args.snapshot_models_except and not args.snapshot_models:
+        raise ValueError("--snapshot-models-except only goes with --snapshot-models")
     if args.snapshot:  # before any stage runs: a destination that would lose files is refused now
         from pathlib import Path
 
@@ -29,7 +33,8 @@ def run_reproduce(args) -> int:
     if args.snapshot:
         from ..reproduce.snapshot import snapshot
 
-        copied = snapshot(args.output, args.snapshot, models=args.snapshot_models)
+        copied = snapshot(args.output, args.snapshot, models=args.snapshot_models,
+                          models_except=args.snapshot_models_except or ())
         print(f"copied {copied['files']} files ({copied['bytes'] / 1e6:.1f} MB) to {args.snapshot}", file=sys.stderr)
     return status
 
@@ -61,6 +66,9 @@ def register(sub) -> None:
                    help="then copy the report, the finished stages' results and figures and the Monte Carlo records "
                    "into DIR (e.g. docs/reproduce-paper/ to commit them)")
     p.add_argument("--snapshot-models", action="store_true", help="with --snapshot: also the trained models (~1 MB each)")
+    p.add_argument("--snapshot-models-except", nargs="+", metavar="STAGE", choices=tuple(STAGES),
+                   help="with --snapshot-models: leave out the networks that only these stages use (e.g. the learning "
+                   "curves', to keep a committed report small); a rerun of such a stage retrains them")
     p.add_argument("--speedup", default=SPEEDUP_JSON, metavar="JSON",
                    help=f"bench/speedup.py's JSON files for the two 1600x rows (comma-separated globs, every match read: "
                    f"the paper's CNN on each device, our fast surrogate's best; default {SPEEDUP_JSON})")

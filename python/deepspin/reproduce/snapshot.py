@@ -5,7 +5,9 @@
 links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
 learned operator); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
 each: the copy leaves out the optimizer's state, two thirds of a paper CNN's file under Adam, which
-deepspin never reads back because it loads networks uncompiled); each copied artefact's build time and
+deepspin never reads back because it loads networks uncompiled), less those that only the stages
+named in ``models_except`` use (:func:`networks`: the learning curves' dozens of networks would take a
+committed paper report past what a lent GPU machine receives); each copied artefact's build time and
 library versions (``<file>.seconds``, ``<file>.versions``), so a report rendered from the copy still counts
 what its artefacts cost and which versions made them. Datasets are left out (tens to hundreds of MB, and
 minutes to regenerate). Copying ``DEST`` back into a report folder lets a later run reuse whatever its
@@ -18,6 +20,7 @@ file, and nothing is deleted.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -55,21 +58,37 @@ def check_destination(out: Path, dest: Path) -> None:
                          "in all): it is replaced only when new, empty or an earlier snapshot; give a new folder")
 
 
-def snapshot(out, dest, *, models: bool = False) -> dict:
+def networks(out: Path, results: list[dict], leave_out=()) -> list[Path]:
+    """The trained networks in ``out/cache/model`` to copy: every one, less those whose users (the
+    stages in ``results`` that list it among their ``artefacts``) all are in ``leave_out``. A network
+    that no finished stage uses yet (its stage is still training) is kept, for resume."""
+    users: dict[str, set] = {}
+    for result in results:
+        for name in result.get("artefacts") or {}:
+            users.setdefault(name, set()).add(result["stage"])
+    leave_out = set(leave_out)
+    return [path for path in sorted(out.glob("cache/model/*.keras"))
+            if not users.get(f"model/{path.name}") or not users[f"model/{path.name}"] <= leave_out]
+
+
+def snapshot(out, dest, *, models: bool = False, models_except=()) -> dict:
     """Copy the committable part of report folder ``out`` into ``dest`` (replacing an earlier snapshot,
-    never anything else: :func:`check_destination`); returns ``{"files": n, "bytes": total}``."""
+    never anything else: :func:`check_destination`); returns ``{"files": n, "bytes": total}``.
+    ``models``: the trained networks too, less those only the stages ``models_except`` use (:func:`networks`)."""
     out, dest = Path(out), Path(dest)
     if not (out / "README.md").exists():
         raise ValueError(f"{out} holds no report (README.md); run deepspin reproduce --report-only -o {out} first")
     check_destination(out, dest)
     files = [out / "README.md", out / "summary.json"]
     reported = set(re.findall(r"cache key `([0-9a-f]{16})`", (out / "README.md").read_text()))
+    finished = []
     for results in sorted(out.glob("stages/*/*/results.json")):
         if results.parent.name not in reported:
             continue  # a stage run by older code or other parameters: not in this report
+        finished.append(json.loads(results.read_text()))
         for pattern in _STAGE_FILES:
             files += sorted(results.parent.glob(pattern))
-    artefacts = sorted(out.glob("cache/mc/*.json")) + (sorted(out.glob("cache/model/*.keras")) if models else [])
+    artefacts = sorted(out.glob("cache/mc/*.json")) + (networks(out, finished, models_except) if models else [])
     sides = [path.with_name(path.name + side) for path in artefacts for side in (".seconds", ".versions")]
     files += artefacts + [path for path in sides if path.exists()]  # build times and library versions
     staging = dest.with_name(dest.name + ".partial")
