@@ -118,7 +118,8 @@ setup(
                       "onnxruntime>=1.18", "onnx>=1.16", "tf2onnx>=1.16"],
         # pytest-xdist runs the suite in two processes (README): 555 s -> 418 s on 2 cores.
         "test": ["pytest>=7", "pytest-xdist>=3.5", "hypothesis>=6", "pycryptodome>=3.15", "tensorflow>=2.21",
-                 "keras>=3", "tensorboard>=2.21", "scipy>=1.9", "scikit-learn>=1.4", "jax>=0.4.30", "onnxruntime>=1.18", "onnx>=1.16", "tf2onnx>=1.16"],
+                 "keras>=3", "tensorboard>=2.21", "scipy>=1.9", "scikit-learn>=1.4", "jax>=0.4.30",
+                 "onnxruntime>=1.18", "onnx>=1.16", "tf2onnx>=1.16"],
     },
     entry_points={"console_scripts": ["deepspin = deepspin.cli:main"]},
     zip_safe=False,

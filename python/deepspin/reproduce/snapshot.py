@@ -67,8 +67,11 @@ def networks(out: Path, results: list[dict], leave_out=()) -> list[Path]:
         for name in result.get("artefacts") or {}:
             users.setdefault(name, set()).add(result["stage"])
     leave_out = set(leave_out)
-    return [path for path in sorted(out.glob("cache/model/*.keras"))
-            if not users.get(f"model/{path.name}") or not users[f"model/{path.name}"] <= leave_out]
+
+    def kept(path: Path) -> bool:
+        owners = users.get(f"model/{path.name}")
+        return not owners or not owners <= leave_out
+    return [path for path in sorted(out.glob("cache/model/*.keras")) if kept(path)]
 
 
 def snapshot(out, dest, *, models: bool = False, models_except=()) -> dict:
