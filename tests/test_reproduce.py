@@ -593,6 +593,43 @@ def test_twin_deviation():
     assert twin_deviation(learned, missing, "E_per_site") is None
 
 
+def test_failing_text_names_each_temperature_over_three_errors_and_the_twins_own_distance():
+    from deepspin.reproduce.learned_phases import failing_text
+
+    def reference(T):
+        return {"E_per_site": np.full(len(T), -1.0)}
+
+    twin = [{"T": 1.5, "E_per_site": -1.0, "E_per_site_err": 0.03}, {"T": 3.0, "E_per_site": -1.12, "E_per_site_err": 0.04}]
+    learned = [{"T": 1.5, "E_per_site": -0.8, "E_per_site_err": 0.04}, {"T": 3.0, "E_per_site": -1.0, "E_per_site_err": 0.03}]
+    # T = 1.5: +0.2 over 0.05 (4 SE), the twin on the exact curve; T = 3.0: 2.4 SE, within.
+    assert failing_text(learned, twin, reference=reference) == "; T = 1.5: +0.2 J per site (4.0 SE; the twin +0.0 SE from exact)"
+    far = [twin[0], {**twin[1], "E_per_site": -1.2}]  # now 4 SE apart at T = 3.0, the twin 5 SE below exact
+    assert failing_text(learned, far, reference=reference).endswith("; T = 3: +0.2 J per site (4.0 SE; the twin -5.0 SE from exact)")
+    assert failing_text(twin, twin, reference=reference) == ""
+    m = [{"T": 1.5, "absm": 0.5, "absm_err": 0.03}], [{"T": 1.5, "absm": 0.7, "absm_err": 0.04}]
+    assert failing_text(*m, "absm") == "; T = 1.5: -0.2 (4.0 SE)"  # no exact curve: the difference alone
+
+
+def test_ordered_state_rows_give_the_offset_and_the_flip_cost_of_a_learned_energy():
+    """A learned energy 0.99 E + 0.5 J against the exact Ising energy E: at the ordered start (E = -2N)
+    it is off by (0.02 N + 0.5) J, and one flip costs 0.99 x 8 J."""
+    from deepspin.hamiltonians import Ising
+    from deepspin.reproduce.learned_phases import ordered_state_rows
+
+    H = Ising(4)
+
+    class Scaled:
+        def energy(self, spins):
+            return 0.99 * H.energy(spins) + 0.5
+
+    offset, cost = ordered_state_rows("4x4", Scaled(), H, "ising4.test", "f.png")
+    assert offset.key == "ising4.test_ordered_offset" and cost.key == "ising4.test_flip_cost"
+    assert offset.ours == pytest.approx((0.02 * H.N + 0.5) / H.N)
+    assert cost.ours == pytest.approx(0.99 * 8) and "exact 8 J" in cost.study
+    exact_offset, exact_cost = ordered_state_rows("4x4", H, H, "k", "f.png")
+    assert exact_offset.ours == 0 and exact_cost.ours == 8
+
+
 def test_chunked_predict_equals_one_call():
     from deepspin.surrogate.baselines import chunked_predict
 
