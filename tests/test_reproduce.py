@@ -1,5 +1,6 @@
 """deepspin reproduce: content-addressed cache, resume, the report table, the CLI."""
 import json
+import shutil
 import time
 
 import numpy as np
@@ -439,6 +440,15 @@ def test_a_snapshot_of_the_smoke_run_leaves_out_the_learning_curves_networks(smo
     left_out = every - copied
     assert left_out and all(users[f"model/{name}"] == {"learning-curve-4x4"} for name in left_out)
     assert all(f"model/{name}" not in users or users[f"model/{name}"] != {"learning-curve-4x4"} for name in copied)
+    # The learned runs' final configurations come along: a report folder made from the copy renders
+    # phase-8x8-learned from the copied records (it reads their final states) without running any.
+    finals = {path.name for path in (out / "cache" / "mc").glob("*.final.npy")}
+    assert finals and finals <= {path.name for path in (tmp_path / "snap" / "cache" / "mc").iterdir()}
+    again = tmp_path / "again"
+    shutil.copytree(tmp_path / "snap" / "cache", again / "cache")
+    records = sorted(path.name for path in (again / "cache" / "mc").iterdir())
+    reproduce("smoke", out=again, only=["phase-8x8-learned"], progress=False, speedup=None)
+    assert sorted(path.name for path in (again / "cache" / "mc").iterdir() if not path.name.endswith(".lock")) == records
 
 
 def test_snapshot_model_options_need_a_snapshot(tmp_path, capsys):
@@ -606,6 +616,9 @@ def test_failing_text_names_each_temperature_over_three_errors_and_the_twins_own
     far = [twin[0], {**twin[1], "E_per_site": -1.2}]  # now 4 SE apart at T = 3.0, the twin 5 SE below exact
     assert failing_text(learned, far, reference=reference).endswith("; T = 3: +0.2 J per site (4.0 SE; the twin -5.0 SE from exact)")
     assert failing_text(twin, twin, reference=reference) == ""
+    frozen = [{**twin[0], "E_per_site_err": 0.0}, twin[1]]  # the twin frozen, the learned run moving: 0.2 / 0.04
+    assert failing_text(learned, frozen, reference=reference).startswith(
+        "; T = 1.5: +0.2 J per site (5.0 SE; the twin frozen, +0 from exact)")
     m = [{"T": 1.5, "absm": 0.5, "absm_err": 0.03}], [{"T": 1.5, "absm": 0.7, "absm_err": 0.04}]
     assert failing_text(*m, "absm") == "; T = 1.5: -0.2 (4.0 SE)"  # no exact curve: the difference alone
 
@@ -628,6 +641,23 @@ def test_ordered_state_rows_give_the_offset_and_the_flip_cost_of_a_learned_energ
     assert cost.ours == pytest.approx(0.99 * 8) and "exact 8 J" in cost.study
     exact_offset, exact_cost = ordered_state_rows("4x4", H, H, "k", "f.png")
     assert exact_offset.ours == 0 and exact_cost.ours == 8
+
+
+def test_exact_on_learned_row_compares_final_configurations_with_the_twins():
+    from deepspin.hamiltonians import Ising
+    from deepspin.reproduce.learned_phases import exact_on_learned_row
+
+    H = Ising(4)
+    rng = np.random.default_rng(5)
+    twin = rng.choice(np.array([-1, 1], np.int8), (2, 40, 4, 4))
+    same = exact_on_learned_row("4x4", twin.copy(), twin, H, "f.png")
+    assert same.ours == 0 and "100 % of the chains end in the twin's configuration" in same.study
+    learned = twin.copy()
+    learned[1] = 1  # at the second temperature every learned chain sits in the ground state
+    hot = H.energy(twin[1]) / H.N
+    row = exact_on_learned_row("4x4", learned, twin, H, "f.png")
+    assert row.ours == pytest.approx(abs(-2 - hot.mean()) / (hot.std(ddof=1) / np.sqrt(40)))
+    assert "50 % of the chains" in row.study
 
 
 def test_chunked_predict_equals_one_call():

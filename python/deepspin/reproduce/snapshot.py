@@ -3,7 +3,8 @@
 ``deepspin reproduce --report-only --snapshot DEST`` copies into ``DEST``: ``README.md`` and
 ``summary.json``; for every stage the README reports its ``results.json`` and figures (the paths the README
 links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
-learned operator); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
+learned operator) with the final configurations kept beside some of them (``*.final.npy``: a stage that
+reads them finds its record finished and would otherwise fail on the missing file); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
 each: the copy leaves out the optimizer's state, two thirds of a paper CNN's file under Adam, which
 deepspin never reads back because it loads networks uncompiled), less those that only the stages
 named in ``models_except`` use (:func:`networks`: the learning curves' dozens of networks would take a
@@ -30,7 +31,7 @@ from ..surrogate.model_io import without_optimizer
 _STAGE_FILES = ("results.json", "*.png")
 #: Relative paths a snapshot writes (a 16-hex-digit cache key names each stage run and artefact).
 SNAPSHOT_FILE = re.compile(r"README\.md|summary\.json|stages/[\w.-]+/[0-9a-f]{16}/(results\.json|[^/]+\.png)"
-                           r"|cache/mc/[0-9a-f]{16}\.json(\.seconds|\.versions)?"
+                           r"|cache/mc/[0-9a-f]{16}\.(json(\.seconds|\.versions)?|final\.npy)"
                            r"|cache/model/[0-9a-f]{16}\.keras(\.seconds|\.versions)?")
 
 
@@ -93,7 +94,8 @@ def snapshot(out, dest, *, models: bool = False, models_except=()) -> dict:
             files += sorted(results.parent.glob(pattern))
     artefacts = sorted(out.glob("cache/mc/*.json")) + (networks(out, finished, models_except) if models else [])
     sides = [path.with_name(path.name + side) for path in artefacts for side in (".seconds", ".versions")]
-    files += artefacts + [path for path in sides if path.exists()]  # build times and library versions
+    sides += [path.with_suffix(".final.npy") for path in artefacts if path.parent.name == "mc"]
+    files += artefacts + [path for path in sides if path.exists()]  # build times, library versions, final states
     staging = dest.with_name(dest.name + ".partial")
     if staging.exists():  # a killed snapshot's staging folder, or a user's: removed only if a snapshot's
         check_destination(out, staging)
