@@ -448,7 +448,8 @@ def test_a_snapshot_of_the_smoke_run_leaves_out_the_learning_curves_networks(smo
     shutil.copytree(tmp_path / "snap" / "cache", again / "cache")
     records = sorted(path.name for path in (again / "cache" / "mc").iterdir())
     reproduce("smoke", out=again, only=["phase-8x8-learned"], progress=False, speedup=None)
-    assert sorted(path.name for path in (again / "cache" / "mc").iterdir() if not path.name.endswith(".lock")) == records
+    after = sorted(path.name for path in (again / "cache" / "mc").iterdir() if not path.name.endswith(".lock"))
+    assert after == records
 
 
 def test_snapshot_model_options_need_a_snapshot(tmp_path, capsys):
@@ -609,12 +610,16 @@ def test_failing_text_names_each_temperature_over_three_errors_and_the_twins_own
     def reference(T):
         return {"E_per_site": np.full(len(T), -1.0)}
 
-    twin = [{"T": 1.5, "E_per_site": -1.0, "E_per_site_err": 0.03}, {"T": 3.0, "E_per_site": -1.12, "E_per_site_err": 0.04}]
-    learned = [{"T": 1.5, "E_per_site": -0.8, "E_per_site_err": 0.04}, {"T": 3.0, "E_per_site": -1.0, "E_per_site_err": 0.03}]
+    twin = [{"T": 1.5, "E_per_site": -1.0, "E_per_site_err": 0.03},
+            {"T": 3.0, "E_per_site": -1.12, "E_per_site_err": 0.04}]
+    learned = [{"T": 1.5, "E_per_site": -0.8, "E_per_site_err": 0.04},
+               {"T": 3.0, "E_per_site": -1.0, "E_per_site_err": 0.03}]
     # T = 1.5: +0.2 over 0.05 (4 SE), the twin on the exact curve; T = 3.0: 2.4 SE, within.
-    assert failing_text(learned, twin, reference=reference) == "; T = 1.5: +0.2 J per site (4.0 SE; the twin +0.0 SE from exact)"
+    assert failing_text(learned, twin, reference=reference) == \
+        "; T = 1.5: +0.2 J per site (4.0 SE; the twin +0.0 SE from exact)"
     far = [twin[0], {**twin[1], "E_per_site": -1.2}]  # now 4 SE apart at T = 3.0, the twin 5 SE below exact
-    assert failing_text(learned, far, reference=reference).endswith("; T = 3: +0.2 J per site (4.0 SE; the twin -5.0 SE from exact)")
+    assert failing_text(learned, far, reference=reference).endswith(
+        "; T = 3: +0.2 J per site (4.0 SE; the twin -5.0 SE from exact)")
     assert failing_text(twin, twin, reference=reference) == ""
     frozen = [{**twin[0], "E_per_site_err": 0.0}, twin[1]]  # the twin frozen, the learned run moving: 0.2 / 0.04
     assert failing_text(learned, frozen, reference=reference).startswith(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def _twin_arrays(learned: list[dict], twin: list[dict], key: str):
-    """``|learned - twin|`` of ``key`` per temperature and the combined standard error ``sqrt(se_l^2 + se_t^2)``."""
+def twin_differences(learned: list[dict], twin: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """``learned - twin`` of ``key`` per temperature (signed) and the combined standard error
+    ``sqrt(se_l^2 + se_t^2)`` (NaN where a run has none)."""
     a = np.array([r[key] for r in learned])
     b = np.array([r[key] for r in twin])
     se = np.hypot([r.get(f"{key}_err", np.nan) for r in learned], [r.get(f"{key}_err", np.nan) for r in twin])
-    return np.abs(a - b), se
+    return a - b, se
 
 
 def twin_deviation(learned: list[dict], twin: list[dict], key: str) -> float | None:
@@ -26,16 +27,16 @@ def twin_deviation(learned: list[dict], twin: list[dict], key: str) -> float | N
     measurement: an ordered start far below T_c), carry no statistics and are left out
     (:func:`frozen_difference` reports them). ``None`` where a standard error is missing or no
     temperature has one (a run too short)."""
-    difference, se = _twin_arrays(learned, twin, key)
+    difference, se = twin_differences(learned, twin, key)
     moving = se > 0
     if not np.all(np.isfinite(se)) or not moving.any():
         return None
-    return float(np.max(difference[moving] / se[moving]))
+    return float(np.max(np.abs(difference[moving]) / se[moving]))
 
 
 def frozen_difference(learned: list[dict], twin: list[dict], key: str) -> tuple[int, float]:
     """How many temperatures are frozen in both runs (zero standard errors), and the largest ``|learned -
     twin|`` of ``key`` there (a learned energy operator's own offset at the ground state, say)."""
-    difference, se = _twin_arrays(learned, twin, key)
+    difference, se = twin_differences(learned, twin, key)
     frozen = se == 0
-    return int(frozen.sum()), float(difference[frozen].max()) if frozen.any() else 0.0
+    return int(frozen.sum()), float(np.abs(difference[frozen]).max()) if frozen.any() else 0.0

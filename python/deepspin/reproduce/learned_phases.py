@@ -23,7 +23,7 @@ from ..mc.curves import exact_energy_records
 from ..mc.temperatures import parse_temperatures
 from ..mc.exact import parabola_peak, random_spin_absm, reference_peak
 from ..mc.operators import TabulatedOperator
-from ..mc.twins import frozen_difference, twin_deviation
+from ..mc.twins import frozen_difference, twin_deviation, twin_differences
 from ..observables import class_to_energy
 from ..plots import magnetization_curves, phase_curves
 from ..surrogate.evaluate import level_offsets
@@ -72,19 +72,17 @@ def failing_text(learned: list[dict], twin: list[dict], key: str = "E_per_site",
     known, the twin's own distance from it in its standard error. A twin far from the exact curve there
     puts the miss on the noise of the run's size; a twin on it puts it on the learned operator."""
     T = np.array([r["T"] for r in learned])
-    ours, theirs = (np.array([r[key] for r in run]) for run in (learned, twin))
-    se_twin = np.array([r.get(f"{key}_err", np.nan) for r in twin])
-    se = np.hypot([r.get(f"{key}_err", np.nan) for r in learned], se_twin)
+    difference, se = twin_differences(learned, twin, key)
     unit = " J per site" if key == "E_per_site" else ""
-    failing = [i for i in range(len(T)) if se[i] > 0 and abs(ours[i] - theirs[i]) > limit * se[i]]
     text = ""
-    for i in failing:
+    for i in np.flatnonzero((se > 0) & (np.abs(difference) > limit * se)):
         twin_text = ""
         if reference is not None:
-            off = theirs[i] - reference(T[i:i + 1])[key][0]
-            twin_text = f"; the twin {off / se_twin[i]:+.1f} SE from exact" if se_twin[i] > 0 else \
+            se_twin = twin[i].get(f"{key}_err", np.nan)
+            off = twin[i][key] - reference(T[i:i + 1])[key][0]
+            twin_text = f"; the twin {off / se_twin:+.1f} SE from exact" if se_twin > 0 else \
                 f"; the twin frozen, {off:+.2g} from exact"
-        text += f"; T = {T[i]:g}: {ours[i] - theirs[i]:+.2g}{unit} ({abs(ours[i] - theirs[i]) / se[i]:.1f} SE{twin_text})"
+        text += f"; T = {T[i]:g}: {difference[i]:+.2g}{unit} ({abs(difference[i]) / se[i]:.1f} SE{twin_text})"
     return text
 
 
@@ -241,7 +239,7 @@ def exact_on_learned_row(prefix: str, configs: np.ndarray, twin: np.ndarray, H, 
     (:func:`deepspin.mc.curves.exact_energy_records` of both, one sample per chain), in standard errors.
     The twins share their random numbers, so the chains that never met a disagreement of the operators
     are identical (their share is in the text) and the combined error is conservative."""
-    same = float(np.mean(np.all(configs.reshape(*configs.shape[:2], -1) == twin.reshape(*twin.shape[:2], -1), axis=2)))
+    same = float(np.mean(np.all(configs == twin, axis=(2, 3))))  # per chain: its final state is the twin's
     deviation = twin_deviation(exact_energy_records(configs, H), exact_energy_records(twin, H), "E_per_site")
     return Row(f"{prefix}: largest |<E>/N - exact twin| in standard errors, both by the exact Hamiltonian on the "
                f"chains' final configurations ({configs.shape[1]} per temperature; {100 * same:.0f} % of the chains "

@@ -4,9 +4,9 @@
 ``summary.json``; for every stage the README reports its ``results.json`` and figures (the paths the README
 links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
 learned operator) with the final configurations kept beside some of them (``*.final.npy``: a stage that
-reads them finds its record finished and would otherwise fail on the missing file); with ``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB
-each: the copy leaves out the optimizer's state, two thirds of a paper CNN's file under Adam, which
-deepspin never reads back because it loads networks uncompiled), less those that only the stages
+reads them finds its record finished and would otherwise fail on the missing file); with
+``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB each: the copy leaves
+out the optimizer's state, two thirds of a paper CNN's file under Adam, which deepspin never reads back because it loads networks uncompiled), less those that only the stages
 named in ``models_except`` use (:func:`networks`: the learning curves' dozens of networks would take a
 committed paper report past what a lent GPU machine receives); each copied artefact's build time and
 library versions (``<file>.seconds``, ``<file>.versions``), so a report rendered from the copy still counts
@@ -92,9 +92,10 @@ def snapshot(out, dest, *, models: bool = False, models_except=()) -> dict:
         finished.append(json.loads(results.read_text()))
         for pattern in _STAGE_FILES:
             files += sorted(results.parent.glob(pattern))
-    artefacts = sorted(out.glob("cache/mc/*.json")) + (networks(out, finished, models_except) if models else [])
+    records = sorted(out.glob("cache/mc/*.json"))
+    artefacts = records + (networks(out, finished, models_except) if models else [])
     sides = [path.with_name(path.name + side) for path in artefacts for side in (".seconds", ".versions")]
-    sides += [path.with_suffix(".final.npy") for path in artefacts if path.parent.name == "mc"]
+    sides += [path.with_suffix(".final.npy") for path in records]
     files += artefacts + [path for path in sides if path.exists()]  # build times, library versions, final states
     staging = dest.with_name(dest.name + ".partial")
     if staging.exists():  # a killed snapshot's staging folder, or a user's: removed only if a snapshot's
