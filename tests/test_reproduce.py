@@ -185,7 +185,7 @@ def test_learned_stages_use_the_network(smoke_run):
     from deepspin.reproduce import profiles
     from deepspin.mc.operators import TabulatedOperator
     from deepspin.reproduce.artefacts import trained_model
-    from deepspin.reproduce.learned import predict_all_4x4
+    from deepspin.surrogate.diagnostics import predict_enumerated
     from deepspin.reproduce.stage import Context
     from deepspin.reproduce.stages import sampling_specs
     from deepspin.surrogate import load
@@ -199,9 +199,9 @@ def test_learned_stages_use_the_network(smoke_run):
     magnetizer = trained_model(ctx, spec, "magnetization", p["train"])
     assert sorted((out / "cache" / "model").glob("*.keras")) == models  # both cached by the run: no retraining
     configs = configurations(4, 30_000, 30_500)
-    table = TabulatedOperator(class_to_energy(predict_all_4x4(model), 4), 4)
+    table = TabulatedOperator(class_to_energy(predict_enumerated(model), 4), 4)
     assert np.array_equal(table.energy(configs), load(model).energy(configs))
-    assert np.array_equal(TabulatedOperator(predict_all_4x4(magnetizer), 4)(configs), load(magnetizer).magnetization(configs))
+    assert np.array_equal(TabulatedOperator(predict_enumerated(magnetizer), 4)(configs), load(magnetizer).magnetization(configs))
 
 
 @pytest.mark.slow

@@ -1,12 +1,21 @@
 """Reading Metropolis curves: the per-temperature records of :meth:`deepspin.mc.MCResult.records`.
 
 Where a run's chains equilibrated (single-spin Metropolis from random starts freezes into domains at
-the lowest temperatures), from which temperature ``<|m|>`` sits at its random-spin value, and the
-exact energy of the states a learned operator drove its chains to.
+the lowest temperatures), from which temperature ``<|m|>`` sits at its random-spin value, the exact
+energy of the states a learned operator drove its chains to, the exact curves to set a run beside,
+and whether its ``C/N`` peak agrees with theirs.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from ..hamiltonians import Ising
+from .exact import exact_reference, ising_torus, peak_agreement
+from .temperatures import parse_temperatures
+from .transfer import MAX_L, ising_density_of_states, thermodynamics
+
+#: Largest L whose exact ``<|m|>`` :func:`exact_curves` computes by the transfer matrix (seconds at L = 8).
+TRANSFER_L = 8
 
 
 def first_random_temperature(records: list[dict], limit: float, tolerance: float = 0.01) -> float | None:
@@ -50,3 +59,28 @@ def exact_energy_records(configs: np.ndarray, H) -> list[dict]:
     per_site = np.stack([H.energy(c) for c in configs]) / H.N  # (T, chains)
     errors = per_site.std(axis=1, ddof=1) / np.sqrt(per_site.shape[1])
     return [{"E_per_site": float(m), "E_per_site_err": float(e)} for m, e in zip(per_site.mean(axis=1), errors)]
+
+
+def exact_curves(H):
+    """``T -> dict`` of exact ``<E>/N``, ``C/N`` and ``<|m|>`` for ``H`` (``None`` where there is none):
+    enumeration for ``N <= 16``; for the Ising torus up to L = :data:`TRANSFER_L`, Kaufman's formula with
+    ``<|m|>`` from the transfer matrix's ``g(E, M)``; else :func:`deepspin.mc.exact.exact_reference`."""
+    if isinstance(H, Ising) and H.N > 16 and H.L <= min(TRANSFER_L, MAX_L):
+        dos = ising_density_of_states(H.L)
+        return lambda T: {**ising_torus(H.L, T, H.J), "absm": thermodynamics(dos, T, H.J)["absm"]}
+    return exact_reference(H)
+
+
+def peak_check(records: list[dict], reference) -> dict:
+    """:func:`deepspin.mc.exact.peak_agreement` of the ``C/N`` of Metropolis ``records`` with the exact
+    curve ``reference`` (:func:`exact_curves`) on the same grid: ``peak``, ``error``, ``exact`` and
+    ``verdict`` (``met`` within 2 standard errors, else ``missed``)."""
+    T = np.array([r["T"] for r in records])
+    check = peak_agreement(T, [r["C_per_site"] for r in records], [r.get("C_per_site_err", np.nan) for r in records],
+                           reference(T)["C_per_site"])
+    return {**check, "verdict": "met" if check["agrees"] else "missed"}
+
+
+def run_size(mc: dict) -> str:
+    """The size of a Metropolis run with parameters ``mc``: chains x sweeps x temperatures."""
+    return f"{mc['chains']} chains x {mc['sweeps']} sweeps x {len(parse_temperatures(mc['T']))} T"

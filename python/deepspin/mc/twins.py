@@ -40,3 +40,24 @@ def frozen_difference(learned: list[dict], twin: list[dict], key: str) -> tuple[
     difference, se = twin_differences(learned, twin, key)
     frozen = se == 0
     return int(frozen.sum()), float(np.abs(difference[frozen]).max()) if frozen.any() else 0.0
+
+
+def reference_deviation(records: list[dict], reference) -> float | None:
+    """:func:`twin_deviation` of ``<E>/N`` against the exact curve ``reference`` itself (a twin without
+    error), for a run with exact statistics that shares no random numbers with any twin."""
+    exact = [{"E_per_site": e, "E_per_site_err": 0.0} for e in reference(np.array([r["T"] for r in records]))["E_per_site"]]
+    return twin_deviation(records, exact, "E_per_site")
+
+
+def failing_temperatures(learned: list[dict], twin: list[dict], key: str, limit: float = 3.0) -> list[dict]:
+    """The temperatures where ``key`` of ``learned`` lies more than ``limit`` combined standard errors from
+    its ``twin``: ``index``, ``T``, the signed ``difference`` and the combined ``se``."""
+    difference, se = twin_differences(learned, twin, key)
+    return [{"index": int(i), "T": learned[i]["T"], "difference": float(difference[i]), "se": float(se[i])}
+            for i in np.flatnonzero((se > 0) & (np.abs(difference) > limit * se))]
+
+
+def same_final_share(configs: np.ndarray, twin: np.ndarray) -> float:
+    """The share of chains, over all temperatures, whose final configuration (``(T, chains, L, L)``) is
+    exactly their twin's: the chains that never met a disagreement of the two operators."""
+    return float(np.mean(np.all(np.asarray(configs) == np.asarray(twin), axis=(2, 3))))

@@ -27,18 +27,15 @@ _PAPER_ARCH = "n/a: the paper's CNN takes only its training L (upscaled to 16x16
 
 
 def per_site_errors(operator, H, test: dict, seed: int) -> dict:
-    """Per-site errors ``|E_pred - E| / N`` of ``operator`` on uniform and on Metropolis configurations of ``H``.
-
-    ``test``: ``uniform`` configurations, and ``chains`` chains per temperature in ``T`` run for
-    ``sweeps`` sweeps (their final states and, for even L, their staggered images), exact labels.
-    """
+    """:func:`deepspin.surrogate.diagnostics.per_site_errors` of ``operator`` on ``uniform`` configurations
+    of ``H`` and on ``chains`` Metropolis chains per temperature in ``T`` after ``sweeps`` sweeps (their
+    final states and, for even L, their staggered images; :func:`deepspin.sampling.labelled.labelled_configs`)."""
     from ..sampling.labelled import labelled_configs
+    from ..surrogate.diagnostics import per_site_errors as errors
 
-    uniform_n = test["uniform"]
-    spins, exact = labelled_configs(H, uniform_n, test["T"], test["chains"], test["sweeps"], seed)
-    error = np.abs(np.asarray(operator.energy(spins), dtype=np.float64) - exact) / H.N
-    kinds = {"uniform": error[:uniform_n], "thermal": error[uniform_n:]}
-    return {kind: {"n": int(len(e)), "mae": float(e.mean()), "max": float(e.max())} for kind, e in kinds.items()}
+    n = test["uniform"]
+    spins, exact = labelled_configs(H, n, test["T"], test["chains"], test["sweeps"], seed)
+    return {"uniform": errors(operator, spins[:n], exact[:n]), "thermal": errors(operator, spins[n:], exact[n:])}
 
 
 def size_transfer(ctx: Context) -> list[Row]:

@@ -9,11 +9,11 @@ import json
 
 import numpy as np
 
-from .. import enumeration
 from ..hamiltonians import Ising
 from ..io import write_text
 from ..observables import energy_to_class
 from ..sampling import enumerate_all
+from ..surrogate.diagnostics import predict_enumerated
 from ..surrogate.evaluate import converged, distinct_configurations, misses_text
 from .artefacts import (dataset, first_seed, recorded_model, seed_trainings, symmetric_classifiers,
                         trained_model, trained_models)
@@ -21,27 +21,28 @@ from .stage import Context, Row
 from .stages import sampling_specs
 
 
+def short_seeds_text(n: int) -> str:
+    """How a number was averaged over ``n`` training seeds, for a figure title."""
+    return "1 training seed" if n == 1 else f"mean +- std over {n} training seeds"
+
+
 def seeds_text(n: int) -> str:
     """How a row's number was averaged over training seeds (for its study text)."""
-    if n == 1:
-        return "1 training seed"
-    return f"mean +- std over {n} training seeds: same data, seeds vary initialisation, validation split, batch order"
+    return short_seeds_text(n) + ("" if n == 1 else ": same data, seeds vary initialisation, validation split, "
+                                                    "batch order")
 
 
 def stopping_text(models) -> str:
-    """How the training of each network in ``models`` ended, from its saved metadata: stopped early (the
-    validation loss stopped improving; the epoch at which it stopped) or at the profile's epoch cap,
-    where it may not have converged."""
-    from ..surrogate.model_io import read_metadata
+    """How the training of each network in ``models`` ended (:func:`deepspin.surrogate.diagnostics.training_ends`)."""
+    from ..surrogate.diagnostics import training_ends
 
-    runs = [read_metadata(model).get("training", {}) for model in models]
-    if not runs or any("last_epoch" not in run or "epochs" not in run for run in runs):
+    ends = training_ends(models)
+    if ends is None:
         return "training end not recorded"
-    early = [run["last_epoch"] for run in runs if run["last_epoch"] < run["epochs"]]
-    caps = [run["epochs"] for run in runs if run["last_epoch"] >= run["epochs"]]
+    early, caps = ends["early"], ends["caps"]
     parts = [f"stopped early at epoch{'s' if len(early) > 1 else ''} {', '.join(map(str, early))}"] if early else []
     if caps:
-        parts.append(f"{len(caps)} of {len(runs)} ran to the {'/'.join(map(str, sorted(set(caps))))}-epoch cap")
+        parts.append(f"{len(caps)} of {ends['runs']} ran to the {'/'.join(map(str, sorted(set(caps))))}-epoch cap")
     return "training " + "; ".join(parts)
 
 
@@ -54,14 +55,6 @@ def seeded_row(study: str, values, models=None, **fields) -> Row:
     ended = f"; {stopping_text(models)}" if models is not None else ""
     return Row(f"{study} ({seeds_text(len(values))}{ended})", float(np.mean(values)), spread=spread,
                seeds=len(values), **fields)
-
-
-def predict_all_4x4(path) -> np.ndarray:
-    """What the 4x4 surrogate at ``path`` predicts (classes or values) for all 65,536 configurations,
-    in enumeration order."""
-    from ..surrogate import load
-
-    return load(path).predict(enumeration.configurations(4))
 
 
 def classify_4x4(ctx: Context) -> list[Row]:
@@ -78,7 +71,7 @@ def classify_4x4(ctx: Context) -> list[Row]:
         scores[name] = []
         models[name] = trained_models(ctx, spec, "class", p["train"])
         for seed, model in enumerate(models[name]):
-            predicted = predict_all_4x4(model)
+            predicted = predict_enumerated(model)
             scores[name].append({"all": 100 * np.mean(predicted == truth),
                                  "outer": 100 * np.mean(predicted[outer] == truth[outer]),
                                  "max_error": int(np.abs(predicted - truth).max())})
@@ -359,7 +352,7 @@ def adadelta_protocol(ctx: Context) -> list[Row]:
                 decided[lattice] = converged(run["history"].get("loss", []), run["steps"])
         else:
             model4, model8 = trained_model(ctx, spec4, "class", train4), trained_model(ctx, spec8, "class", train8)
-        accuracy4 = 100 * float(np.mean(predict_all_4x4(model4) == truth4))
+        accuracy4 = 100 * float(np.mean(predict_enumerated(model4) == truth4))
         accuracy8 = 100 * float(np.mean(load(model8).predict(data8["spins"][test8]) == truth8))
         # Epochs trained in all: a training resumed after an interruption records its own run's count as
         # "epochs_run" (the 8x8 classifier: 11 of 47), the last epoch reached as "last_epoch".
@@ -404,7 +397,7 @@ def learning_curve_4x4(ctx: Context) -> list[Row]:
         specs = sampling_specs({**p["data"], "targeted_sets": sets, "per_class": per_class})
         models = [model for i in range(sets)
                   for model in trained_models(ctx, specs[f"targeted-{i + 1}"], "class", p["train"])]
-        accuracies = [float(np.mean(predict_all_4x4(model) == truth)) for model in models]
+        accuracies = [float(np.mean(predict_enumerated(model) == truth)) for model in models]
         per_size.append(accuracies)
         ended.append(stopping_text(models))
         curve.append(curve_point(15 * per_class, accuracies))
@@ -426,11 +419,6 @@ def curve_point(n_train: int, values) -> dict:
     values = np.asarray(values, dtype=np.float64)
     return {"n_train": int(n_train), "accuracy": float(values.mean()),
             "accuracy_std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
-
-
-def curve_seeds_text(per_size: list) -> str:
-    n = len(per_size[0])
-    return "1 training seed" if n == 1 else f"mean +- std over {n} training seeds"
 
 
 def learning_curve_8x8(ctx: Context) -> list[Row]:
@@ -456,7 +444,7 @@ def learning_curve_8x8(ctx: Context) -> list[Row]:
     fig = "learning_curve.png"
     learning_curve_plot(curve, ctx.figure(fig), "accuracy",
                         title=f"8x8 Ising classifier, {int(test.sum()):,} hash-split test configurations\n"
-                              f"({curve_seeds_text(per_size)})")
+                              f"({short_seeds_text(len(per_size[0]))})")
     full = int((~test).sum())
     return [seeded_row(f"8x8 classifier, {point['n_train']:,} training configurations"
                        f"{'' if point['n_train'] == full else ' (one random subset of the train split)'}: "
@@ -482,7 +470,7 @@ def regression_4x4(ctx: Context) -> list[Row]:
         stats = []
         models = trained_models(ctx, spec, target, p["train"])
         for seed, model in enumerate(models):
-            predicted = predict_all_4x4(model)
+            predicted = predict_enumerated(model)
             stats.append(metrics(target, truth, predicted))
             if seed == 0:
                 parity_plot(truth, predicted, ctx.figure(fig), units=units,

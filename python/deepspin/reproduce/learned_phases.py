@@ -19,18 +19,20 @@ import numpy as np
 
 from ..hamiltonians import Ising, hamiltonian
 from ..io import write_text
-from ..mc.curves import exact_energy_records
+from ..mc.curves import exact_curves, exact_energy_records, peak_check, run_size
 from ..mc.temperatures import parse_temperatures
 from ..mc.exact import parabola_peak, random_spin_absm, reference_peak
 from ..mc.operators import TabulatedOperator
-from ..mc.twins import frozen_difference, twin_deviation, twin_differences
+from ..mc.twins import (failing_temperatures, frozen_difference, reference_deviation, same_final_share,
+                        twin_deviation)
 from ..observables import class_to_energy
 from ..plots import magnetization_curves, phase_curves
+from ..surrogate.diagnostics import ordered_flip_costs, predict_enumerated
 from ..surrogate.evaluate import level_offsets
 from .artefacts import dataset, mc_records, trained_model
-from .learned import ising_8x8_spec, metrics_text, predict_all_4x4, training, uniform_spec
+from .learned import ising_8x8_spec, metrics_text, training, uniform_spec
 from .stage import Context, Row
-from .stages import exact_curves, peak_check, run_size, sampling_specs
+from .stages import sampling_specs
 
 EXACT = "exact operator"
 
@@ -65,24 +67,23 @@ def curve_verdict(deviation: float | None, check: dict) -> str:
     return "met" if deviation <= 3 and check["verdict"] == "met" else "missed"
 
 
-def failing_text(learned: list[dict], twin: list[dict], key: str = "E_per_site", reference=None,
-                 limit: float = 3.0) -> str:
-    """Each temperature where ``key`` of ``learned`` lies more than ``limit`` combined standard errors from
-    its ``twin``: the signed difference, in standard errors, and where an exact curve ``reference`` is
-    known, the twin's own distance from it in its standard error. A twin far from the exact curve there
-    puts the miss on the noise of the run's size; a twin on it puts it on the learned operator."""
-    T = np.array([r["T"] for r in learned])
-    difference, se = twin_differences(learned, twin, key)
+def failing_text(learned: list[dict], twin: list[dict], key: str = "E_per_site", reference=None) -> str:
+    """Each temperature where ``key`` of ``learned`` lies more than 3 combined standard errors from its
+    ``twin`` (:func:`deepspin.mc.twins.failing_temperatures`): the signed difference, in standard errors,
+    and where an exact curve ``reference`` is known, the twin's own distance from it in its standard
+    error. A twin far from the exact curve there puts the miss on the noise of the run's size; a twin on
+    it puts it on the learned operator."""
     unit = " J per site" if key == "E_per_site" else ""
     text = ""
-    for i in np.flatnonzero((se > 0) & (np.abs(difference) > limit * se)):
+    for fail in failing_temperatures(learned, twin, key):
         twin_text = ""
         if reference is not None:
-            se_twin = twin[i].get(f"{key}_err", np.nan)
-            off = twin[i][key] - reference(T[i:i + 1])[key][0]
+            at = twin[fail["index"]]
+            se_twin, off = at.get(f"{key}_err", np.nan), at[key] - reference(np.array([fail["T"]]))[key][0]
             twin_text = f"; the twin {off / se_twin:+.1f} SE from exact" if se_twin > 0 else \
                 f"; the twin frozen, {off:+.2g} from exact"
-        text += f"; T = {T[i]:g}: {difference[i]:+.2g}{unit} ({abs(difference[i]) / se[i]:.1f} SE{twin_text})"
+        text += f"; T = {fail['T']:g}: {fail['difference']:+.2g}{unit} ({abs(fail['difference']) / fail['se']:.1f} SE" \
+                f"{twin_text})"
     return text
 
 
@@ -102,21 +103,16 @@ def twin_verdict_row(prefix: str, label: str, learned: list[dict], twin: list[di
 
 
 def ordered_state_rows(prefix: str, operator, H, key: str, fig: str) -> list[Row]:
-    """A learned energy against the exact ``H`` at the ordered start (all +1, where the chains below T_c
-    live): its offset there, per site, and what one spin flip from it costs (mean over the ``N`` sites).
-    A constant offset shifts the recorded ``<E>/N`` without changing Metropolis; a flip that costs less
-    than the exact one makes the chains hold more excitations below T_c, raising ``<E>/N`` further.
-    Keys ``<key>_ordered_offset`` and ``<key>_flip_cost``."""
-    up = np.ones((1, H.L, H.L), dtype=np.int8)
-    flipped = np.repeat(up, H.N, axis=0)
-    flipped.reshape(H.N, H.N)[np.arange(H.N), np.arange(H.N)] = -1  # flipped[i]: site i flipped
-    learned, exact = operator.energy(up)[0], H.energy(up)[0]
-    cost, exact_cost = operator.energy(flipped) - learned, H.energy(flipped) - exact
+    """A learned energy at the ordered start against the exact ``H``
+    (:func:`deepspin.surrogate.diagnostics.ordered_flip_costs`): its offset there, per site, and what one
+    spin flip from it costs, mean over the sites. Keys ``<key>_ordered_offset`` and ``<key>_flip_cost``."""
+    at = ordered_flip_costs(operator, H)
+    cost = at["cost"]
     return [
-        Row(f"{prefix}: learned - exact energy of the ordered start (all +1), per site", float(learned - exact) / H.N,
+        Row(f"{prefix}: learned - exact energy of the ordered start (all +1), per site", at["offset_per_site"],
             unit="J", figure=fig, key=f"{key}_ordered_offset"),
         Row(f"{prefix}: cost of one spin flip from the ordered start, mean over the {H.N} sites (exact "
-            f"{np.mean(exact_cost):g} J; over the sites {np.min(cost):.4g} to {np.max(cost):.4g} J)",
+            f"{np.mean(at['exact_cost']):g} J; over the sites {np.min(cost):.4g} to {np.max(cost):.4g} J)",
             float(np.mean(cost)), unit="J", figure=fig, key=f"{key}_flip_cost"),
     ]
 
@@ -146,8 +142,8 @@ def phase_4x4_learned(ctx: Context) -> list[Row]:
     spec = sampling_specs(p["data"])["targeted-1"]
     classifier = trained_model(ctx, spec, "class", p["train"])
     magnetizer = trained_model(ctx, spec, "magnetization", p["train"])
-    energy = TabulatedOperator(class_to_energy(predict_all_4x4(classifier), 4), 4)
-    magnetization = TabulatedOperator(predict_all_4x4(magnetizer), 4)
+    energy = TabulatedOperator(class_to_energy(predict_enumerated(classifier), 4), 4)
+    magnetization = TabulatedOperator(predict_enumerated(magnetizer), 4)
     H = Ising(4)
     curves = {
         EXACT: exact_twin(ctx, H, mc, "ordered"),
@@ -223,9 +219,7 @@ def reference_verdict_row(prefix: str, records: list[dict], reference, mc: dict,
     against a twin: it shares no random numbers with the exact-operator run, so the twin's own noise
     would only add to the comparison. Met with ``|<E>/N - exact|`` within 3 standard errors at every
     temperature and the ``C/N`` peak within 2 standard errors of the exact torus's."""
-    T = np.array([r["T"] for r in records])
-    exact = [{"E_per_site": e, "E_per_site_err": 0.0} for e in reference(T)["E_per_site"]]
-    deviation = twin_deviation(records, exact, "E_per_site")  # the exact curve as a twin without error
+    deviation = reference_deviation(records, reference)
     check = peak_check(records, reference)
     decided = curve_verdict(deviation, check)
     return Row(f"{prefix}: largest |<E>/N - exact| in standard errors (C/N peak {check['peak']:.4f} +- "
@@ -239,7 +233,7 @@ def exact_on_learned_row(prefix: str, configs: np.ndarray, twin: np.ndarray, H, 
     (:func:`deepspin.mc.curves.exact_energy_records` of both, one sample per chain), in standard errors.
     The twins share their random numbers, so the chains that never met a disagreement of the operators
     are identical (their share is in the text) and the combined error is conservative."""
-    same = float(np.mean(np.all(configs == twin, axis=(2, 3))))  # per chain: its final state is the twin's
+    same = same_final_share(configs, twin)
     deviation = twin_deviation(exact_energy_records(configs, H), exact_energy_records(twin, H), "E_per_site")
     return Row(f"{prefix}: largest |<E>/N - exact twin| in standard errors, both by the exact Hamiltonian on the "
                f"chains' final configurations ({configs.shape[1]} per temperature; {100 * same:.0f} % of the chains "

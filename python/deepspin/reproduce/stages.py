@@ -6,13 +6,10 @@ import math
 import numpy as np
 
 from .. import datasets, plots
-from ..mc import ising_torus
-from ..mc.curves import equilibrated_from, first_random_temperature
-from ..mc.exact import exact_reference, parabola_peak, peak_agreement, random_spin_absm
-from ..mc.transfer import MAX_L, ising_density_of_states, thermodynamics
 from ..hamiltonians import Ising, hamiltonian
 from ..mc import specific_heat_peak
-from ..mc.temperatures import parse_temperatures
+from ..mc.curves import equilibrated_from, exact_curves, first_random_temperature, peak_check, run_size
+from ..mc.exact import parabola_peak, random_spin_absm
 from ..observables import ising_energy_levels, staggered_magnetization
 from ..plots import coulomb_transition, phase_curves
 from ..sampling import uniform
@@ -102,35 +99,6 @@ def sampling_4x4(ctx: Context) -> list[Row]:
             paper="ising4.uniform_extreme_examples", figure="targeted_histogram.png"),
     ]
     return rows
-
-
-#: Largest L whose exact <|m|> the report computes by the transfer matrix (seconds at L = 8).
-TRANSFER_L = 8
-
-
-def exact_curves(H):
-    """``T -> dict`` of exact ``<E>/N``, ``C/N`` and ``<|m|>`` for ``H`` (``None`` where there is none):
-    enumeration for ``N <= 16``; for the Ising torus up to L = :data:`TRANSFER_L`, Kaufman's formula with
-    ``<|m|>`` from the transfer matrix's ``g(E, M)``; else :func:`deepspin.mc.exact.exact_reference`."""
-    if isinstance(H, Ising) and H.N > 16 and H.L <= min(TRANSFER_L, MAX_L):
-        dos = ising_density_of_states(H.L)
-        return lambda T: {**ising_torus(H.L, T, H.J), "absm": thermodynamics(dos, T, H.J)["absm"]}
-    return exact_reference(H)
-
-
-def run_size(mc: dict) -> str:
-    """The size of a Metropolis run: chains x sweeps x temperatures."""
-    return f"{mc['chains']} chains x {mc['sweeps']} sweeps x {len(parse_temperatures(mc['T']))} T"
-
-
-def peak_check(records: list[dict], reference) -> dict:
-    """:func:`deepspin.mc.exact.peak_agreement` of the ``C/N`` of Metropolis ``records`` with the exact
-    curve ``reference`` on the same grid: ``peak``, ``error``, ``exact`` and ``verdict`` (``met`` within 2
-    standard errors)."""
-    T = np.array([r["T"] for r in records])
-    check = peak_agreement(T, [r["C_per_site"] for r in records], [r.get("C_per_site_err", np.nan) for r in records],
-                           reference(T)["C_per_site"])
-    return {**check, "verdict": "met" if check["agrees"] else "missed"}
 
 
 def phase_ising(ctx: Context) -> list[Row]:
