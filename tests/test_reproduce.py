@@ -378,6 +378,39 @@ def test_a_failing_stage_is_reported_and_the_others_still_run(tmp_path, monkeypa
     assert "**failed** in this run" in text and "### dos-4x4" in text  # the next stage ran
 
 
+def test_an_edit_during_a_run_files_no_stage_under_code_it_did_not_run(tmp_path, monkeypatch):
+    """The checkout edited while a run goes on: every stage of the run is filed under the key of the code
+    the run started with (also a stage that starts after the edit), none is called failed, and the run
+    says which stages' code changed."""
+    import io
+
+    from deepspin.reproduce import registry
+    from deepspin.reproduce.profiles import params
+
+    edited = []
+    on_disk = Stage.key  # the key of the code as it is on disk
+
+    def key(self, params):
+        return "e" * 16 if edited else on_disk(self, params)
+
+    def edit(ctx):
+        edited.append(True)  # as if someone edited the checkout while this stage ran
+        return [Row("a stage during which the code changed", 1.0)]
+
+    monkeypatch.setitem(registry.STAGES, "hash-uniformity", Stage("hash-uniformity", "edited", edit))
+    monkeypatch.setattr(Stage, "key", key)
+    log = io.StringIO()
+    readme = reproduce("smoke", out=tmp_path, only=["hash-uniformity", "dos-4x4"], progress=False, speedup=None,
+                       log=log)
+    for name in ("hash-uniformity", "dos-4x4"):
+        at_start = on_disk(registry.STAGES[name], params("smoke", name))
+        assert (tmp_path / "stages" / name / at_start / "results.json").exists()
+    assert not (tmp_path / "stages" / "dos-4x4" / ("e" * 16)).exists()  # dos-4x4 started after the edit
+    text = readme.read_text()
+    assert "### hash-uniformity" in text and "### dos-4x4" in text and "**failed**" not in text
+    assert "changed during this run" in log.getvalue() and "dos-4x4" in log.getvalue()
+
+
 def test_report_only_runs_nothing(tmp_path):
     readme = reproduce("smoke", out=tmp_path, report_only=True, progress=False, speedup=None)
     assert not (tmp_path / "stages").exists()
@@ -626,6 +659,9 @@ def test_failing_text_names_each_temperature_over_three_errors_and_the_twins_own
         "; T = 1.5: +0.2 J per site (5.0 SE; the twin frozen, +0 from exact)")
     m = [{"T": 1.5, "absm": 0.5, "absm_err": 0.03}], [{"T": 1.5, "absm": 0.7, "absm_err": 0.04}]
     assert failing_text(*m, "absm") == "; T = 1.5: -0.2 (4.0 SE)"  # no exact curve: the difference alone
+    stuck = ([{**m[0][0], "equilibrated": False, "rhat_E": 1.18}], [{**m[1][0], "equilibrated": True, "rhat_E": 1.0}])
+    assert failing_text(*stuck, "absm") == \
+        "; T = 1.5: -0.2 (4.0 SE; not equilibrated by the runs' own diagnostics (learned R-hat of E 1.18))"
 
 
 def test_ordered_state_rows_give_the_offset_and_the_flip_cost_of_a_learned_energy():

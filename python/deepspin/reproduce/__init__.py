@@ -12,6 +12,7 @@ The report compares each claim of the paper with our number (:mod:`.paper`, :mod
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -39,6 +40,26 @@ def check_stages(only) -> list[str]:
 SPEEDUP_JSON = "bench/results/speedup-screened-coulomb-*.json,bench/results/gpu-*/speedup-screened-coulomb*.json"
 
 
+@dataclasses.dataclass(frozen=True)
+class PinnedStage(Stage):
+    """A stage whose cache key is the one its code had when the run started (``pinned``).
+
+    A key is computed from the source files as they are on disk, while a run executes the code it loaded.
+    Pinned, an edit of the checkout during a run can neither file a stage's results under the key of code
+    it did not run (a stage that starts after the edit) nor make a finished stage look failed; the run
+    then warns which stages' code changed (:func:`reproduce`). Long runs should still execute a frozen
+    copy of the code: an artefact's key is computed when it is built (docs/reproduce.md)."""
+
+    pinned: str = ""
+
+    def key(self, params: dict) -> str:
+        return self.pinned
+
+
+def _pinned(stage: Stage, params: dict) -> PinnedStage:
+    return PinnedStage(stage.name, stage.title, stage.run, stage.key(params))
+
+
 def reproduce(profile: str = "quick", out="report", only=None, force: bool = False, progress: bool = True,
               log=sys.stderr, report_only: bool = False, speedup=SPEEDUP_JSON, overrides=None, client=None,
               retries: int = 0, summary=None) -> Path:
@@ -61,16 +82,22 @@ def reproduce(profile: str = "quick", out="report", only=None, force: bool = Fal
         return profiles.params(profile, name, settings)
 
     out = Path(out)
-    tasks = [StageTask(STAGES[name], profile, params(name), str(out), progress,
+    tasks = [StageTask(_pinned(STAGES[name], params(name)), profile, params(name), str(out), progress,
                        tuple(profiles.assignments(settings, name)), force) for name in names]
     if tasks:
         with folder_lock(out, "another deepspin reproduce"):
             campaign.run(tasks, out / "stages", client=client, retries=retries, progress=progress, summary=summary,
                          name="reproduce")
     failed = [task.key for task in tasks if not task.output.exists()]
+    changed = [task.key for task in tasks if STAGES[task.key].key(task.params) != task.stage.pinned]
+    if changed:
+        print(f"warning: the code of {', '.join(changed)} changed during this run: this report shows the "
+              "results of the code the run started with; a rerun with the code as it is now makes them again "
+              "(run long jobs from a frozen copy of the code, docs/reproduce.md)", file=log, flush=True)
+    ran = {task.key: task.stage for task in tasks}
     finished, missing = [], []
     for name, stage in STAGES.items():
-        results = load_results(stage, params(name), out)
+        results = load_results(ran.get(name, stage), params(name), out)
         (finished.append(results) if results is not None else missing.append(name))
     for line in report.version_lines(finished):
         print(f"warning: {line}", file=log, flush=True)

@@ -72,16 +72,23 @@ def failing_text(learned: list[dict], twin: list[dict], key: str = "E_per_site",
     ``twin`` (:func:`deepspin.mc.twins.failing_temperatures`): the signed difference, in standard errors,
     and where an exact curve ``reference`` is known, the twin's own distance from it in its standard
     error. A twin far from the exact curve there puts the miss on the noise of the run's size; a twin on
-    it puts it on the learned operator."""
+    it puts it on the learned operator. Where either run failed its own equilibration diagnostics there
+    (:func:`deepspin.mc.observables.diagnostics`: R-hat, tau_int), the text says so: its standard errors
+    may then understate the uncertainty."""
     unit = " J per site" if key == "E_per_site" else ""
     text = ""
     for fail in failing_temperatures(learned, twin, key):
         twin_text = ""
+        at = twin[fail["index"]]
         if reference is not None:
-            at = twin[fail["index"]]
             se_twin, off = at.get(f"{key}_err", np.nan), at[key] - reference(np.array([fail["T"]]))[key][0]
             twin_text = f"; the twin {off / se_twin:+.1f} SE from exact" if se_twin > 0 else \
                 f"; the twin frozen, {off:+.2g} from exact"
+        runs = {"learned": learned[fail["index"]], "twin": at}
+        unequilibrated = [f"{name} R-hat of E {run['rhat_E']:.2f}" for name, run in runs.items()
+                          if run.get("equilibrated") is False and "rhat_E" in run]
+        if unequilibrated:
+            twin_text += f"; not equilibrated by the runs' own diagnostics ({', '.join(unequilibrated)})"
         text += f"; T = {fail['T']:g}: {fail['difference']:+.2g}{unit} ({abs(fail['difference']) / fail['se']:.1f} SE" \
                 f"{twin_text})"
     return text
