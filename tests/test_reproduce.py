@@ -659,9 +659,14 @@ def test_failing_text_names_each_temperature_over_three_errors_and_the_twins_own
         "; T = 1.5: +0.2 J per site (5.0 SE; the twin frozen, +0 from exact)")
     m = [{"T": 1.5, "absm": 0.5, "absm_err": 0.03}], [{"T": 1.5, "absm": 0.7, "absm_err": 0.04}]
     assert failing_text(*m, "absm") == "; T = 1.5: -0.2 (4.0 SE)"  # no exact curve: the difference alone
-    stuck = ([{**m[0][0], "equilibrated": False, "rhat_E": 1.18}], [{**m[1][0], "equilibrated": True, "rhat_E": 1.0}])
+    stuck = ([{**m[0][0], "equilibrated": False, "rhat_E": 1.18, "equilibration_failures": "R-hat of E = 1.18 > 1.05"}],
+             [{**m[1][0], "equilibrated": True, "rhat_E": 1.0, "equilibration_failures": ""}])
     assert failing_text(*stuck, "absm") == \
-        "; T = 1.5: -0.2 (4.0 SE; not equilibrated by the runs' own diagnostics (learned R-hat of E 1.18))"
+        "; T = 1.5: -0.2 (4.0 SE; not equilibrated by the runs' own diagnostics (learned: R-hat of E = 1.18 > 1.05))"
+    frozen_e = [{**stuck[1][0], "equilibrated": False, "rhat_E": None,  # no R-hat of E where E never moved
+                 "equilibration_failures": "R-hat of absm = 1.48 > 1.09"}]
+    assert failing_text(stuck[0], frozen_e, "absm").endswith("(learned: R-hat of E = 1.18 > 1.05; "
+                                                             "twin: R-hat of absm = 1.48 > 1.09))")
 
 
 def test_ordered_state_rows_give_the_offset_and_the_flip_cost_of_a_learned_energy():

@@ -85,10 +85,10 @@ def failing_text(learned: list[dict], twin: list[dict], key: str = "E_per_site",
             twin_text = f"; the twin {off / se_twin:+.1f} SE from exact" if se_twin > 0 else \
                 f"; the twin frozen, {off:+.2g} from exact"
         runs = {"learned": learned[fail["index"]], "twin": at}
-        unequilibrated = [f"{name} R-hat of E {run['rhat_E']:.2f}" for name, run in runs.items()
-                          if run.get("equilibrated") is False and "rhat_E" in run]
+        unequilibrated = [f"{name}: {run.get('equilibration_failures') or 'flagged'}" for name, run in runs.items()
+                          if run.get("equilibrated") is False]
         if unequilibrated:
-            twin_text += f"; not equilibrated by the runs' own diagnostics ({', '.join(unequilibrated)})"
+            twin_text += f"; not equilibrated by the runs' own diagnostics ({'; '.join(unequilibrated)})"
         text += f"; T = {fail['T']:g}: {fail['difference']:+.2g}{unit} ({abs(fail['difference']) / fail['se']:.1f} SE" \
                 f"{twin_text})"
     return text
