@@ -1,8 +1,12 @@
 """Two Metropolis runs that share their random numbers (a learned operator and its exact-operator twin):
 how far apart their curves are, in their standard errors.
 
-Both paths of :func:`deepspin.mc.run` follow one random-number protocol, so twins see the same proposals
-and acceptance numbers and differ only where their operators disagree. Records are the per-temperature
+Twins are two runs of :func:`deepspin.mc.run` on the same rule (a learned operator runs on the batch
+rule, ``backend="generic"``, so its exact twin must too), temperatures, chains, sweeps, start and seed:
+they then draw the same random words, see the same proposals and acceptance numbers, and differ only
+where their operators disagree. The multispin rule, which ``backend="auto"`` takes for Ising from
+:data:`~deepspin.mc.multispin.AUTO_MIN_REPLICAS` chains in all (128 on the CPU), draws other words: a
+run on it is independent, not a twin. Records are the per-temperature
 dicts of :meth:`deepspin.mc.MCResult.records` (``<key>`` and ``<key>_err``).
 """
 from __future__ import annotations
