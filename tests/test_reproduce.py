@@ -480,9 +480,13 @@ def test_a_snapshot_of_the_smoke_run_leaves_out_the_learning_curves_networks(smo
     again = tmp_path / "again"
     shutil.copytree(tmp_path / "snap" / "cache", again / "cache")
     records = sorted(path.name for path in (again / "cache" / "mc").iterdir())
-    reproduce("smoke", out=again, only=["phase-8x8-learned"], progress=False, speedup=None)
+    networks = sorted(path.name for path in (again / "cache" / "model").iterdir())
+    assert any(name.endswith(".history.json") for name in networks)  # the AdaDelta runs' histories
+    reproduce("smoke", out=again, only=["phase-8x8-learned", "adadelta-protocol"], progress=False, speedup=None)
     after = sorted(path.name for path in (again / "cache" / "mc").iterdir() if not path.name.endswith(".lock"))
     assert after == records
+    trained = sorted(path.name for path in (again / "cache" / "model").iterdir() if not path.name.endswith(".lock"))
+    assert trained == networks  # adadelta-protocol read the copied networks and histories: nothing trained
 
 
 def test_snapshot_model_options_need_a_snapshot(tmp_path, capsys):

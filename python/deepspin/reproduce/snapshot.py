@@ -10,7 +10,8 @@ out the optimizer's state, two thirds of a paper CNN's file under Adam, which de
 named in ``models_except`` use (:func:`networks`: the learning curves' dozens of networks would take a
 committed paper report past what a lent GPU machine receives); each copied artefact's build time and
 library versions (``<file>.seconds``, ``<file>.versions``), so a report rendered from the copy still counts
-what its artefacts cost and which versions made them. Datasets are left out (tens to hundreds of MB, and
+what its artefacts cost and which versions made them; and a network's training history
+(``<network>.history.json``, kept by the AdaDelta runs, which their stage reads). Datasets are left out (tens to hundreds of MB, and
 minutes to regenerate). Copying ``DEST`` back into a report folder lets a later run reuse whatever its
 code still hashes to (:mod:`deepspin.provenance`).
 
@@ -32,7 +33,7 @@ _STAGE_FILES = ("results.json", "*.png")
 #: Relative paths a snapshot writes (a 16-hex-digit cache key names each stage run and artefact).
 SNAPSHOT_FILE = re.compile(r"README\.md|summary\.json|stages/[\w.-]+/[0-9a-f]{16}/(results\.json|[^/]+\.png)"
                            r"|cache/mc/[0-9a-f]{16}\.(json(\.seconds|\.versions)?|final\.npy)"
-                           r"|cache/model/[0-9a-f]{16}\.keras(\.seconds|\.versions)?")
+                           r"|cache/model/[0-9a-f]{16}\.(keras(\.seconds|\.versions)?|history\.json)")
 
 
 #: The first line of every report's README.md (:mod:`.report`).
@@ -96,7 +97,8 @@ def snapshot(out, dest, *, models: bool = False, models_except=()) -> dict:
     artefacts = records + (networks(out, finished, models_except) if models else [])
     sides = [path.with_name(path.name + side) for path in artefacts for side in (".seconds", ".versions")]
     sides += [path.with_suffix(".final.npy") for path in records]
-    files += artefacts + [path for path in sides if path.exists()]  # build times, library versions, final states
+    sides += [path.with_suffix(".history.json") for path in artefacts if path.suffix == ".keras"]
+    files += artefacts + [path for path in sides if path.exists()]  # build times, versions, final states, histories
     staging = dest.with_name(dest.name + ".partial")
     if staging.exists():  # a killed snapshot's staging folder, or a user's: removed only if a snapshot's
         check_destination(out, staging)
