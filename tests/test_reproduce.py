@@ -201,7 +201,8 @@ def test_learned_stages_use_the_network(smoke_run):
     configs = configurations(4, 30_000, 30_500)
     table = TabulatedOperator(class_to_energy(predict_enumerated(model), 4), 4)
     assert np.array_equal(table.energy(configs), load(model).energy(configs))
-    assert np.array_equal(TabulatedOperator(predict_enumerated(magnetizer), 4)(configs), load(magnetizer).magnetization(configs))
+    assert np.array_equal(TabulatedOperator(predict_enumerated(magnetizer), 4)(configs),
+                          load(magnetizer).magnetization(configs))
 
 
 @pytest.mark.slow

@@ -32,7 +32,8 @@ def test_ordered_flip_costs_of_a_weaker_coupling_and_an_offset():
 def test_training_ends_split_early_stops_from_epoch_caps(monkeypatch):
     from deepspin.surrogate import model_io
 
-    saved = {"a": {"training": {"last_epoch": 52, "epochs": 100}}, "b": {"training": {"last_epoch": 100, "epochs": 100}},
+    saved = {"a": {"training": {"last_epoch": 52, "epochs": 100}},
+             "b": {"training": {"last_epoch": 100, "epochs": 100}},
              "c": {"training": {"last_epoch": 43, "epochs": 100}}, "old": {}}
     monkeypatch.setattr(model_io, "read_metadata", lambda path: saved[path])
     assert diagnostics.training_ends(["a", "b", "c"]) == {"runs": 3, "early": [52, 43], "caps": [100]}

@@ -6,8 +6,8 @@ rule, ``backend="generic"``, so its exact twin must too), temperatures, chains, 
 they then draw the same random words, see the same proposals and acceptance numbers, and differ only
 where their operators disagree. The multispin rule, which ``backend="auto"`` takes for Ising from
 :data:`~deepspin.mc.multispin.AUTO_MIN_REPLICAS` chains in all (128 on the CPU), draws other words: a
-run on it is independent, not a twin. Records are the per-temperature
-dicts of :meth:`deepspin.mc.MCResult.records` (``<key>`` and ``<key>_err``).
+run on it is independent, not a twin. Records are the per-temperature dicts of
+:meth:`deepspin.mc.MCResult.records` (``<key>`` and ``<key>_err``).
 """
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def frozen_difference(learned: list[dict], twin: list[dict], key: str) -> tuple[
 def reference_deviation(records: list[dict], reference) -> float | None:
     """:func:`twin_deviation` of ``<E>/N`` against the exact curve ``reference`` itself (a twin without
     error), for a run with exact statistics that shares no random numbers with any twin."""
-    exact = [{"E_per_site": e, "E_per_site_err": 0.0} for e in reference(np.array([r["T"] for r in records]))["E_per_site"]]
+    T = np.array([r["T"] for r in records])
+    exact = [{"E_per_site": e, "E_per_site_err": 0.0} for e in reference(T)["E_per_site"]]
     return twin_deviation(records, exact, "E_per_site")
 
 

@@ -78,19 +78,18 @@ def failing_text(learned: list[dict], twin: list[dict], key: str = "E_per_site",
     unit = " J per site" if key == "E_per_site" else ""
     text = ""
     for fail in failing_temperatures(learned, twin, key):
-        twin_text = ""
         at = twin[fail["index"]]
+        notes = f"{abs(fail['difference']) / fail['se']:.1f} SE"
         if reference is not None:
             se_twin, off = at.get(f"{key}_err", np.nan), at[key] - reference(np.array([fail["T"]]))[key][0]
-            twin_text = f"; the twin {off / se_twin:+.1f} SE from exact" if se_twin > 0 else \
+            notes += f"; the twin {off / se_twin:+.1f} SE from exact" if se_twin > 0 else \
                 f"; the twin frozen, {off:+.2g} from exact"
         runs = {"learned": learned[fail["index"]], "twin": at}
         unequilibrated = [f"{name}: {run.get('equilibration_failures') or 'flagged'}" for name, run in runs.items()
                           if run.get("equilibrated") is False]
         if unequilibrated:
-            twin_text += f"; not equilibrated by the runs' own diagnostics ({'; '.join(unequilibrated)})"
-        text += f"; T = {fail['T']:g}: {fail['difference']:+.2g}{unit} ({abs(fail['difference']) / fail['se']:.1f} SE" \
-                f"{twin_text})"
+            notes += f"; not equilibrated by the runs' own diagnostics ({'; '.join(unequilibrated)})"
+        text += f"; T = {fail['T']:g}: {fail['difference']:+.2g}{unit} ({notes})"
     return text
 
 
