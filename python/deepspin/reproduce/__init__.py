@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .. import campaign
 from ..io import folder_lock
+from ..overrides import assignments
 from . import profiles, report
 from .paper import PAPER, PaperValue
 from .profiles import PROFILES
@@ -83,7 +84,7 @@ def reproduce(profile: str = "quick", out="report", only=None, force: bool = Fal
 
     out = Path(out)
     tasks = [StageTask(_pinned(STAGES[name], params(name)), profile, params(name), str(out), progress,
-                       tuple(profiles.assignments(settings, name)), force) for name in names]
+                       tuple(assignments(settings, name)), force) for name in names]
     if tasks:
         with folder_lock(out, "another deepspin reproduce"):
             campaign.run(tasks, out / "stages", client=client, retries=retries, progress=progress, summary=summary,

@@ -1,25 +1,18 @@
 """A committable copy of a report folder: the report, the finished stages and the small cache.
 
-``deepspin reproduce --report-only --snapshot DEST`` copies into ``DEST``: ``README.md`` and
-``summary.json``; for every stage the README reports its ``results.json`` and figures (the paths the README
-links to); the Monte Carlo records ``cache/mc/*.json`` (small, and the costliest to remake with a
-learned operator) with the final configurations kept beside some of them (``*.final.npy``: a stage that
-reads them finds its record finished and would otherwise fail on the missing file); with
-``models=True`` also the trained networks ``cache/model/*.keras`` (about 1 MB each: the copy leaves
-out the optimizer's state, two thirds of a paper CNN's file under Adam, which deepspin never reads
-back because it loads networks uncompiled), less those that only the stages named in
-``models_except`` use (:func:`networks`: the learning curves' dozens of networks would take a
-committed paper report past what a lent GPU machine receives); each copied artefact's build time and
-library versions (``<file>.seconds``, ``<file>.versions``), so a report rendered from the copy still
-counts what its artefacts cost and which versions made them; and a network's training history
-(``<network>.history.json``, kept by the AdaDelta runs, which their stage reads). Datasets are left
-out (tens to hundreds of MB, and minutes to regenerate). Copying ``DEST`` back into a report folder
-lets a later run reuse whatever its code still hashes to (:mod:`deepspin.provenance`).
+``deepspin reproduce --report-only --snapshot DEST`` copies into ``DEST`` the README and
+``summary.json``; each reported stage's ``results.json`` and figures; the Monte Carlo records
+``cache/mc/*.json`` with the final configurations some stages read (``*.final.npy``); with
+``models=True`` the trained networks ``cache/model/*.keras`` without their optimizer state (deepspin
+loads networks uncompiled), less those only the stages in ``models_except`` use (:func:`networks`),
+and the AdaDelta runs' training histories; and beside each artefact its build time and library
+versions, so a report rendered from the copy still counts what its artefacts cost and which versions
+made them. Datasets are left out (large, and minutes to regenerate). Copied back into a report folder,
+``DEST`` lets a later run reuse whatever its code still hashes to (:mod:`deepspin.provenance`).
 
-``DEST`` is replaced only if it is new, empty, or an earlier snapshot: every file in it has a
-snapshot's name (:data:`SNAPSHOT_FILE`) and its README.md is a deepspin report. A folder holding
-anything else (a user's files, the report folder itself or a parent of it) is refused, naming a
-file, and nothing is deleted.
+``DEST`` is replaced only if it is new, empty, or an earlier snapshot (every file has a snapshot's
+name, :data:`SNAPSHOT_FILE`, and its README.md is a deepspin report); anything else is refused,
+naming a file, and nothing is deleted.
 """
 from __future__ import annotations
 

@@ -1,29 +1,13 @@
 """The summary table on top of the report: each claim of the paper, ours beside it, and a verdict.
 
-A row of the table (:data:`CLAIMS`) is one of three kinds, and only the first is tallied:
-
-- ``claim``: a result the paper states (:data:`deepspin.reproduce.paper.PAPER`), reproduced with the
-  paper's model or recipe;
-- ``check``: a test of our own code that the paper's figures rely on (hash uniformity, level counts,
-  exact-operator Metropolis against the exact torus), not a claim of the paper;
-- ``beyond``: our own result on the paper's question with a different model (the fast surrogate).
-
-The verdict:
-
-- ``pending``: the stage has not finished in this report folder;
-- a claim's own rule (:attr:`Claim.decide`) where a plain comparison would mislead (KRR, "far inferior",
-  energies in J of a model whose parameter the paper does not state);
-- the stage's own verdict where it decides the claim by a statistical criterion (Metropolis curves
-  within a number of standard errors, a peak temperature against the exact torus, convergence);
-- ``not comparable`` where the paper states no number, or our size differs from the paper's by more
-  than 2 %;
-- ``inconclusive`` for a trained number from fewer than :data:`MIN_SEEDS` training seeds;
-- otherwise ``met`` when ``|ours - paper|`` is within the paper's rounding or our spread over seeds
-  (standard deviation: a single training run, like the paper's, varies that much), else ``beaten`` or
-  ``missed`` by the direction that is better. A ratio ours / paper is printed only where sizes and
-  metrics match.
-
-No size is attributed to the paper unless the paper states it (``size_paper``).
+Rows (:data:`CLAIMS`, from ``claims.json``) are of three kinds: ``claim`` (a result the paper states,
+reproduced with its model or recipe: only these are tallied), ``check`` (a test of our own code that
+the paper's figures rely on) and ``beyond`` (our own result on the paper's question with another
+model). :func:`verdict` decides each row, first rule that applies: ``pending`` (stage not finished),
+the claim's own rule (:attr:`Claim.decide`), the stage's statistical verdict, else :func:`_compare`
+(``not comparable``, ``inconclusive`` below :data:`MIN_SEEDS` seeds, ``met`` within the paper's
+rounding or our spread over seeds, else ``beaten`` or ``missed``). The rules, in words, are in
+docs/reproduce.md.
 """
 from __future__ import annotations
 
@@ -131,6 +115,7 @@ CLAIMS = load_claims(Path(__file__).resolve().parent / "claims.json")
 
 
 def _compare(claim: Claim, row: dict) -> str:
+    """The plain comparison of our ``row`` with the paper's number (the rules of the module doc)."""
     entry = PAPER.get(claim.paper) if claim.paper else None
     ours = _number(row["ours"])
     if entry is None or entry.value is None or claim.better is None or ours is None:
