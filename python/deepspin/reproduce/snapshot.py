@@ -5,8 +5,9 @@
 ``cache/mc/*.json`` with the final configurations some stages read (``*.final.npy``); with
 ``models=True`` the trained networks ``cache/model/*.keras`` without their optimizer state (deepspin
 loads networks uncompiled), less those only the stages in ``models_except`` use (:func:`networks`),
-and the AdaDelta runs' training histories; and beside each artefact its build time and library
-versions, so a report rendered from the copy still counts what its artefacts cost and which versions
+the AdaDelta runs' training histories, and the resume backup of each training under way
+(:func:`training_backups`: a later run, on any machine, continues it from its last epoch); and beside
+each artefact its build time and library versions, so a report rendered from the copy still counts what its artefacts cost and which versions
 made them. Datasets are left out (large, and minutes to regenerate). Copied back into a report folder,
 ``DEST`` lets a later run reuse whatever its code still hashes to (:mod:`deepspin.provenance`).
 
@@ -27,7 +28,8 @@ _STAGE_FILES = ("results.json", "*.png")
 #: Relative paths a snapshot writes (a 16-hex-digit cache key names each stage run and artefact).
 SNAPSHOT_FILE = re.compile(r"README\.md|summary\.json|stages/[\w.-]+/[0-9a-f]{16}/(results\.json|[^/]+\.png)"
                            r"|cache/mc/[0-9a-f]{16}\.(json(\.seconds|\.versions)?|final\.npy)"
-                           r"|cache/model/[0-9a-f]{16}\.(keras(\.seconds|\.versions)?|history\.json)")
+                           r"|cache/model/[0-9a-f]{16}\.(keras(\.seconds|\.versions)?|history\.json)"
+                           r"|cache/model/[0-9a-f]{16}\.training/backup/[^/]+")
 
 
 #: The first line of every report's README.md (:mod:`.report`).
@@ -70,6 +72,18 @@ def networks(out: Path, results: list[dict], leave_out=()) -> list[Path]:
     return [path for path in sorted(out.glob("cache/model/*.keras")) if kept(path)]
 
 
+def training_backups(out: Path) -> list[Path]:
+    """The resume backups of the trainings under way in ``out/cache/model`` (a finished training deletes
+    its own): each backup's ``state.json`` and the weights it names, never a file half written.
+    Snapshot a run that is training while it is paused or stopped: the backup changes every epoch."""
+    files = []
+    for state in sorted(out.glob("cache/model/*.training/backup/state.json")):
+        named = json.loads(state.read_text())
+        files += [state.with_name(name) for name in (named.get("weights"), named.get("best_weights")) if name]
+        files.append(state)
+    return files
+
+
 def snapshot(out, dest, *, models: bool = False, models_except=()) -> dict:
     """Copy the committable part of report folder ``out`` into ``dest`` (replacing an earlier snapshot,
     never anything else: :func:`check_destination`); returns ``{"files": n, "bytes": total}``.
@@ -93,6 +107,8 @@ def snapshot(out, dest, *, models: bool = False, models_except=()) -> dict:
     sides += [path.with_suffix(".final.npy") for path in records]
     sides += [path.with_suffix(".history.json") for path in artefacts if path.suffix == ".keras"]
     files += artefacts + [path for path in sides if path.exists()]  # build times, versions, final states, histories
+    if models:
+        files += training_backups(out)
     staging = dest.with_name(dest.name + ".partial")
     if staging.exists():  # a killed snapshot's staging folder, or a user's: removed only if a snapshot's
         check_destination(out, staging)
