@@ -440,27 +440,36 @@ def test_snapshot_copies_the_report_results_figures_and_mc_records(tmp_path):
             assert (dest / link).is_file(), link
 
 
-def test_a_snapshot_carries_a_training_under_way_so_another_machine_resumes_it(tmp_path):
+def test_a_snapshot_carries_the_builds_under_way_so_another_machine_resumes_them(tmp_path):
     from deepspin.reproduce.snapshot import snapshot
 
     out = tmp_path / "report"
     reproduce("smoke", out=out, only=["dos-4x4"], progress=False, speedup=None)
-    work = out / "cache" / "model" / "0123456789abcdef.training"
+    model, mc = out / "cache" / "model", out / "cache" / "mc"
+    work = model / "0123456789abcdef.training"
     (work / "backup").mkdir(parents=True)
+    mc.mkdir(parents=True, exist_ok=True)
     (work / "last.keras").write_bytes(b"checkpoint")  # the per-epoch checkpoint: not needed to resume
     for name in ("epoch-00007.weights.h5", "best-00005.npz", "epoch-00008.weights.h5.tmp"):
         (work / "backup" / name).write_bytes(b"w")
     (work / "backup" / "state.json").write_text(json.dumps({"weights": "epoch-00007.weights.h5",
                                                             "best_weights": "best-00005.npz", "epoch": 7}))
+    (model / "0123456789abcdef.keras.seconds.partial").write_text("120.5")  # the time spent so far
+    (mc / "fedcba9876543210.checkpoint.npz").write_bytes(b"chains")
+    (mc / "fedcba9876543210.json.seconds.partial").write_text("60.0")
     dest = tmp_path / "snap"
-    for _ in range(2):  # the second replaces the first: a backup is a snapshot's file
+    for _ in range(2):  # the second replaces the first: these are a snapshot's files
         snapshot(out, dest, models=True)
-    copied = {p.relative_to(dest / "cache" / "model").as_posix() for p in (dest / "cache" / "model").rglob("*")
-              if p.is_file()}
-    backup = "0123456789abcdef.training/backup/"
-    assert copied == {backup + "state.json", backup + "epoch-00007.weights.h5", backup + "best-00005.npz"}
-    snapshot(out, tmp_path / "lean")  # without the networks, no backup either
-    assert not (tmp_path / "lean" / "cache" / "model").exists()
+
+    def copied(folder):
+        return {p.relative_to(folder / "cache").as_posix() for p in (folder / "cache").rglob("*")
+                if p.is_file() and not p.name.startswith(tuple(r.name[:16] for r in mc.glob("*.json")))}
+    backup = "model/0123456789abcdef.training/backup/"
+    under_way = {"mc/fedcba9876543210.checkpoint.npz", "mc/fedcba9876543210.json.seconds.partial"}
+    assert copied(dest) == under_way | {backup + "state.json", backup + "epoch-00007.weights.h5",
+                                        backup + "best-00005.npz", "model/0123456789abcdef.keras.seconds.partial"}
+    snapshot(out, tmp_path / "lean")  # without the networks, no training backup either
+    assert copied(tmp_path / "lean") == under_way
 
 
 def test_a_snapshot_leaves_out_the_networks_that_only_the_named_stages_use(tmp_path):

@@ -5,11 +5,11 @@
 ``cache/mc/*.json`` with the final configurations some stages read (``*.final.npy``); with
 ``models=True`` the trained networks ``cache/model/*.keras`` without their optimizer state (deepspin
 loads networks uncompiled), less those only the stages in ``models_except`` use (:func:`networks`),
-the AdaDelta runs' training histories, and the resume backup of each training under way
-(:func:`training_backups`: a later run, on any machine, continues it from its last epoch); and beside
-each artefact its build time and library versions, so a report rendered from the copy still counts what its artefacts cost and which versions
-made them. Datasets are left out (large, and minutes to regenerate). Copied back into a report folder,
-``DEST`` lets a later run reuse whatever its code still hashes to (:mod:`deepspin.provenance`).
+and the AdaDelta runs' training histories; what the builds under way need to continue on any machine
+(:func:`under_way`); and beside each artefact its build time and library versions, so a report
+rendered from the copy still counts what its artefacts cost and which versions made them. Datasets
+are left out (large, and minutes to regenerate). Copied back into a report folder, ``DEST`` lets a
+later run reuse whatever its code still hashes to (:mod:`deepspin.provenance`).
 
 ``DEST`` is replaced only if it is new, empty, or an earlier snapshot (every file has a snapshot's
 name, :data:`SNAPSHOT_FILE`, and its README.md is a deepspin report); anything else is refused,
@@ -27,8 +27,9 @@ from ..surrogate.model_io import without_optimizer
 _STAGE_FILES = ("results.json", "*.png")
 #: Relative paths a snapshot writes (a 16-hex-digit cache key names each stage run and artefact).
 SNAPSHOT_FILE = re.compile(r"README\.md|summary\.json|stages/[\w.-]+/[0-9a-f]{16}/(results\.json|[^/]+\.png)"
-                           r"|cache/mc/[0-9a-f]{16}\.(json(\.seconds|\.versions)?|final\.npy)"
-                           r"|cache/model/[0-9a-f]{16}\.(keras(\.seconds|\.versions)?|history\.json)"
+                           r"|cache/mc/[0-9a-f]{16}\.(json(\.seconds(\.partial)?|\.versions)?"
+                           r"|final\.npy|checkpoint\.npz)"
+                           r"|cache/model/[0-9a-f]{16}\.(keras(\.seconds(\.partial)?|\.versions)?|history\.json)"
                            r"|cache/model/[0-9a-f]{16}\.training/backup/[^/]+")
 
 
@@ -72,16 +73,21 @@ def networks(out: Path, results: list[dict], leave_out=()) -> list[Path]:
     return [path for path in sorted(out.glob("cache/model/*.keras")) if kept(path)]
 
 
-def training_backups(out: Path) -> list[Path]:
-    """The resume backups of the trainings under way in ``out/cache/model`` (a finished training deletes
-    its own): each backup's ``state.json`` and the weights it names, never a file half written.
-    Snapshot a run that is training while it is paused or stopped: the backup changes every epoch."""
-    files = []
-    for state in sorted(out.glob("cache/model/*.training/backup/state.json")):
+def under_way(out: Path, models: bool) -> list[Path]:
+    """What a later run needs to continue the builds under way in ``out/cache``, never a file half
+    written: each Metropolis checkpoint (``cache/mc/<key>.checkpoint.npz``) and, with ``models``, each
+    training's resume backup (its ``state.json`` and the weights it names; a finished build deletes
+    both), with the build time spent so far (``<artefact>.seconds.partial``). Snapshot a run that is
+    building while it is paused or stopped: a backup changes every epoch."""
+    files = sorted(out.glob("cache/mc/*.checkpoint.npz"))
+    artefacts = [path.with_name(path.name.removesuffix(".checkpoint.npz") + ".json") for path in files]
+    for state in sorted(out.glob("cache/model/*.training/backup/state.json")) if models else ():
         named = json.loads(state.read_text())
         files += [state.with_name(name) for name in (named.get("weights"), named.get("best_weights")) if name]
         files.append(state)
-    return files
+        artefacts.append(state.parent.parent.with_suffix(".keras"))
+    spent = [path.with_name(path.name + ".seconds.partial") for path in artefacts]
+    return files + [path for path in spent if path.exists()]
 
 
 def snapshot(out, dest, *, models: bool = False, models_except=()) -> dict:
@@ -107,8 +113,7 @@ def snapshot(out, dest, *, models: bool = False, models_except=()) -> dict:
     sides += [path.with_suffix(".final.npy") for path in records]
     sides += [path.with_suffix(".history.json") for path in artefacts if path.suffix == ".keras"]
     files += artefacts + [path for path in sides if path.exists()]  # build times, versions, final states, histories
-    if models:
-        files += training_backups(out)
+    files += under_way(out, models)
     staging = dest.with_name(dest.name + ".partial")
     if staging.exists():  # a killed snapshot's staging folder, or a user's: removed only if a snapshot's
         check_destination(out, staging)
