@@ -312,6 +312,12 @@ def test_misses_state_their_cause_with_our_numbers():
     assert table["ising8.accuracy"]["verdict"] == "pending" and table["ising8.accuracy"]["cause"] is None
     one_seed = summary_rows([{"rows": [{"key": "ising8.accuracy", "ours": 99.99, "size": 100_034, "seeds": 1}]}])
     assert next(r for r in one_seed if r["key"] == "ising8.accuracy")["cause"] == "1 training seed; a verdict needs 3."
+    # An AdaDelta run its stage found short of convergence: that cause first, the seed count after it.
+    short = summary_rows([{"rows": [{"key": "ising8.adadelta_accuracy", "ours": 60.0, "size": 100_034,
+                                     "verdict": "inconclusive"}]}])
+    cause = next(r for r in short if r["key"] == "ising8.adadelta_accuracy")["cause"]
+    assert cause.startswith("The paper trains \"until the loss converges\"")
+    assert cause.endswith("1 training seed; a verdict needs 3.")
 
 
 def test_a_number_that_is_not_finite_is_never_judged_and_summary_json_stays_json(tmp_path):

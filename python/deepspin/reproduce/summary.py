@@ -250,7 +250,9 @@ def summary_rows(results: list[dict], speedups: dict | None = None) -> list[dict
             cause = (f"Our number ({ours} +- {row.get('spread')}) is not finite: the stage produced no valid value "
                      "(the row's detail says which).")
         elif decided == "inconclusive" and claim.trained and row is not None and (row.get("seeds") or 1) < MIN_SEEDS:
-            cause = f"{_seeds_text(row)}; a verdict needs {MIN_SEEDS}."
+            few = f"{_seeds_text(row)}; a verdict needs {MIN_SEEDS}."
+            # A row its stage decided (an AdaDelta run short of convergence) states that cause first.
+            cause = " ".join(filter(None, (_fill(claim.cause, by_key), few))) if row.get("verdict") else few
         elif decided not in ("beaten", "met", "pending"):
             cause = _fill(claim.cause, by_key)
             if decided == "not comparable" and not same_size(claim.size_paper, row.get("size")):
