@@ -65,8 +65,9 @@ def test_artefacts_are_built_once(tmp_path):
     from deepspin.reproduce.report import _artefact_total
     shared = {f"dataset/{a.name}": 30.0, f"dataset/{c.name}": None}
     header = _artefact_total([{"artefacts": shared}, {"artefacts": {f"dataset/{a.name}": 30.0}}])
-    assert header == ", plus 30.0 s building the 2 datasets, models and Monte Carlo runs they used " \
-                     "(each counted once; 1 not timed)"
+    assert header == "; the 2 datasets, models and Monte Carlo runs they used took 30.0 s to build (each counted " \
+                     "once; 1 not timed; a stage that built some of them in its own run counts that time in its " \
+                     "wall time too)"
     assert _artefact_total([{"artefacts": {}}]) == ""
 
 

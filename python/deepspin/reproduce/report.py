@@ -136,16 +136,18 @@ def _artefact_cell(artefacts: dict | None) -> str:
 
 
 def _artefact_total(all_results: list[dict]) -> str:
-    """", plus X building N artefacts": each dataset, model and Monte Carlo run counted once, however
-    many stages used it (their build is often in an earlier run than the stages' last one)."""
+    """"; the N ... took X to build": each dataset, model and Monte Carlo run counted once, however many
+    stages used it. Not to be added to the stages' wall time: a stage that built an artefact in its own
+    run counts that time in its wall time too (most were built by an earlier run)."""
     artefacts = {}
     for results in all_results:
         artefacts.update(results.get("artefacts") or {})
     if not artefacts:
         return ""
     known, unknown = _build_seconds(artefacts)
-    return (f", plus {_duration(known)} building the {len(artefacts)} datasets, models and Monte Carlo runs "
-            f"they used (each counted once" + (f"; {unknown} not timed" if unknown else "") + ")")
+    return (f"; the {len(artefacts)} datasets, models and Monte Carlo runs they used took {_duration(known)} to "
+            f"build (each counted once" + (f"; {unknown} not timed" if unknown else "") + "; a stage that built some "
+            "of them in its own run counts that time in its wall time too)")
 
 
 def _machines(all_results: list[dict]) -> str:
